@@ -1,0 +1,49 @@
+//! A typed client of the sync server's HTTP API.
+
+use bouquet_core::api::{ErrorBody, Health};
+use serde::de::DeserializeOwned;
+
+use crate::ClientError;
+
+#[derive(Debug, Clone)]
+pub struct ServerClient {
+    base_url: String,
+    http: reqwest::Client,
+}
+
+impl ServerClient {
+    pub fn new(base_url: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .expect("a default reqwest client always builds");
+        Self { base_url: base_url.trim_end_matches('/').to_string(), http }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        self.get("/healthz").await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.base_url);
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| ClientError::Offline { url: self.base_url.clone(), reason: e.to_string() })?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| ClientError::Protocol(e.to_string()))?;
+        if status.is_success() {
+            serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+        } else {
+            let body: ErrorBody = serde_json::from_slice(&bytes)
+                .map_err(|_| ClientError::Protocol(format!("HTTP {status} without an error body")))?;
+            Err(ClientError::Server { code: body.code, message: body.message })
+        }
+    }
+}
