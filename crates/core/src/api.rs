@@ -245,7 +245,7 @@ pub struct EventOutcome {
 pub struct StatsView {
     pub account_id: Uuid,
     pub total_referrals: i64,
-    /// Referrals not expired and not converted.
+    /// Referrals whose code still works (not expired); a code can bring many couples.
     pub active_referrals: i64,
     pub unique_visits: i64,
     pub qr_scans: i64,
@@ -254,7 +254,7 @@ pub struct StatsView {
     pub activations: i64,
     /// Conversions where this account's referral was primary (the seed's successful referrals).
     pub successful_referrals: i64,
-    /// Successful referrals per referral with a sign-up, in basis points (2500 = 25%).
+    /// Successful referrals per referred sign-up, in basis points (2500 = 25%, the seed's target).
     pub conversion_rate_bp: Option<i64>,
     pub avg_time_to_convert_seconds: Option<i64>,
     /// Value of attributed conversions, per currency (this account's credited share).

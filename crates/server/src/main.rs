@@ -1,1 +1,69 @@
-fn main() {}
+//! `bouquet-server`: `serve`, `admin create`, `api-key create`.
+
+use std::process::ExitCode;
+
+use bouquet_server::config::{self, AdminCommand, ApiKeyCommand, Cli, Command, Settings};
+use bouquet_server::http::{self, AppState};
+use bouquet_server::service::accounts;
+use bouquet_server::store;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn init_logs(json: bool) {
+    let filter = EnvFilter::try_from_env("BOUQUET_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => {
+            let settings = Settings::resolve(args).map_err(|e| e.to_string())?;
+            init_logs(settings.log_json);
+            tracing::info!(?settings, "starting");
+            let store = store::open(&settings.database_url).await.map_err(|e| e.to_string())?;
+            let listener = tokio::net::TcpListener::bind(settings.bind)
+                .await
+                .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
+            let address = listener.local_addr().map_err(|e| e.to_string())?;
+            let state = AppState::new(store, settings).await.map_err(|e| e.to_string())?;
+            // Tests and scripts read this line to find a port chosen with :0.
+            println!("bouquet-server listening on http://{address}");
+            tracing::info!(%address, "listening");
+            http::serve(listener, state, http::shutdown_signal()).await.map_err(|e| e.to_string())?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Create { db, email, password } } => {
+            init_logs(false);
+            let store = store::open(&config::database_url(&db).map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
+            let admin = accounts::create_admin(&store, &email, password).await.map_err(|e| e.to_string())?;
+            println!("admin {} created ({})", admin.email, admin.id);
+            Ok(())
+        }
+        Command::ApiKey { command: ApiKeyCommand::Create { db, name } } => {
+            init_logs(false);
+            let store = store::open(&config::database_url(&db).map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
+            let key = accounts::create_api_key(&store, &name).await.map_err(|e| e.to_string())?;
+            // The key itself on stdout (for scripts); it is not stored and cannot be shown again.
+            println!("{key}");
+            eprintln!("API key '{name}' created; keep it safe, it cannot be shown again");
+            Ok(())
+        }
+    }
+}

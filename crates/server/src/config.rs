@@ -1,0 +1,335 @@
+//! Settings: flags beat `BOUQUET_*` environment variables (clap reads both), which beat
+//! the optional TOML file (`--config`), which beats the defaults below.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use bouquet_core::AttributionModel;
+use bouquet_core::attribution::{AttributionRules, DEFAULT_HALF_LIFE_DAYS, DEFAULT_WINDOW_DAYS};
+use bouquet_core::referral::DEFAULT_COOKIE_DAYS;
+use chrono::Duration;
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+#[derive(Debug, Parser)]
+#[command(name = "bouquet-server", version, about = "Bouquet's sync server: referral links, QR scans, events and attribution")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the HTTP server.
+    Serve(ServeArgs),
+    /// Platform administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Platform API keys (for `POST /api/v1/events`).
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Creates an admin account.
+    Create {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[arg(long)]
+        email: String,
+        /// Read from BOUQUET_ADMIN_PASSWORD when not given, so it stays out of shell history.
+        #[arg(long, env = "BOUQUET_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Creates a platform API key and prints it once.
+    Create {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// Who the key is for, e.g. `wedsync`.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// `sqlite://path/to/file.db` (default `sqlite://bouquet-server.db`) or `postgres://…`.
+    #[arg(long, env = "BOUQUET_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// A TOML file with any of the `serve` settings (snake_case keys).
+    #[arg(long, env = "BOUQUET_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Address to listen on (port 0 picks a free port; the chosen address is logged).
+    #[arg(long, env = "BOUQUET_BIND")]
+    pub bind: Option<SocketAddr>,
+    /// The URL people reach this server at; referral links and QR codes use it.
+    #[arg(long, env = "BOUQUET_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Where the landing page's form sends couples after a lead, with `bq_touch` appended.
+    #[arg(long, env = "BOUQUET_SIGNUP_URL")]
+    pub signup_url: Option<String>,
+    /// last_touch (default), first_touch, linear, time_decay or position_based.
+    #[arg(long, env = "BOUQUET_ATTRIBUTION_MODEL")]
+    pub attribution_model: Option<String>,
+    #[arg(long, env = "BOUQUET_ATTRIBUTION_WINDOW_DAYS")]
+    pub attribution_window_days: Option<i64>,
+    #[arg(long, env = "BOUQUET_TIME_DECAY_HALF_LIFE_DAYS")]
+    pub time_decay_half_life_days: Option<i64>,
+    /// How long a new referral code works unless its creator says otherwise.
+    #[arg(long, env = "BOUQUET_REFERRAL_LIFETIME_DAYS")]
+    pub referral_lifetime_days: Option<i64>,
+    #[arg(long, env = "BOUQUET_COOKIE_DAYS")]
+    pub cookie_days: Option<i64>,
+    /// Secret salt for hashing visitors' IP addresses; when absent one is generated and
+    /// kept in the database, shared by every server process on it.
+    #[arg(long, env = "BOUQUET_IP_HASH_SECRET", hide_env_values = true)]
+    pub ip_hash_secret: Option<String>,
+    /// Trust the first address in X-Forwarded-For (only behind a proxy you run).
+    #[arg(long, env = "BOUQUET_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: Option<bool>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "BOUQUET_BODY_LIMIT_BYTES")]
+    pub body_limit_bytes: Option<usize>,
+    /// `text` (default) or `json`.
+    #[arg(long, env = "BOUQUET_LOG_FORMAT")]
+    pub log_format: Option<String>,
+}
+
+/// The same settings as read from a TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    database_url: Option<String>,
+    bind: Option<SocketAddr>,
+    public_url: Option<String>,
+    signup_url: Option<String>,
+    attribution_model: Option<String>,
+    attribution_window_days: Option<i64>,
+    time_decay_half_life_days: Option<i64>,
+    referral_lifetime_days: Option<i64>,
+    cookie_days: Option<i64>,
+    ip_hash_secret: Option<String>,
+    trust_forwarded_for: Option<bool>,
+    body_limit_bytes: Option<usize>,
+    log_format: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: SocketAddr,
+    /// Without a trailing slash.
+    pub public_url: String,
+    pub signup_url: String,
+    pub attribution: AttributionRules,
+    pub referral_lifetime: Duration,
+    pub cookie_lifetime: Duration,
+    pub ip_hash_secret: Option<String>,
+    pub trust_forwarded_for: bool,
+    pub body_limit_bytes: usize,
+    pub log_json: bool,
+}
+
+impl std::fmt::Debug for Settings {
+    // Secrets and the database URL (which may hold a password) stay out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database", &redact_url(&self.database_url))
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url)
+            .field("signup_url", &self.signup_url)
+            .field("attribution", &self.attribution)
+            .field("referral_lifetime_days", &self.referral_lifetime.num_days())
+            .field("cookie_days", &self.cookie_lifetime.num_days())
+            .field("ip_hash_secret", &self.ip_hash_secret.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://bouquet-server.db";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("config file {0} is not valid: {1}")]
+    Parse(PathBuf, toml::de::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn read_file(path: Option<&PathBuf>) -> Result<FileSettings, ConfigError> {
+    let Some(path) = path else { return Ok(FileSettings::default()) };
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.clone(), e))?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse(path.clone(), e))
+}
+
+pub fn database_url(db: &DatabaseArgs) -> Result<String, ConfigError> {
+    let file = read_file(db.config.as_ref())?;
+    Ok(db.database_url.clone().or(file.database_url).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()))
+}
+
+fn positive_days(name: &str, days: Option<i64>, default: i64) -> Result<Duration, ConfigError> {
+    match days.unwrap_or(default) {
+        d if (1..=3650).contains(&d) => Ok(Duration::days(d)),
+        d => Err(ConfigError::Invalid(format!("{name} must be between 1 and 3650 days, not {d}"))),
+    }
+}
+
+impl Settings {
+    pub fn resolve(args: ServeArgs) -> Result<Self, ConfigError> {
+        let file = read_file(args.db.config.as_ref())?;
+        let bind = args.bind.or(file.bind).unwrap_or_else(|| DEFAULT_BIND.parse().expect("valid default"));
+        let public_url = args
+            .public_url
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid(format!("public_url must start with http:// or https://, not {public_url}")));
+        }
+        let model_name = args.attribution_model.or(file.attribution_model);
+        let model = match model_name {
+            None => AttributionModel::default(),
+            Some(name) => AttributionModel::parse(&name).ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "unknown attribution model '{name}': use last_touch, first_touch, linear, time_decay or position_based"
+                ))
+            })?,
+        };
+        let log_format = args.log_format.or(file.log_format).unwrap_or_else(|| "text".into());
+        if log_format != "text" && log_format != "json" {
+            return Err(ConfigError::Invalid(format!("log_format must be text or json, not {log_format}")));
+        }
+        Ok(Self {
+            database_url: args.db.database_url.or(file.database_url).unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            signup_url: args.signup_url.or(file.signup_url).unwrap_or_else(|| format!("{public_url}/welcome")),
+            bind,
+            public_url,
+            attribution: AttributionRules {
+                model,
+                window: positive_days(
+                    "attribution_window_days",
+                    args.attribution_window_days.or(file.attribution_window_days),
+                    DEFAULT_WINDOW_DAYS,
+                )?,
+                half_life: positive_days(
+                    "time_decay_half_life_days",
+                    args.time_decay_half_life_days.or(file.time_decay_half_life_days),
+                    DEFAULT_HALF_LIFE_DAYS,
+                )?,
+            },
+            referral_lifetime: positive_days(
+                "referral_lifetime_days",
+                args.referral_lifetime_days.or(file.referral_lifetime_days),
+                DEFAULT_WINDOW_DAYS,
+            )?,
+            cookie_lifetime: positive_days("cookie_days", args.cookie_days.or(file.cookie_days), DEFAULT_COOKIE_DAYS)?,
+            ip_hash_secret: args.ip_hash_secret.or(file.ip_hash_secret),
+            trust_forwarded_for: args.trust_forwarded_for.or(file.trust_forwarded_for).unwrap_or(false),
+            body_limit_bytes: args.body_limit_bytes.or(file.body_limit_bytes).unwrap_or(DEFAULT_BODY_LIMIT),
+            log_json: log_format == "json",
+        })
+    }
+
+    /// Settings for tests and benchmarks: an in-process server on `database_url`.
+    pub fn for_tests(database_url: &str) -> Self {
+        let mut settings = Self::resolve(ServeArgs {
+            db: DatabaseArgs { database_url: Some(database_url.into()), config: None },
+            bind: Some("127.0.0.1:0".parse().expect("valid")),
+            public_url: Some("http://bouquet.test".into()),
+            signup_url: Some("https://wedsync.example/signup".into()),
+            attribution_model: None,
+            attribution_window_days: None,
+            time_decay_half_life_days: None,
+            referral_lifetime_days: None,
+            cookie_days: None,
+            ip_hash_secret: Some("test-secret".into()),
+            trust_forwarded_for: Some(false),
+            body_limit_bytes: None,
+            log_format: None,
+        })
+        .expect("test settings are valid");
+        settings.database_url = database_url.into();
+        settings
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> ServeArgs {
+        let mut argv = vec!["bouquet-server", "serve"];
+        argv.extend_from_slice(extra);
+        match Cli::parse_from(argv).command {
+            Command::Serve(a) => a,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn flags_beat_the_file_which_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bouquet.toml");
+        std::fs::write(&file, "attribution_model = \"linear\"\ncookie_days = 30\npublic_url = \"https://from.file/\"\n").unwrap();
+        let path = file.to_str().unwrap();
+        let s = Settings::resolve(args(&["--config", path, "--public-url", "https://from.flag"])).unwrap();
+        assert_eq!(s.public_url, "https://from.flag");
+        assert_eq!(s.attribution.model, AttributionModel::Linear);
+        assert_eq!(s.cookie_lifetime, Duration::days(30));
+        assert_eq!(s.attribution.window, Duration::days(30));
+        assert_eq!(s.signup_url, "https://from.flag/welcome");
+    }
+
+    #[test]
+    fn bad_settings_are_explained() {
+        let err = Settings::resolve(args(&["--attribution-model", "magic"])).err().unwrap();
+        assert!(err.to_string().contains("unknown attribution model 'magic'"));
+        let err = Settings::resolve(args(&["--cookie-days", "0"])).err().unwrap();
+        assert!(err.to_string().contains("cookie_days"));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "cookie_dayz = 3").unwrap();
+        let err = Settings::resolve(args(&["--config", file.to_str().unwrap()])).err().unwrap();
+        assert!(err.to_string().contains("not valid"), "{err}");
+    }
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://bq:hunter2@db:5432/bouquet"), "postgres://bq:***@db:5432/bouquet");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

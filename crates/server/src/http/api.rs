@@ -1,0 +1,131 @@
+//! `/api/v1` handlers and `/healthz`: parse, call the service, answer.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use bouquet_core::api::{
+    AccountView, CreateReferral, CreateSession, ErrorBody, EventOutcome, Health, PlatformEvent, ReferralPage, ReferralView,
+    RegisterAccount, SessionView, StatsView,
+};
+use chrono::Utc;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::AppState;
+use super::extract::{ApiJson, ApiQuery, Device, Platform};
+use crate::error::ApiError;
+use crate::service::{accounts, events, referrals};
+
+/// Registers a supplier or couple account.
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = RegisterAccount,
+    responses((status = 201, body = AccountView), (status = 409, description = "email taken", body = ErrorBody),
+              (status = 422, description = "invalid field", body = ErrorBody)))]
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RegisterAccount>,
+) -> Result<(StatusCode, Json<AccountView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(accounts::register(&state.store, req).await?)))
+}
+
+/// Signs a device in: returns its bearer token and code namespace.
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", request_body = CreateSession,
+    responses((status = 201, body = SessionView), (status = 401, description = "wrong email or password", body = ErrorBody)))]
+pub async fn log_in(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<CreateSession>,
+) -> Result<(StatusCode, Json<SessionView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(accounts::log_in(&state.store, req).await?)))
+}
+
+/// Creates a referral, with a code made offline by the device or a new one.
+#[utoipa::path(post, path = "/api/v1/referrals", tag = "referrals", request_body = CreateReferral,
+    security(("device_token" = [])),
+    responses((status = 201, body = ReferralView), (status = 401, body = ErrorBody),
+              (status = 409, description = "code taken", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_referral(
+    State(state): State<AppState>,
+    Device(caller): Device,
+    ApiJson(req): ApiJson<CreateReferral>,
+) -> Result<(StatusCode, Json<ReferralView>), ApiError> {
+    let s = &state.settings;
+    let view = referrals::create(&state.store, &caller, req, s.referral_lifetime, &s.public_url).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// Page size, 1–200 (default 50).
+    limit: Option<i64>,
+    /// The `next_after` of the previous page.
+    after: Option<String>,
+}
+
+/// The caller's referrals, newest first.
+#[utoipa::path(get, path = "/api/v1/referrals", tag = "referrals", params(ListParams),
+    security(("device_token" = [])),
+    responses((status = 200, body = ReferralPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list_referrals(
+    State(state): State<AppState>,
+    Device(caller): Device,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<ReferralPage>, ApiError> {
+    let page = referrals::list(&state.store, &caller, params.after.as_deref(), params.limit, &state.settings.public_url).await?;
+    Ok(Json(page))
+}
+
+/// Takes an event from the platform (idempotent by `idempotency_key`).
+#[utoipa::path(post, path = "/api/v1/events", tag = "events", request_body = PlatformEvent,
+    security(("platform_key" = [])),
+    responses((status = 200, description = "recorded, or a replay of an earlier event", body = EventOutcome),
+              (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn post_event(
+    State(state): State<AppState>,
+    _platform: Platform,
+    ApiJson(event): ApiJson<PlatformEvent>,
+) -> Result<Json<EventOutcome>, ApiError> {
+    let kind = event.event_type.as_str();
+    let outcome = events::apply(&state.store, &state.settings.attribution, event).await?;
+    state.metrics.event(kind, &outcome);
+    Ok(Json(outcome))
+}
+
+/// The caller's referral statistics.
+#[utoipa::path(get, path = "/api/v1/me/stats", tag = "referrals", security(("device_token" = [])),
+    responses((status = 200, body = StatsView), (status = 401, body = ErrorBody)))]
+pub async fn my_stats(State(state): State<AppState>, Device(caller): Device) -> Result<Json<StatsView>, ApiError> {
+    let row = state.store.stats(caller.account.id, Utc::now()).await?;
+    let rate = (row.signups > 0).then(|| row.successful_referrals * 10_000 / row.signups);
+    let avg = (row.successful_referrals > 0).then(|| row.total_time_to_convert_seconds / row.successful_referrals);
+    Ok(Json(StatsView {
+        account_id: caller.account.id,
+        total_referrals: row.total_referrals,
+        active_referrals: row.active_referrals,
+        unique_visits: row.unique_visits,
+        qr_scans: row.qr_scans,
+        leads: row.leads,
+        signups: row.signups,
+        activations: row.activations,
+        successful_referrals: row.successful_referrals,
+        conversion_rate_bp: rate,
+        avg_time_to_convert_seconds: avg,
+        value_generated: row.value_generated,
+        last_referral_at: row.last_referral_at,
+    }))
+}
+
+/// Liveness and database reachability.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    state.store.ping().await.map_err(ApiError::Unavailable)?;
+    Ok(Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        database: state.store.backend().into(),
+    }))
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound("no such API endpoint; see /api/openapi.json")
+}

@@ -1,0 +1,286 @@
+//! The public pages couples see: `/r/CODE` (the referral landing page and its lead
+//! form), `/r?code=` (type a code by hand), `/welcome`, and friendly 404/410 pages.
+//! Server-rendered, no JavaScript, small enough to load fast on a fair's mobile signal.
+
+use std::net::{IpAddr, SocketAddr};
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use bouquet_core::ReferralCode;
+use bouquet_core::referral::{QR_MARKER, Utm};
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::AppState;
+use crate::error::ApiError;
+use crate::service::landing::{self, LeadForm, Unavailable, Visitor};
+use crate::service::visitors::{hash_ip, trim_user_agent};
+use crate::store::StoredReferral;
+
+pub const VISITOR_COOKIE: &str = "bq_vid";
+pub const TOUCH_COOKIE: &str = "bq_touch";
+
+#[derive(Template)]
+#[template(path = "landing.html")]
+struct LandingPage<'a> {
+    code: &'a str,
+    referrer_name: &'a str,
+    vendor: Option<String>,
+    message: Option<&'a str>,
+    incentive: Option<String>,
+    touch: String,
+    error: Option<String>,
+    form_names: &'a str,
+    form_email: &'a str,
+    form_date: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    heading: &'a str,
+    body: &'a str,
+    show_lookup: bool,
+    typed: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "welcome.html")]
+struct WelcomePage;
+
+fn html(status: StatusCode, page: impl Template) -> Response {
+    match page.render() {
+        Ok(body) => (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response(),
+        Err(e) => ApiError::Internal(format!("template: {e}")).into_response(),
+    }
+}
+
+fn message(status: StatusCode, heading: &str, body: &str, show_lookup: bool, typed: &str) -> Response {
+    html(status, MessagePage { heading, body, show_lookup, typed })
+}
+
+fn unavailable(u: Unavailable, typed: &str) -> Response {
+    match u {
+        Unavailable::Typo(e) => message(
+            StatusCode::NOT_FOUND,
+            "Let's check that code",
+            &format!("We couldn't read that code: {e}. Please type it again exactly as printed."),
+            true,
+            typed,
+        ),
+        Unavailable::Unknown(code) => message(
+            StatusCode::NOT_FOUND,
+            "We don't know that code",
+            &format!("No invitation uses the code {code}. Please check it against your card or email."),
+            true,
+            typed,
+        ),
+        Unavailable::Expired(r) => message(
+            StatusCode::GONE,
+            "This invitation has ended",
+            &format!("{}'s invitation has expired. Ask them for a new one — they'll be glad you did.", r.referrer_name),
+            false,
+            typed,
+        ),
+    }
+}
+
+/// The visitor's IP address: the socket's peer, or the first X-Forwarded-For address
+/// when the server is configured to trust its proxy.
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if state.settings.trust_forwarded_for {
+            let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+            if let Some(ip) = forwarded.and_then(|v| v.split(',').next()).and_then(|s| s.trim().parse().ok()) {
+                return Ok(Self(Some(ip)));
+            }
+        }
+        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+    }
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn visitor(state: &AppState, jar: &CookieJar, ip: ClientIp, headers: &HeaderMap) -> Visitor {
+    let visitor_id = jar
+        .get(VISITOR_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| v.len() <= 64 && !v.is_empty())
+        .unwrap_or_else(|| Uuid::new_v4().simple().to_string());
+    Visitor {
+        visitor_id,
+        ip_hash: ip.0.map(|ip| hash_ip(&state.ip_secret, ip)),
+        user_agent: trim_user_agent(header_text(headers, header::USER_AGENT)),
+        referer: header_text(headers, header::REFERER).map(|r| r.chars().take(500).collect()),
+    }
+}
+
+fn cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.public_url.starts_with("https://"))
+        .max_age(time_duration(state.settings.cookie_lifetime))
+        .build()
+}
+
+fn time_duration(d: chrono::Duration) -> cookie::time::Duration {
+    cookie::time::Duration::seconds(d.num_seconds())
+}
+
+fn landing_page<'a>(referral: &'a StoredReferral, touch: Option<Uuid>, error: Option<String>, form: &'a LeadForm) -> LandingPage<'a> {
+    let v = &referral.view;
+    let incentive = match (&v.incentive_offered, &v.incentive_amount) {
+        (Some(words), _) => Some(words.clone()),
+        (None, Some(m)) => Some(format!("{} {}.{:02} off", m.currency, m.amount_minor / 100, m.amount_minor % 100)),
+        (None, None) => None,
+    };
+    LandingPage {
+        code: v.code.as_str(),
+        referrer_name: &referral.referrer_name,
+        vendor: v.vendor_type.map(|t| t.as_str().replace('_', " / ")),
+        message: v.message.as_deref(),
+        incentive,
+        touch: touch.map(|t| t.to_string()).unwrap_or_default(),
+        error,
+        form_names: &form.couple_names,
+        form_email: &form.email,
+        form_date: &form.wedding_date,
+    }
+}
+
+/// `GET /r/{code}`: records the visit (a QR scan when the link carries `via=qr`) and
+/// shows who invited the visitor, their message and offer, and the lead form.
+#[utoipa::path(get, path = "/r/{code}", tag = "landing",
+    params(("code" = String, Path, description = "Referral code, any case"),
+           ("via" = Option<String>, Query, description = "`qr` when opened from a QR code"),
+           ("utm_source" = Option<String>, Query), ("utm_medium" = Option<String>, Query), ("utm_campaign" = Option<String>, Query)),
+    responses((status = 200, description = "the landing page (HTML); sets the bq_touch cookie", content_type = "text/html"),
+              (status = 404, description = "unknown or mistyped code (HTML)", content_type = "text/html"),
+              (status = 410, description = "expired code (HTML)", content_type = "text/html")))]
+pub async fn show(
+    State(state): State<AppState>,
+    Path(raw_code): Path<String>,
+    RawQuery(query): RawQuery,
+    jar: CookieJar,
+    ip: ClientIp,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let now = Utc::now();
+    let referral = match landing::resolve(&state.store, &raw_code, now).await? {
+        Ok(r) => r,
+        Err(u) => return Ok(unavailable(u, &raw_code)),
+    };
+    if raw_code != referral.view.code.as_str() {
+        // One canonical URL per code (and the visit is counted there, once).
+        let location = match &query {
+            Some(q) => format!("/r/{}?{q}", referral.view.code),
+            None => format!("/r/{}", referral.view.code),
+        };
+        return Ok(Redirect::permanent(&location).into_response());
+    }
+    if state.bots.is_bot(header_text(&headers, header::USER_AGENT)) {
+        state.metrics.visit("bot");
+        return Ok(html(StatusCode::OK, landing_page(&referral, None, None, &LeadForm::default())));
+    }
+    let params: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
+    let param = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.chars().take(200).collect::<String>());
+    let qr = param(QR_MARKER.0).as_deref() == Some(QR_MARKER.1);
+    let utm = Utm { source: param("utm_source"), medium: param("utm_medium"), campaign: param("utm_campaign") };
+    let visitor = visitor(&state, &jar, ip, &headers);
+    let visitor_id = visitor.visitor_id.clone();
+    let (touch_id, unique) = landing::record_visit(&state.store, &referral, visitor, qr, utm, now).await?;
+    state.metrics.visit(if unique { "unique" } else { "repeat" });
+    let jar = jar.add(cookie(&state, VISITOR_COOKIE, visitor_id)).add(cookie(&state, TOUCH_COOKIE, touch_id.to_string()));
+    Ok((jar, html(StatusCode::OK, landing_page(&referral, Some(touch_id), None, &LeadForm::default()))).into_response())
+}
+
+/// `POST /r/{code}`: the lead form. Records the lead and redirects to the configured
+/// destination with `bq_touch` appended; on a bad field, shows the form again with the
+/// typed values and a sentence saying what to fix.
+#[utoipa::path(post, path = "/r/{code}", tag = "landing",
+    params(("code" = String, Path, description = "Referral code")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "couple_names, email, wedding_date (YYYY-MM-DD, optional), touch"),
+    responses((status = 303, description = "lead recorded; redirect to the sign-up destination with bq_touch"),
+              (status = 422, description = "a field needs fixing (HTML form again)", content_type = "text/html"),
+              (status = 404, description = "unknown code", content_type = "text/html"),
+              (status = 410, description = "expired code", content_type = "text/html")))]
+pub async fn submit_lead(
+    State(state): State<AppState>,
+    Path(raw_code): Path<String>,
+    jar: CookieJar,
+    ip: ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let now = Utc::now();
+    let referral = match landing::resolve(&state.store, &raw_code, now).await? {
+        Ok(r) => r,
+        Err(u) => return Ok(unavailable(u, &raw_code)),
+    };
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let field = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let form = LeadForm {
+        couple_names: field("couple_names"),
+        email: field("email"),
+        wedding_date: field("wedding_date"),
+        touch: field("touch"),
+    };
+    let cookie_touch = jar.get(TOUCH_COOKIE).and_then(|c| c.value().parse().ok());
+    let visitor = visitor(&state, &jar, ip, &headers);
+    match landing::record_lead(&state.store, &referral, &form, cookie_touch, visitor, now).await? {
+        Ok(touch_id) => {
+            state.metrics.lead();
+            let jar = jar.add(cookie(&state, TOUCH_COOKIE, touch_id.to_string()));
+            let to = landing::destination(&state.settings.signup_url, touch_id, &referral.view.code);
+            Ok((jar, Redirect::to(&to)).into_response())
+        }
+        Err(problem) => {
+            let touch = form.touch.parse().ok();
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, landing_page(&referral, touch, Some(problem), &form)))
+        }
+    }
+}
+
+/// `GET /r?code=…`: a code typed by hand.
+#[utoipa::path(get, path = "/r", tag = "landing",
+    params(("code" = Option<String>, Query, description = "A code as typed")),
+    responses((status = 303, description = "to the code's landing page"),
+              (status = 200, description = "the type-a-code form", content_type = "text/html"),
+              (status = 404, description = "not a code", content_type = "text/html")))]
+pub async fn lookup(RawQuery(query): RawQuery) -> Response {
+    let params: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
+    let typed = params.iter().find(|(k, _)| k == "code").map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    if typed.is_empty() {
+        return message(StatusCode::OK, "Open your invitation", "Type the code printed on your card or invitation.", true, "");
+    }
+    match ReferralCode::parse(&typed) {
+        Ok(code) => Redirect::to(&format!("/r/{code}")).into_response(),
+        Err(e) => unavailable(Unavailable::Typo(e), &typed),
+    }
+}
+
+/// The default lead destination when no platform sign-up URL is configured.
+#[utoipa::path(get, path = "/welcome", tag = "landing",
+    responses((status = 200, description = "thank-you page", content_type = "text/html")))]
+pub async fn welcome() -> Response {
+    html(StatusCode::OK, WelcomePage)
+}
+
+/// Anything else outside `/api`: a friendly page, not a bare 404.
+pub async fn not_found() -> Response {
+    message(StatusCode::NOT_FOUND, "Nothing here", "This page doesn't exist. Have a code? Type it below.", true, "")
+}

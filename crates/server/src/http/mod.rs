@@ -1,0 +1,124 @@
+//! The HTTP layer: routes, extractors, middleware. Handlers parse, call `service`, and
+//! map the result; no business rule lives here.
+
+mod api;
+mod extract;
+mod landing;
+pub mod metrics;
+pub mod openapi;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::middleware;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Settings;
+use crate::service::visitors::BotFilter;
+use crate::store::Store;
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub settings: Arc<Settings>,
+    /// Salt for visitors' IP hashes (from settings, or shared through the database).
+    pub ip_secret: Arc<str>,
+    pub bots: Arc<BotFilter>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    pub async fn new(store: Arc<dyn Store>, settings: Settings) -> Result<Self, crate::store::StoreError> {
+        let ip_secret = match &settings.ip_hash_secret {
+            Some(secret) => secret.clone(),
+            None => {
+                use argon2::password_hash::rand_core::{OsRng, RngCore};
+                let mut bytes = [0u8; 32];
+                OsRng.fill_bytes(&mut bytes);
+                store.shared_secret("ip_hash_salt", &hex::encode(bytes)).await?
+            }
+        };
+        Ok(Self {
+            store,
+            settings: Arc::new(settings),
+            ip_secret: ip_secret.into(),
+            bots: Arc::new(BotFilter::default()),
+            metrics: Arc::new(metrics::Metrics::default()),
+        })
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
+    let api = Router::new()
+        .route("/accounts", post(api::register))
+        .route("/sessions", post(api::log_in))
+        .route("/referrals", post(api::create_referral).get(api::list_referrals))
+        .route("/events", post(api::post_event))
+        .route("/me/stats", get(api::my_stats))
+        .fallback(api::not_found);
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/api/openapi.json", get(openapi::serve))
+        .route("/healthz", get(api::health))
+        .route("/metrics", get(metrics::serve))
+        .route("/r", get(landing::lookup))
+        .route("/r/{code}", get(landing::show).post(landing::submit_lead))
+        .route("/welcome", get(landing::welcome))
+        .fallback(landing::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves on `listener` until `shutdown` resolves, then finishes in-flight requests.
+/// Tests bind port 0 and pass their own shutdown future.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,37 @@
+//! `GET /api/openapi.json`: the OpenAPI 3 document, generated from the handlers'
+//! annotations and the bouquet-core types, so it cannot drift from the code.
+
+use axum::Json;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{api, landing, metrics};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Bouquet server API", description = "Referral links, QR scans, platform events and attribution."),
+    paths(
+        api::register, api::log_in, api::create_referral, api::list_referrals, api::post_event, api::my_stats,
+        api::health, metrics::serve, serve, landing::show, landing::submit_lead, landing::lookup, landing::welcome,
+    ),
+    modifiers(&BearerSchemes),
+    tags((name = "accounts"), (name = "referrals"), (name = "events"), (name = "landing"), (name = "operations"))
+)]
+pub struct ApiDoc;
+
+struct BearerSchemes;
+
+impl Modify for BearerSchemes {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("device_token", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components.add_security_scheme("platform_key", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json")))]
+pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,194 @@
+//! Platform events (`signup`, `activate`, `convert`, `churn`, `refund`) and the
+//! attribution engine they drive.
+//!
+//! Every event runs in one transaction that starts by claiming its idempotency key, so
+//! a replay — sequential or concurrent, on one server process or several — finds the
+//! key taken and gets the first outcome back, and a conversion is counted exactly once.
+//! A user converts once: a second `convert` with a new key returns the first conversion.
+
+use std::sync::Arc;
+
+use bouquet_core::account::normalize_email;
+use bouquet_core::api::{ConversionView, EventOutcome, EventStatus, EventType, PlatformEvent};
+use bouquet_core::attribution::{AttributionRules, attribute};
+use bouquet_core::money::parse_currency;
+use bouquet_core::{AccountKind, Channel, Money, ReferralCode};
+use chrono::{Duration, Utc};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::store::{EventClaim, EventTx, NewConversion, Stage, Store};
+
+/// Events may arrive late (captured offline) but not from the future.
+const CLOCK_SKEW: Duration = Duration::minutes(10);
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::invalid("invalid_field", message)
+}
+
+fn validate_money(field: &str, m: Option<Money>) -> Result<Option<Money>, ApiError> {
+    let Some(m) = m else { return Ok(None) };
+    let currency =
+        parse_currency(&m.currency).ok_or_else(|| invalid(format!("{field}.currency must be a three-letter code like GBP")))?;
+    if m.amount_minor < 0 {
+        return Err(invalid(format!("{field}.amount_minor cannot be negative")));
+    }
+    Ok(Some(Money { amount_minor: m.amount_minor, currency }))
+}
+
+/// A referral the user typed the code of, resolved before the transaction starts.
+struct TypedCode {
+    referral_id: Uuid,
+    referrer_id: Uuid,
+}
+
+pub async fn apply(store: &Arc<dyn Store>, rules: &AttributionRules, mut event: PlatformEvent) -> Result<EventOutcome, ApiError> {
+    let key = event.idempotency_key.trim().to_string();
+    if key.is_empty() || key.len() > 200 {
+        return Err(invalid("idempotency_key must have 1 to 200 characters"));
+    }
+    let user_id = event.user.id.trim().to_string();
+    if user_id.is_empty() || user_id.len() > 200 {
+        return Err(invalid("user.id must have 1 to 200 characters"));
+    }
+    if event.user.kind == AccountKind::Admin {
+        return Err(invalid("user.kind must be supplier or couple"));
+    }
+    if event.occurred_at > Utc::now() + CLOCK_SKEW {
+        return Err(invalid("occurred_at is in the future"));
+    }
+    let email = match event.user.email.as_deref() {
+        None => None,
+        Some(e) => Some(normalize_email(e).ok_or_else(|| invalid("user.email is not a valid email address"))?),
+    };
+    event.value = validate_money("value", event.value.take())?;
+    event.mrr = validate_money("mrr", event.mrr.take())?;
+    let typed = match event.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => None,
+        Some(raw) => {
+            let code = ReferralCode::parse(raw).map_err(|e| ApiError::invalid("invalid_code", e.to_string()))?;
+            let found = store
+                .referral_by_code(code.as_str())
+                .await?
+                .ok_or_else(|| ApiError::invalid("unknown_code", format!("no referral has the code {code}")))?;
+            Some(TypedCode { referral_id: found.view.id, referrer_id: found.view.referrer_id })
+        }
+    };
+    let payload = serde_json::to_string(&event).map_err(|e| ApiError::Internal(e.to_string()))?;
+
+    let mut tx = store.begin_event().await?;
+    let event_id = Uuid::now_v7();
+    let at = event.occurred_at;
+    let (claim, stored) = tx.claim(event_id, &key, event.event_type.as_str(), at, &user_id, &payload).await?;
+    if claim == EventClaim::Replay {
+        let stored = stored.ok_or_else(|| ApiError::Internal(format!("event {key} has no stored outcome")))?;
+        let mut outcome: EventOutcome = serde_json::from_str(&stored).map_err(|e| ApiError::Internal(e.to_string()))?;
+        outcome.status = EventStatus::Duplicate;
+        return Ok(outcome);
+    }
+
+    tx.upsert_user(&user_id, event.user.kind, email.as_deref()).await?;
+    let touches_linked = link_touches(tx.as_mut(), &event, &user_id, email.as_deref(), typed).await?;
+    let conversion = match event.event_type {
+        EventType::Signup => {
+            tx.stamp_stage(&user_id, Stage::SignedUp, at).await?;
+            None
+        }
+        EventType::Activate => {
+            tx.stamp_stage(&user_id, Stage::Activated, at).await?;
+            None
+        }
+        EventType::Convert => convert(tx.as_mut(), rules, &event, event_id, &user_id).await?,
+        EventType::Churn => {
+            tx.stamp_stage(&user_id, Stage::Churned, at).await?;
+            None
+        }
+        EventType::Refund => {
+            tx.stamp_stage(&user_id, Stage::Refunded, at).await?;
+            None
+        }
+    };
+    let outcome = EventOutcome { event_id, status: EventStatus::Recorded, conversion, touches_linked };
+    let stored = serde_json::to_string(&outcome).map_err(|e| ApiError::Internal(e.to_string()))?;
+    tx.finish(event_id, &stored).await?;
+    Ok(outcome)
+}
+
+/// Ties everything that identifies the user's journey to them: the touch id from the
+/// cookie/redirect, leads left with their email, and a code they typed.
+async fn link_touches(
+    tx: &mut dyn EventTx,
+    event: &PlatformEvent,
+    user_id: &str,
+    email: Option<&str>,
+    typed: Option<TypedCode>,
+) -> Result<i64, ApiError> {
+    let mut linked = 0u64;
+    if let Some(touch_id) = event.touch_id {
+        linked += tx.link_touch(touch_id, user_id).await?;
+    }
+    if let Some(email) = email {
+        linked += tx.link_lead_touches(email, user_id).await?;
+    }
+    if let Some(typed) = typed {
+        let already = tx
+            .touches_of(user_id)
+            .await?
+            .iter()
+            .any(|t| t.referral_id == typed.referral_id && t.channel == Channel::DirectCode);
+        if !already {
+            tx.add_code_touch(Uuid::now_v7(), typed.referral_id, typed.referrer_id, user_id, event.occurred_at).await?;
+            linked += 1;
+        }
+    }
+    Ok(linked as i64)
+}
+
+async fn convert(
+    tx: &mut dyn EventTx,
+    rules: &AttributionRules,
+    event: &PlatformEvent,
+    event_id: Uuid,
+    user_id: &str,
+) -> Result<Option<ConversionView>, ApiError> {
+    if let Some(existing) = tx.conversion_of(user_id).await? {
+        return Ok(Some(existing));
+    }
+    let touches = tx.touches_of(user_id).await?;
+    let value_minor = event.value.as_ref().map_or(0, |v| v.amount_minor);
+    let Some(attribution) = attribute(&touches, event.occurred_at, value_minor, rules) else {
+        return Ok(None); // organic: no touch inside the window
+    };
+    let conversion = NewConversion {
+        id: Uuid::now_v7(),
+        event_id,
+        platform_user_id: user_id.to_string(),
+        model: attribution.model,
+        converted_at: event.occurred_at,
+        time_to_convert_seconds: attribution.time_to_convert.num_seconds(),
+        plan: event.plan.clone(),
+        value: event.value.clone(),
+        annual: event.annual.unwrap_or(false),
+        mrr: event.mrr.clone(),
+        primary: attribution.primary,
+        credits: attribution.credits,
+    };
+    if !tx.record_conversion(&conversion).await? {
+        // Another event converted this user between our check and our insert.
+        return Ok(tx.conversion_of(user_id).await?);
+    }
+    let primary = &conversion.credits[conversion.primary];
+    Ok(Some(ConversionView {
+        id: conversion.id,
+        model: conversion.model,
+        referral_id: primary.referral_id,
+        referrer_id: primary.referrer_id,
+        converted_at: conversion.converted_at,
+        time_to_convert_seconds: conversion.time_to_convert_seconds,
+        plan: conversion.plan,
+        value: conversion.value,
+        annual: conversion.annual,
+        mrr: conversion.mrr,
+        credits: conversion.credits,
+    }))
+}

@@ -1,0 +1,157 @@
+//! The referral landing page's rules: which code a visitor means, whether the visit
+//! counts, and what a lead needs.
+
+use std::sync::Arc;
+
+use bouquet_core::account::normalize_email;
+use bouquet_core::referral::{Liveness, UNIQUE_VISIT_WINDOW, Utm, liveness};
+use bouquet_core::{CodeError, ReferralCode};
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::store::{NewLead, NewVisit, Store, StoredReferral};
+
+/// Why a code does not open a landing page.
+pub enum Unavailable {
+    /// Not a code at all, or a typo the check character caught.
+    Typo(CodeError),
+    /// A well-formed code nobody created.
+    Unknown(ReferralCode),
+    Expired(Box<StoredReferral>),
+}
+
+pub async fn resolve(store: &Arc<dyn Store>, raw: &str, now: DateTime<Utc>) -> Result<Result<StoredReferral, Unavailable>, ApiError> {
+    let code = match ReferralCode::parse(raw) {
+        Ok(code) => code,
+        Err(e) => return Ok(Err(Unavailable::Typo(e))),
+    };
+    let Some(referral) = store.referral_by_code(code.as_str()).await? else {
+        return Ok(Err(Unavailable::Unknown(code)));
+    };
+    Ok(match liveness(referral.view.expires_at, now) {
+        Liveness::Live => Ok(referral),
+        Liveness::Expired => Err(Unavailable::Expired(Box::new(referral))),
+    })
+}
+
+/// What we know of a visitor's request; the IP is already hashed.
+pub struct Visitor {
+    /// The `bq_vid` cookie, or a new id the response will set.
+    pub visitor_id: String,
+    pub ip_hash: Option<String>,
+    pub user_agent: Option<String>,
+    pub referer: Option<String>,
+}
+
+/// Records a human's visit; returns the touch id and whether it counted as unique.
+pub async fn record_visit(
+    store: &Arc<dyn Store>,
+    referral: &StoredReferral,
+    visitor: Visitor,
+    qr_marker: bool,
+    utm: Utm,
+    now: DateTime<Utc>,
+) -> Result<(Uuid, bool), ApiError> {
+    let touch_id = Uuid::now_v7();
+    let visit = NewVisit {
+        touch_id,
+        referral_id: referral.view.id,
+        referrer_id: referral.view.referrer_id,
+        channel: referral.view.method.visit_channel(qr_marker),
+        occurred_at: now,
+        visitor_key: visitor.visitor_id,
+        ip_hash: visitor.ip_hash,
+        user_agent: visitor.user_agent,
+        referer: visitor.referer,
+        utm_source: utm.source,
+        utm_medium: utm.medium,
+        utm_campaign: utm.campaign,
+    };
+    let unique = store.record_visit(visit, UNIQUE_VISIT_WINDOW).await?;
+    Ok((touch_id, unique))
+}
+
+/// The lead form as typed.
+#[derive(Debug, Default, Clone)]
+pub struct LeadForm {
+    pub couple_names: String,
+    pub email: String,
+    pub wedding_date: String,
+    pub touch: String,
+}
+
+/// Records a lead; returns the touch it belongs to, or a sentence for the form.
+/// A lead needs a touch on this referral: the page's own (hidden field or cookie), or —
+/// for a visitor whose page view was not recorded — a new one made now.
+pub async fn record_lead(
+    store: &Arc<dyn Store>,
+    referral: &StoredReferral,
+    form: &LeadForm,
+    cookie_touch: Option<Uuid>,
+    visitor: Visitor,
+    now: DateTime<Utc>,
+) -> Result<Result<Uuid, String>, ApiError> {
+    let names = form.couple_names.trim();
+    if names.is_empty() {
+        return Ok(Err("Please tell us your names.".into()));
+    }
+    if names.chars().count() > 200 {
+        return Ok(Err("Your names are a little long for us — 200 characters at most.".into()));
+    }
+    let Some(email) = normalize_email(&form.email) else {
+        return Ok(Err("That email address doesn't look right.".into()));
+    };
+    let wedding_date = match form.wedding_date.trim() {
+        "" => None,
+        d => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(date) => Some(date),
+            Err(_) => return Ok(Err("Please give the wedding date as a date, e.g. 2027-06-12.".into())),
+        },
+    };
+    let mut touch_id = None;
+    for candidate in [form.touch.parse::<Uuid>().ok(), cookie_touch].into_iter().flatten() {
+        if let Some((referral_id, _)) = store.touch(candidate).await? {
+            if referral_id == referral.view.id {
+                touch_id = Some(candidate);
+                break;
+            }
+        }
+    }
+    let touch_id = match touch_id {
+        Some(t) => t,
+        None => record_visit(store, referral, visitor, false, Utm::default(), now).await?.0,
+    };
+    store
+        .record_lead(NewLead {
+            id: Uuid::now_v7(),
+            touch_id,
+            referral_id: referral.view.id,
+            couple_names: names.to_string(),
+            email,
+            wedding_date,
+            created_at: now,
+        })
+        .await?;
+    Ok(Ok(touch_id))
+}
+
+/// The configured destination with the touch id (and code) appended.
+pub fn destination(signup_url: &str, touch_id: Uuid, code: &ReferralCode) -> String {
+    let separator = if signup_url.contains('?') { '&' } else { '?' };
+    format!("{signup_url}{separator}bq_touch={touch_id}&bq_code={code}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bouquet_core::{AccountKind, CodeNamespace};
+
+    #[test]
+    fn destination_appends_the_touch() {
+        let code = ReferralCode::generate(AccountKind::Supplier, &CodeNamespace::parse("ABCD").unwrap(), 0);
+        let t = Uuid::nil();
+        assert_eq!(destination("https://w.example/s", t, &code), format!("https://w.example/s?bq_touch={t}&bq_code={code}"));
+        assert_eq!(destination("https://w.example/s?x=1", t, &code), format!("https://w.example/s?x=1&bq_touch={t}&bq_code={code}"));
+    }
+}

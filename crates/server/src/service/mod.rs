@@ -1,0 +1,9 @@
+//! The server's business rules over the store: who may do what, what a valid request
+//! is, what an event does. Handlers call these; these call the store and bouquet-core.
+
+pub mod accounts;
+pub mod events;
+pub mod landing;
+pub mod referrals;
+pub mod validate;
+pub mod visitors;

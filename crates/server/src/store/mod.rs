@@ -1,0 +1,237 @@
+//! Storage: one trait of business verbs ([`Store`], and [`EventTx`] for the steps of an
+//! event that must commit together), two backends (`sqlite`, `postgres`). Nothing above
+//! this module knows SQL; nothing in here knows HTTP or the business rules.
+
+mod postgres;
+mod sqlite;
+mod time;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bouquet_core::api::{AccountView, ConversionView, ReferralView};
+use bouquet_core::attribution::{Channel, Credit, Touch};
+use bouquet_core::{AccountKind, AttributionModel, CodeNamespace, Money};
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint said no: the thing already exists.
+    #[error("already exists: {0}")]
+    Conflict(&'static str),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Opens the database named by `url` (`sqlite://…` or `postgres://…`) and migrates it.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open(url).await?))
+    } else {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    }
+}
+
+pub struct NewAccount {
+    pub id: Uuid,
+    pub kind: AccountKind,
+    pub email: String,
+    pub password_hash: String,
+    pub business_name: Option<String>,
+    pub vendor_type: Option<String>,
+    pub couple_names: Option<String>,
+    pub wedding_date: Option<NaiveDate>,
+    pub location: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A device's session: who is calling and from which device.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account: AccountView,
+    pub device_id: Uuid,
+}
+
+#[derive(Clone)]
+pub struct NewReferral {
+    pub id: Uuid,
+    pub code: String,
+    pub referrer_id: Uuid,
+    pub referrer_type: AccountKind,
+    pub referee_type: AccountKind,
+    pub method: String,
+    pub campaign_id: Option<Uuid>,
+    pub source_url: Option<String>,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub vendor_type: Option<String>,
+    pub wedding_date: Option<NaiveDate>,
+    pub location: Option<String>,
+    pub message: Option<String>,
+    pub incentive_offered: Option<String>,
+    pub incentive_amount: Option<Money>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A stored referral, with the referrer's public face for the landing page.
+#[derive(Debug, Clone)]
+pub struct StoredReferral {
+    /// `link` and `qr_link` are empty: they depend on the server's public URL, which
+    /// the HTTP layer fills in.
+    pub view: ReferralView,
+    pub referrer_name: String,
+}
+
+/// A visit to `/r/CODE` as recorded (bots never get here).
+pub struct NewVisit {
+    pub touch_id: Uuid,
+    pub referral_id: Uuid,
+    pub referrer_id: Uuid,
+    pub channel: Channel,
+    pub occurred_at: DateTime<Utc>,
+    pub visitor_key: String,
+    pub ip_hash: Option<String>,
+    pub user_agent: Option<String>,
+    pub referer: Option<String>,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+}
+
+pub struct NewLead {
+    pub id: Uuid,
+    pub touch_id: Uuid,
+    pub referral_id: Uuid,
+    pub couple_names: String,
+    pub email: String,
+    pub wedding_date: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventClaim {
+    /// First sighting of this idempotency key: the event is ours to apply.
+    New,
+    /// Seen before; here is the outcome it had.
+    Replay,
+}
+
+/// A platform user's milestone, as stamped on `platform_users` and the referrals they touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    SignedUp,
+    Activated,
+    Churned,
+    Refunded,
+}
+
+pub struct NewConversion {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub platform_user_id: String,
+    pub model: AttributionModel,
+    pub converted_at: DateTime<Utc>,
+    pub time_to_convert_seconds: i64,
+    pub plan: Option<String>,
+    pub value: Option<Money>,
+    pub annual: bool,
+    pub mrr: Option<Money>,
+    pub credits: Vec<Credit>,
+    pub primary: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatsRow {
+    pub total_referrals: i64,
+    pub active_referrals: i64,
+    pub unique_visits: i64,
+    pub qr_scans: i64,
+    pub leads: i64,
+    pub signups: i64,
+    pub activations: i64,
+    pub successful_referrals: i64,
+    pub total_time_to_convert_seconds: i64,
+    pub value_generated: Vec<Money>,
+    pub last_referral_at: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// "sqlite" or "postgres", for health and logs.
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> StoreResult<()>;
+
+    // --- accounts, devices, keys ---
+    async fn create_account(&self, account: NewAccount) -> StoreResult<AccountView>;
+    /// The account and its password hash, by normalised email.
+    async fn account_by_email(&self, email: &str) -> StoreResult<Option<(AccountView, String)>>;
+    async fn account(&self, id: Uuid) -> StoreResult<Option<AccountView>>;
+    /// Registers a device with its token hash and allocates it a fresh, unique code
+    /// namespace.
+    async fn create_device(&self, account_id: Uuid, name: Option<&str>, token_hash: &str) -> StoreResult<(Uuid, CodeNamespace)>;
+    async fn caller_by_token(&self, token_hash: &str) -> StoreResult<Option<Caller>>;
+    async fn create_api_key(&self, name: &str, key_hash: &str) -> StoreResult<Uuid>;
+    async fn api_key_exists(&self, key_hash: &str) -> StoreResult<bool>;
+    /// The namespace for codes the server makes on the account's behalf (allocated once).
+    async fn server_namespace(&self, account_id: Uuid) -> StoreResult<CodeNamespace>;
+    /// Whether `namespace` was issued to this account (to one of its devices or the server).
+    async fn namespace_belongs_to(&self, namespace: &str, account_id: Uuid) -> StoreResult<bool>;
+    /// The shared secret `name`: `candidate` is stored if none exists yet, and whichever
+    /// value won is returned, so every server process on the database agrees.
+    async fn shared_secret(&self, name: &str, candidate: &str) -> StoreResult<String>;
+
+    // --- referrals ---
+    async fn create_referral(&self, referral: NewReferral) -> StoreResult<StoredReferral>;
+    async fn referral_by_code(&self, code: &str) -> StoreResult<Option<StoredReferral>>;
+    /// The referrer's referrals, newest first, `limit` after the `after` cursor.
+    async fn list_referrals(&self, referrer_id: Uuid, after: Option<(DateTime<Utc>, Uuid)>, limit: i64) -> StoreResult<Vec<StoredReferral>>;
+
+    // --- the landing page ---
+    /// Records a visit; it is unique unless the same visitor touched the same referral
+    /// within `unique_window` before. Returns whether it was unique.
+    async fn record_visit(&self, visit: NewVisit, unique_window: chrono::Duration) -> StoreResult<bool>;
+    /// The referral and visit time of a touch, to check a lead form's touch.
+    async fn touch(&self, touch_id: Uuid) -> StoreResult<Option<(Uuid, DateTime<Utc>)>>;
+    async fn record_lead(&self, lead: NewLead) -> StoreResult<()>;
+
+    // --- platform events ---
+    async fn begin_event(&self) -> StoreResult<Box<dyn EventTx>>;
+    async fn stats(&self, account_id: Uuid, now: DateTime<Utc>) -> StoreResult<StatsRow>;
+}
+
+/// The steps of applying one platform event, inside one database transaction: either
+/// all of them commit, or none. Dropping it without `commit` rolls back.
+#[async_trait]
+pub trait EventTx: Send {
+    /// Claims the idempotency key. `Replay` carries the outcome stored by the first
+    /// application (which may still be committing elsewhere; this waits for it).
+    async fn claim(&mut self, event_id: Uuid, key: &str, event_type: &str, occurred_at: DateTime<Utc>, user_id: &str, payload: &str) -> StoreResult<(EventClaim, Option<String>)>;
+    async fn upsert_user(&mut self, user_id: &str, kind: AccountKind, email: Option<&str>) -> StoreResult<()>;
+    /// Ties a visit touch to the user (when it is not tied to someone else already).
+    async fn link_touch(&mut self, touch_id: Uuid, user_id: &str) -> StoreResult<u64>;
+    /// Ties the touches of leads left with `email` to the user.
+    async fn link_lead_touches(&mut self, email: &str, user_id: &str) -> StoreResult<u64>;
+    /// Records a typed code as a touch of the user.
+    async fn add_code_touch(&mut self, touch_id: Uuid, referral_id: Uuid, referrer_id: Uuid, user_id: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn touches_of(&mut self, user_id: &str) -> StoreResult<Vec<Touch>>;
+    /// Stamps the stage on the user and (first time only) on every referral they touched.
+    async fn stamp_stage(&mut self, user_id: &str, stage: Stage, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records the conversion, its credits, the primary referral's conversion fields and
+    /// the referrers' stats. `false` when the user had already converted (nothing written).
+    async fn record_conversion(&mut self, conversion: &NewConversion) -> StoreResult<bool>;
+    /// The user's conversion, if any, as stored.
+    async fn conversion_of(&mut self, user_id: &str) -> StoreResult<Option<ConversionView>>;
+    async fn finish(self: Box<Self>, event_id: Uuid, outcome: &str) -> StoreResult<()>;
+}

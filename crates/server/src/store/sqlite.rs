@@ -1,0 +1,777 @@
+//! The embedded backend: one SQLite file in WAL mode. Writes that span statements run in
+//! `BEGIN IMMEDIATE` transactions, so two writers queue on the lock instead of failing
+//! half-way; ids are UUID text and times fixed-format UTC text (see `time`).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bouquet_core::api::{AccountView, ConversionView, ReferralView};
+use bouquet_core::attribution::{Channel, Credit, Touch};
+use bouquet_core::{AccountKind, AttributionModel, CodeNamespace, Money, ReferralCode, ReferralMethod, VendorType};
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use uuid::Uuid;
+
+use super::time::{date_from_text, from_text, opt_from_text, to_text};
+use super::*;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let url = if url.starts_with("sqlite:") { url.to_string() } else { format!("sqlite://{url}") };
+        let options = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        sqlx::migrate!("../../migrations/server-sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+fn uuid(row: &SqliteRow, col: &str) -> StoreResult<Uuid> {
+    let s: String = row.try_get(col)?;
+    Uuid::parse_str(&s).map_err(|e| StoreError::Corrupt(format!("{col} '{s}': {e}")))
+}
+
+fn opt_uuid(row: &SqliteRow, col: &str) -> StoreResult<Option<Uuid>> {
+    let s: Option<String> = row.try_get(col)?;
+    s.map(|s| Uuid::parse_str(&s).map_err(|e| StoreError::Corrupt(format!("{col} '{s}': {e}")))).transpose()
+}
+
+fn money(amount: Option<i64>, currency: Option<String>) -> Option<Money> {
+    Some(Money { amount_minor: amount?, currency: currency? })
+}
+
+fn unique_violation(err: sqlx::Error, what: &'static str) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::Database(err),
+    }
+}
+
+fn account_from_row(row: &SqliteRow) -> StoreResult<AccountView> {
+    let kind: String = row.try_get("kind")?;
+    let vendor: Option<String> = row.try_get("vendor_type")?;
+    Ok(AccountView {
+        id: uuid(row, "id")?,
+        kind: AccountKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("account kind {kind}")))?,
+        email: row.try_get("email")?,
+        business_name: row.try_get("business_name")?,
+        vendor_type: vendor.as_deref().and_then(VendorType::parse),
+        couple_names: row.try_get("couple_names")?,
+        wedding_date: date_from_text(row.try_get("wedding_date")?)?,
+        location: row.try_get("location")?,
+        created_at: from_text(row.try_get("created_at")?)?,
+    })
+}
+
+const ACCOUNT_COLUMNS: &str =
+    "id, kind, email, business_name, vendor_type, couple_names, wedding_date, location, created_at";
+
+macro_rules! referral_select {
+    () => {
+        "SELECT r.*, COALESCE(a.business_name, a.couple_names, a.email) AS referrer_name
+         FROM referrals r JOIN accounts a ON a.id = r.referrer_id "
+    };
+}
+
+fn referral_from_row(row: &SqliteRow) -> StoreResult<StoredReferral> {
+    let text = |col: &str| -> StoreResult<String> { Ok(row.try_get(col)?) };
+    let kind = |col: &str| -> StoreResult<AccountKind> {
+        let s = text(col)?;
+        AccountKind::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("{col} {s}")))
+    };
+    let code = text("code")?;
+    let method = text("method")?;
+    let vendor: Option<String> = row.try_get("vendor_type")?;
+    let view = ReferralView {
+        id: uuid(row, "id")?,
+        code: ReferralCode::parse(&code).map_err(|e| StoreError::Corrupt(format!("code {code}: {e}")))?,
+        link: String::new(),
+        qr_link: String::new(),
+        referrer_id: uuid(row, "referrer_id")?,
+        referrer_type: kind("referrer_type")?,
+        referee_type: kind("referee_type")?,
+        method: ReferralMethod::parse(&method).ok_or_else(|| StoreError::Corrupt(format!("method {method}")))?,
+        campaign_id: opt_uuid(row, "campaign_id")?,
+        source_url: row.try_get("source_url")?,
+        utm_source: row.try_get("utm_source")?,
+        utm_medium: row.try_get("utm_medium")?,
+        utm_campaign: row.try_get("utm_campaign")?,
+        vendor_type: vendor.as_deref().and_then(VendorType::parse),
+        wedding_date: date_from_text(row.try_get("wedding_date")?)?,
+        location: row.try_get("location")?,
+        message: row.try_get("message")?,
+        incentive_offered: row.try_get("incentive_offered")?,
+        incentive_amount: money(row.try_get("incentive_amount_minor")?, row.try_get("incentive_currency")?),
+        created_at: from_text(row.try_get("created_at")?)?,
+        expires_at: opt_from_text(row.try_get("expires_at")?)?,
+        clicked_at: opt_from_text(row.try_get("clicked_at")?)?,
+        signed_up_at: opt_from_text(row.try_get("signed_up_at")?)?,
+        activated_at: opt_from_text(row.try_get("activated_at")?)?,
+        converted_at: opt_from_text(row.try_get("converted_at")?)?,
+        conversion_value: money(row.try_get("conversion_value_minor")?, row.try_get("conversion_currency")?),
+        conversion_plan: row.try_get("conversion_plan")?,
+        time_to_convert_seconds: row.try_get("time_to_convert_seconds")?,
+        unique_visits: row.try_get("unique_visits")?,
+        qr_scans: row.try_get("qr_scans")?,
+        leads: row.try_get("leads")?,
+    };
+    Ok(StoredReferral { view, referrer_name: text("referrer_name")? })
+}
+
+/// Inserts a fresh random namespace for the account (and device), retrying on the rare
+/// collision with an existing one.
+async fn allocate_namespace(
+    tx: &mut Transaction<'static, Sqlite>,
+    account_id: Uuid,
+    device_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> StoreResult<CodeNamespace> {
+    loop {
+        let ns = CodeNamespace::random();
+        let inserted = sqlx::query(
+            "INSERT INTO code_namespaces (namespace, account_id, device_id, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (namespace) DO NOTHING",
+        )
+        .bind(ns.as_str())
+        .bind(account_id.to_string())
+        .bind(device_id.map(|d| d.to_string()))
+        .bind(to_text(now))
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(ns);
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_account(&self, a: NewAccount) -> StoreResult<AccountView> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO accounts (id, kind, email, password_hash, business_name, vendor_type, couple_names, wedding_date, location, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(a.id.to_string())
+        .bind(a.kind.as_str())
+        .bind(&a.email)
+        .bind(&a.password_hash)
+        .bind(&a.business_name)
+        .bind(&a.vendor_type)
+        .bind(&a.couple_names)
+        .bind(a.wedding_date)
+        .bind(&a.location)
+        .bind(to_text(a.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique_violation(e, "an account with this email"))?;
+        if a.kind != AccountKind::Admin {
+            sqlx::query("INSERT INTO referral_stats (account_id, user_type, updated_at) VALUES ($1, $2, $3)")
+                .bind(a.id.to_string())
+                .bind(a.kind.as_str())
+                .bind(to_text(a.created_at))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1")))
+            .bind(a.id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        account_from_row(&row)
+    }
+
+    async fn account_by_email(&self, email: &str) -> StoreResult<Option<(AccountView, String)>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLUMNS}, password_hash FROM accounts WHERE email = $1")))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((account_from_row(&r)?, r.try_get("password_hash")?))).transpose()
+    }
+
+    async fn account(&self, id: Uuid) -> StoreResult<Option<AccountView>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1")))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    async fn create_device(&self, account_id: Uuid, name: Option<&str>, token_hash: &str) -> StoreResult<(Uuid, CodeNamespace)> {
+        let now = Utc::now();
+        let device_id = Uuid::now_v7();
+        let mut tx = self.write_tx().await?;
+        sqlx::query("INSERT INTO devices (id, account_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(device_id.to_string())
+            .bind(account_id.to_string())
+            .bind(name)
+            .bind(token_hash)
+            .bind(to_text(now))
+            .execute(&mut *tx)
+            .await?;
+        let ns = allocate_namespace(&mut tx, account_id, Some(device_id), now).await?;
+        tx.commit().await?;
+        Ok((device_id, ns))
+    }
+
+    async fn caller_by_token(&self, token_hash: &str) -> StoreResult<Option<Caller>> {
+        let row = sqlx::query(
+            "SELECT d.id AS device_id, a.id, a.kind, a.email, a.business_name, a.vendor_type, a.couple_names,
+                    a.wedding_date, a.location, a.created_at
+             FROM devices d JOIN accounts a ON a.id = d.account_id
+             WHERE d.token_hash = $1 AND d.revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok(Caller { account: account_from_row(&r)?, device_id: uuid(&r, "device_id")? })).transpose()
+    }
+
+    async fn create_api_key(&self, name: &str, key_hash: &str) -> StoreResult<Uuid> {
+        let id = Uuid::now_v7();
+        sqlx::query("INSERT INTO api_keys (id, name, key_hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(id.to_string())
+            .bind(name)
+            .bind(key_hash)
+            .bind(to_text(Utc::now()))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| unique_violation(e, "an API key with this name"))?;
+        Ok(id)
+    }
+
+    async fn api_key_exists(&self, key_hash: &str) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+            .bind(key_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn server_namespace(&self, account_id: Uuid) -> StoreResult<CodeNamespace> {
+        let find = || {
+            sqlx::query("SELECT namespace FROM code_namespaces WHERE account_id = $1 AND device_id IS NULL")
+                .bind(account_id.to_string())
+        };
+        if let Some(row) = find().fetch_optional(&self.pool).await? {
+            return CodeNamespace::parse(row.try_get("namespace")?).map_err(|e| StoreError::Corrupt(e.to_string()));
+        }
+        let mut tx = self.write_tx().await?;
+        // Checked again under the write lock: another request may have allocated it.
+        let ns = match find().fetch_optional(&mut *tx).await? {
+            Some(row) => CodeNamespace::parse(row.try_get("namespace")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            None => allocate_namespace(&mut tx, account_id, None, Utc::now()).await?,
+        };
+        tx.commit().await?;
+        Ok(ns)
+    }
+
+    async fn namespace_belongs_to(&self, namespace: &str, account_id: Uuid) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 FROM code_namespaces WHERE namespace = $1 AND account_id = $2")
+            .bind(namespace)
+            .bind(account_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn shared_secret(&self, name: &str, candidate: &str) -> StoreResult<String> {
+        sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(candidate)
+            .execute(&self.pool)
+            .await?;
+        let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1").bind(name).fetch_one(&self.pool).await?;
+        Ok(row.try_get("value")?)
+    }
+
+    async fn create_referral(&self, r: NewReferral) -> StoreResult<StoredReferral> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO referrals (id, code, referrer_id, referrer_type, referee_type, method, campaign_id, source_url,
+                utm_source, utm_medium, utm_campaign, vendor_type, wedding_date, location, message, incentive_offered,
+                incentive_amount_minor, incentive_currency, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+        )
+        .bind(r.id.to_string())
+        .bind(&r.code)
+        .bind(r.referrer_id.to_string())
+        .bind(r.referrer_type.as_str())
+        .bind(r.referee_type.as_str())
+        .bind(&r.method)
+        .bind(r.campaign_id.map(|c| c.to_string()))
+        .bind(&r.source_url)
+        .bind(&r.utm_source)
+        .bind(&r.utm_medium)
+        .bind(&r.utm_campaign)
+        .bind(&r.vendor_type)
+        .bind(r.wedding_date)
+        .bind(&r.location)
+        .bind(&r.message)
+        .bind(&r.incentive_offered)
+        .bind(r.incentive_amount.as_ref().map(|m| m.amount_minor))
+        .bind(r.incentive_amount.as_ref().map(|m| m.currency.clone()))
+        .bind(to_text(r.created_at))
+        .bind(r.expires_at.map(to_text))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique_violation(e, "a referral with this code"))?;
+        sqlx::query(
+            "UPDATE referral_stats SET total_referrals = total_referrals + 1,
+                last_referral_at = MAX(COALESCE(last_referral_at, $2), $2), updated_at = $3
+             WHERE account_id = $1",
+        )
+        .bind(r.referrer_id.to_string())
+        .bind(to_text(r.created_at))
+        .bind(to_text(Utc::now()))
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(concat!(referral_select!(), "WHERE r.id = $1")).bind(r.id.to_string()).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        referral_from_row(&row)
+    }
+
+    async fn referral_by_code(&self, code: &str) -> StoreResult<Option<StoredReferral>> {
+        let row = sqlx::query(concat!(referral_select!(), "WHERE r.code = $1")).bind(code).fetch_optional(&self.pool).await?;
+        row.as_ref().map(referral_from_row).transpose()
+    }
+
+    async fn list_referrals(&self, referrer_id: Uuid, after: Option<(DateTime<Utc>, Uuid)>, limit: i64) -> StoreResult<Vec<StoredReferral>> {
+        let rows = match after {
+            None => {
+                sqlx::query(concat!(referral_select!(), "WHERE r.referrer_id = $1 ORDER BY r.created_at DESC, r.id DESC LIMIT $2"))
+                    .bind(referrer_id.to_string())
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            Some((at, id)) => {
+                sqlx::query(concat!(
+                    referral_select!(),
+                    "WHERE r.referrer_id = $1 AND (r.created_at < $2 OR (r.created_at = $2 AND r.id < $3))
+                     ORDER BY r.created_at DESC, r.id DESC LIMIT $4"
+                ))
+                .bind(referrer_id.to_string())
+                .bind(to_text(at))
+                .bind(id.to_string())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(referral_from_row).collect()
+    }
+
+    async fn record_visit(&self, v: NewVisit, unique_window: chrono::Duration) -> StoreResult<bool> {
+        let mut tx = self.write_tx().await?;
+        let seen_recently = sqlx::query(
+            "SELECT 1 FROM touches WHERE referral_id = $1 AND visitor_key = $2 AND occurred_at > $3 LIMIT 1",
+        )
+        .bind(v.referral_id.to_string())
+        .bind(&v.visitor_key)
+        .bind(to_text(v.occurred_at - unique_window))
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+        let unique = !seen_recently;
+        sqlx::query(
+            "INSERT INTO touches (id, referral_id, referrer_id, channel, occurred_at, is_unique, visitor_key, ip_hash,
+                user_agent, referer, utm_source, utm_medium, utm_campaign)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(v.touch_id.to_string())
+        .bind(v.referral_id.to_string())
+        .bind(v.referrer_id.to_string())
+        .bind(v.channel.as_str())
+        .bind(to_text(v.occurred_at))
+        .bind(unique)
+        .bind(&v.visitor_key)
+        .bind(&v.ip_hash)
+        .bind(&v.user_agent)
+        .bind(&v.referer)
+        .bind(&v.utm_source)
+        .bind(&v.utm_medium)
+        .bind(&v.utm_campaign)
+        .execute(&mut *tx)
+        .await?;
+        if unique {
+            sqlx::query(
+                "UPDATE referrals SET unique_visits = unique_visits + 1, qr_scans = qr_scans + $2,
+                    clicked_at = COALESCE(clicked_at, $3)
+                 WHERE id = $1",
+            )
+            .bind(v.referral_id.to_string())
+            .bind(i64::from(v.channel == Channel::Qr))
+            .bind(to_text(v.occurred_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(unique)
+    }
+
+    async fn touch(&self, touch_id: Uuid) -> StoreResult<Option<(Uuid, DateTime<Utc>)>> {
+        let row = sqlx::query("SELECT referral_id, occurred_at FROM touches WHERE id = $1")
+            .bind(touch_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((uuid(&r, "referral_id")?, from_text(r.try_get("occurred_at")?)?))).transpose()
+    }
+
+    async fn record_lead(&self, l: NewLead) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO leads (id, touch_id, referral_id, couple_names, email, wedding_date, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(l.id.to_string())
+        .bind(l.touch_id.to_string())
+        .bind(l.referral_id.to_string())
+        .bind(&l.couple_names)
+        .bind(&l.email)
+        .bind(l.wedding_date)
+        .bind(to_text(l.created_at))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE referrals SET leads = leads + 1 WHERE id = $1")
+            .bind(l.referral_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn begin_event(&self) -> StoreResult<Box<dyn EventTx>> {
+        Ok(Box::new(SqliteEventTx { tx: self.write_tx().await? }))
+    }
+
+    async fn stats(&self, account_id: Uuid, now: DateTime<Utc>) -> StoreResult<StatsRow> {
+        let id = account_id.to_string();
+        let base = sqlx::query(
+            "SELECT s.total_referrals, s.successful_referrals, s.total_time_to_convert_seconds, s.last_referral_at,
+                (SELECT COUNT(*) FROM referrals r WHERE r.referrer_id = s.account_id
+                    AND (r.expires_at IS NULL OR r.expires_at > $2)) AS active_referrals,
+                (SELECT COALESCE(SUM(unique_visits), 0) FROM referrals r WHERE r.referrer_id = s.account_id) AS unique_visits,
+                (SELECT COALESCE(SUM(qr_scans), 0) FROM referrals r WHERE r.referrer_id = s.account_id) AS qr_scans,
+                (SELECT COALESCE(SUM(leads), 0) FROM referrals r WHERE r.referrer_id = s.account_id) AS leads,
+                (SELECT COUNT(DISTINCT t.platform_user_id) FROM touches t JOIN platform_users u ON u.user_id = t.platform_user_id
+                    WHERE t.referrer_id = s.account_id AND u.signed_up_at IS NOT NULL) AS signups,
+                (SELECT COUNT(DISTINCT t.platform_user_id) FROM touches t JOIN platform_users u ON u.user_id = t.platform_user_id
+                    WHERE t.referrer_id = s.account_id AND u.activated_at IS NOT NULL) AS activations
+             FROM referral_stats s WHERE s.account_id = $1",
+        )
+        .bind(&id)
+        .bind(to_text(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(base) = base else { return Ok(StatsRow::default()) };
+        let values = sqlx::query("SELECT currency, total_minor FROM referral_stats_value WHERE account_id = $1 ORDER BY currency")
+            .bind(&id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(StatsRow {
+            total_referrals: base.try_get("total_referrals")?,
+            active_referrals: base.try_get("active_referrals")?,
+            unique_visits: base.try_get("unique_visits")?,
+            qr_scans: base.try_get("qr_scans")?,
+            leads: base.try_get("leads")?,
+            signups: base.try_get("signups")?,
+            activations: base.try_get("activations")?,
+            successful_referrals: base.try_get("successful_referrals")?,
+            total_time_to_convert_seconds: base.try_get("total_time_to_convert_seconds")?,
+            last_referral_at: opt_from_text(base.try_get("last_referral_at")?)?,
+            value_generated: values
+                .iter()
+                .map(|r| Ok(Money { currency: r.try_get("currency")?, amount_minor: r.try_get("total_minor")? }))
+                .collect::<StoreResult<_>>()?,
+        })
+    }
+}
+
+struct SqliteEventTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl EventTx for SqliteEventTx {
+    async fn claim(&mut self, event_id: Uuid, key: &str, event_type: &str, occurred_at: DateTime<Utc>, user_id: &str, payload: &str) -> StoreResult<(EventClaim, Option<String>)> {
+        let inserted = sqlx::query(
+            "INSERT INTO events (id, idempotency_key, event_type, occurred_at, received_at, platform_user_id, payload)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(event_id.to_string())
+        .bind(key)
+        .bind(event_type)
+        .bind(to_text(occurred_at))
+        .bind(to_text(Utc::now()))
+        .bind(user_id)
+        .bind(payload)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok((EventClaim::New, None));
+        }
+        let row = sqlx::query("SELECT outcome FROM events WHERE idempotency_key = $1").bind(key).fetch_one(&mut *self.tx).await?;
+        Ok((EventClaim::Replay, row.try_get("outcome")?))
+    }
+
+    async fn upsert_user(&mut self, user_id: &str, kind: AccountKind, email: Option<&str>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO platform_users (user_id, kind, email) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id) DO UPDATE SET email = COALESCE(excluded.email, platform_users.email)",
+        )
+        .bind(user_id)
+        .bind(kind.as_str())
+        .bind(email)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn link_touch(&mut self, touch_id: Uuid, user_id: &str) -> StoreResult<u64> {
+        let n = sqlx::query("UPDATE touches SET platform_user_id = $2 WHERE id = $1 AND platform_user_id IS NULL")
+            .bind(touch_id.to_string())
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        Ok(n)
+    }
+
+    async fn link_lead_touches(&mut self, email: &str, user_id: &str) -> StoreResult<u64> {
+        let n = sqlx::query(
+            "UPDATE touches SET platform_user_id = $2
+             WHERE platform_user_id IS NULL AND id IN (SELECT touch_id FROM leads WHERE email = $1)",
+        )
+        .bind(email)
+        .bind(user_id)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok(n)
+    }
+
+    async fn add_code_touch(&mut self, touch_id: Uuid, referral_id: Uuid, referrer_id: Uuid, user_id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO touches (id, referral_id, referrer_id, channel, occurred_at, is_unique, platform_user_id)
+             VALUES ($1, $2, $3, $4, $5, 1, $6)",
+        )
+        .bind(touch_id.to_string())
+        .bind(referral_id.to_string())
+        .bind(referrer_id.to_string())
+        .bind(Channel::DirectCode.as_str())
+        .bind(to_text(at))
+        .bind(user_id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn touches_of(&mut self, user_id: &str) -> StoreResult<Vec<Touch>> {
+        let rows = sqlx::query("SELECT id, referral_id, referrer_id, channel, occurred_at FROM touches WHERE platform_user_id = $1")
+            .bind(user_id)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let channel: String = r.try_get("channel")?;
+                Ok(Touch {
+                    id: uuid(r, "id")?,
+                    referral_id: uuid(r, "referral_id")?,
+                    referrer_id: uuid(r, "referrer_id")?,
+                    channel: Channel::parse(&channel).ok_or_else(|| StoreError::Corrupt(format!("channel {channel}")))?,
+                    at: from_text(r.try_get("occurred_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn stamp_stage(&mut self, user_id: &str, stage: Stage, at: DateTime<Utc>) -> StoreResult<()> {
+        let (user_sql, referral_sql) = match stage {
+            Stage::SignedUp => (
+                "UPDATE platform_users SET signed_up_at = COALESCE(signed_up_at, $2) WHERE user_id = $1",
+                Some("UPDATE referrals SET signed_up_at = COALESCE(signed_up_at, $2)
+                      WHERE id IN (SELECT referral_id FROM touches WHERE platform_user_id = $1)"),
+            ),
+            Stage::Activated => (
+                "UPDATE platform_users SET activated_at = COALESCE(activated_at, $2) WHERE user_id = $1",
+                Some("UPDATE referrals SET activated_at = COALESCE(activated_at, $2)
+                      WHERE id IN (SELECT referral_id FROM touches WHERE platform_user_id = $1)"),
+            ),
+            Stage::Churned => ("UPDATE platform_users SET churned_at = $2 WHERE user_id = $1", None),
+            Stage::Refunded => ("UPDATE platform_users SET refunded_at = $2 WHERE user_id = $1", None),
+        };
+        sqlx::query(user_sql).bind(user_id).bind(to_text(at)).execute(&mut *self.tx).await?;
+        if let Some(sql) = referral_sql {
+            sqlx::query(sql).bind(user_id).bind(to_text(at)).execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn record_conversion(&mut self, c: &NewConversion) -> StoreResult<bool> {
+        let primary = &c.credits[c.primary];
+        let inserted = sqlx::query(
+            "INSERT INTO conversions (id, event_id, platform_user_id, referral_id, referrer_id, model, converted_at,
+                time_to_convert_seconds, plan, value_minor, currency, annual, mrr_minor, mrr_currency)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             ON CONFLICT (platform_user_id) DO NOTHING",
+        )
+        .bind(c.id.to_string())
+        .bind(c.event_id.to_string())
+        .bind(&c.platform_user_id)
+        .bind(primary.referral_id.to_string())
+        .bind(primary.referrer_id.to_string())
+        .bind(c.model.as_str())
+        .bind(to_text(c.converted_at))
+        .bind(c.time_to_convert_seconds)
+        .bind(&c.plan)
+        .bind(c.value.as_ref().map(|m| m.amount_minor))
+        .bind(c.value.as_ref().map(|m| m.currency.clone()))
+        .bind(c.annual)
+        .bind(c.mrr.as_ref().map(|m| m.amount_minor))
+        .bind(c.mrr.as_ref().map(|m| m.currency.clone()))
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(false);
+        }
+        let now = to_text(Utc::now());
+        for credit in &c.credits {
+            sqlx::query(
+                "INSERT INTO conversion_credits (conversion_id, touch_id, referral_id, referrer_id, channel, touched_at, weight_ppm, value_minor)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(c.id.to_string())
+            .bind(credit.touch_id.to_string())
+            .bind(credit.referral_id.to_string())
+            .bind(credit.referrer_id.to_string())
+            .bind(credit.channel.as_str())
+            .bind(to_text(credit.touched_at))
+            .bind(i64::from(credit.weight_ppm))
+            .bind(credit.value_minor)
+            .execute(&mut *self.tx)
+            .await?;
+            if let Some(value) = c.value.as_ref().filter(|_| credit.value_minor != 0) {
+                sqlx::query(
+                    "INSERT INTO referral_stats_value (account_id, currency, total_minor) VALUES ($1, $2, $3)
+                     ON CONFLICT (account_id, currency) DO UPDATE SET total_minor = referral_stats_value.total_minor + excluded.total_minor",
+                )
+                .bind(credit.referrer_id.to_string())
+                .bind(&value.currency)
+                .bind(credit.value_minor)
+                .execute(&mut *self.tx)
+                .await?;
+            }
+        }
+        sqlx::query(
+            "UPDATE referrals SET converted_at = $2, conversion_value_minor = $3, conversion_currency = $4,
+                conversion_plan = $5, time_to_convert_seconds = $6
+             WHERE id = $1 AND converted_at IS NULL",
+        )
+        .bind(primary.referral_id.to_string())
+        .bind(to_text(c.converted_at))
+        .bind(c.value.as_ref().map(|m| m.amount_minor))
+        .bind(c.value.as_ref().map(|m| m.currency.clone()))
+        .bind(&c.plan)
+        .bind(c.time_to_convert_seconds)
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query(
+            "UPDATE referral_stats SET successful_referrals = successful_referrals + 1,
+                total_time_to_convert_seconds = total_time_to_convert_seconds + $2, updated_at = $3
+             WHERE account_id = $1",
+        )
+        .bind(primary.referrer_id.to_string())
+        .bind(c.time_to_convert_seconds)
+        .bind(&now)
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query("UPDATE platform_users SET converted_at = COALESCE(converted_at, $2) WHERE user_id = $1")
+            .bind(&c.platform_user_id)
+            .bind(to_text(c.converted_at))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(true)
+    }
+
+    async fn conversion_of(&mut self, user_id: &str) -> StoreResult<Option<ConversionView>> {
+        let Some(row) = sqlx::query("SELECT * FROM conversions WHERE platform_user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *self.tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let id = uuid(&row, "id")?;
+        let credit_rows = sqlx::query("SELECT * FROM conversion_credits WHERE conversion_id = $1 ORDER BY touched_at, touch_id")
+            .bind(id.to_string())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        let credits = credit_rows
+            .iter()
+            .map(|r| {
+                let channel: String = r.try_get("channel")?;
+                let weight: i64 = r.try_get("weight_ppm")?;
+                Ok(Credit {
+                    touch_id: uuid(r, "touch_id")?,
+                    referral_id: uuid(r, "referral_id")?,
+                    referrer_id: uuid(r, "referrer_id")?,
+                    channel: Channel::parse(&channel).ok_or_else(|| StoreError::Corrupt(format!("channel {channel}")))?,
+                    touched_at: from_text(r.try_get("touched_at")?)?,
+                    weight_ppm: weight as u32,
+                    value_minor: r.try_get("value_minor")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let model: String = row.try_get("model")?;
+        Ok(Some(ConversionView {
+            id,
+            referral_id: uuid(&row, "referral_id")?,
+            referrer_id: uuid(&row, "referrer_id")?,
+            model: AttributionModel::parse(&model).ok_or_else(|| StoreError::Corrupt(format!("model {model}")))?,
+            converted_at: from_text(row.try_get("converted_at")?)?,
+            time_to_convert_seconds: row.try_get("time_to_convert_seconds")?,
+            plan: row.try_get("plan")?,
+            value: money(row.try_get("value_minor")?, row.try_get("currency")?),
+            annual: row.try_get("annual")?,
+            mrr: money(row.try_get("mrr_minor")?, row.try_get("mrr_currency")?),
+            credits,
+        }))
+    }
+
+    async fn finish(mut self: Box<Self>, event_id: Uuid, outcome: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE events SET outcome = $2 WHERE id = $1")
+            .bind(event_id.to_string())
+            .bind(outcome)
+            .execute(&mut *self.tx)
+            .await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
