@@ -1,0 +1,287 @@
+//! One conformance suite for the storage trait, run on SQLite and on PostgreSQL.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use bouquet_core::attribution::{Channel, Credit};
+use bouquet_core::{AccountKind, AttributionModel, CodeNamespace, Money, ReferralCode};
+use bouquet_server::store::{EventClaim, NewAccount, NewConversion, NewReferral, NewVisit, Stage, Store, StoreError};
+use chrono::{Duration, Utc};
+use common::TestDb;
+use uuid::Uuid;
+
+async fn account(store: &Arc<dyn Store>, email: &str, kind: AccountKind) -> Uuid {
+    let id = Uuid::now_v7();
+    store
+        .create_account(NewAccount {
+            id,
+            kind,
+            email: email.into(),
+            password_hash: "x".into(),
+            business_name: Some(format!("{email} Ltd")),
+            vendor_type: Some("photographer".into()),
+            couple_names: None,
+            wedding_date: None,
+            location: None,
+            created_at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    id
+}
+
+fn new_referral(referrer: Uuid, ns: &CodeNamespace, created_at: chrono::DateTime<Utc>) -> NewReferral {
+    NewReferral {
+        id: Uuid::now_v7(),
+        code: ReferralCode::generate(AccountKind::Supplier, ns, 0).to_string(),
+        referrer_id: referrer,
+        referrer_type: AccountKind::Supplier,
+        referee_type: AccountKind::Couple,
+        method: "qr".into(),
+        campaign_id: None,
+        source_url: None,
+        utm_source: Some("fair".into()),
+        utm_medium: None,
+        utm_campaign: None,
+        vendor_type: Some("photographer".into()),
+        wedding_date: None,
+        location: None,
+        message: Some("Hello".into()),
+        incentive_offered: None,
+        incentive_amount: Some(Money { amount_minor: 1000, currency: "GBP".into() }),
+        created_at,
+        expires_at: Some(created_at + Duration::days(30)),
+    }
+}
+
+fn visit(referral: Uuid, referrer: Uuid, visitor: &str, at: chrono::DateTime<Utc>, channel: Channel) -> NewVisit {
+    NewVisit {
+        touch_id: Uuid::now_v7(),
+        referral_id: referral,
+        referrer_id: referrer,
+        channel,
+        occurred_at: at,
+        visitor_key: visitor.into(),
+        ip_hash: Some("abc".into()),
+        user_agent: Some("phone".into()),
+        referer: None,
+        utm_source: None,
+        utm_medium: None,
+        utm_campaign: None,
+    }
+}
+
+async fn accounts_devices_and_namespaces(db: &TestDb) {
+    let store = db.open().await;
+    let a = account(&store, "a@example.com", AccountKind::Supplier).await;
+    let b = account(&store, "b@example.com", AccountKind::Supplier).await;
+    let dup = store
+        .create_account(NewAccount {
+            id: Uuid::now_v7(),
+            kind: AccountKind::Couple,
+            email: "a@example.com".into(),
+            password_hash: "x".into(),
+            business_name: None,
+            vendor_type: None,
+            couple_names: Some("A & B".into()),
+            wedding_date: None,
+            location: None,
+            created_at: Utc::now(),
+        })
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))));
+    let (found, hash) = store.account_by_email("a@example.com").await.unwrap().unwrap();
+    assert_eq!((found.id, hash.as_str()), (a, "x"));
+    assert!(store.account_by_email("nobody@example.com").await.unwrap().is_none());
+
+    let mut namespaces = HashSet::new();
+    for i in 0..40 {
+        let (device, ns) = store.create_device(a, Some("laptop"), &format!("token-{i}")).await.unwrap();
+        assert!(namespaces.insert(ns.clone()), "namespace {ns:?} issued twice");
+        let caller = store.caller_by_token(&format!("token-{i}")).await.unwrap().unwrap();
+        assert_eq!((caller.account.id, caller.device_id), (a, device));
+        assert!(store.namespace_belongs_to(ns.as_str(), a).await.unwrap());
+        assert!(!store.namespace_belongs_to(ns.as_str(), b).await.unwrap());
+    }
+    assert!(store.caller_by_token("token-unknown").await.unwrap().is_none());
+    let server_ns = store.server_namespace(a).await.unwrap();
+    assert_eq!(store.server_namespace(a).await.unwrap(), server_ns, "allocated once");
+    assert!(!namespaces.contains(&server_ns));
+
+    assert_eq!(store.shared_secret("salt", "first").await.unwrap(), "first");
+    assert_eq!(store.shared_secret("salt", "second").await.unwrap(), "first");
+    store.create_api_key("wedsync", "hash1").await.unwrap();
+    assert!(matches!(store.create_api_key("wedsync", "hash2").await, Err(StoreError::Conflict(_))));
+    assert!(store.api_key_exists("hash1").await.unwrap());
+    assert!(!store.api_key_exists("hash2").await.unwrap());
+}
+
+async fn referrals_are_unique_and_paged_newest_first(db: &TestDb) {
+    let store = db.open().await;
+    let a = account(&store, "a@example.com", AccountKind::Supplier).await;
+    let b = account(&store, "b@example.com", AccountKind::Supplier).await;
+    let ns = store.server_namespace(a).await.unwrap();
+    let start = Utc::now() - Duration::days(1);
+    let mut made = Vec::new();
+    let mut codes = Vec::new();
+    for i in 0..7 {
+        let r = store.create_referral(new_referral(a, &ns, start + Duration::minutes(i))).await.unwrap();
+        assert_eq!(r.referrer_name, "a@example.com Ltd");
+        made.push(r.view.id);
+        codes.push(r.view.code.to_string());
+    }
+    store.create_referral(new_referral(b, &store.server_namespace(b).await.unwrap(), start)).await.unwrap();
+    let taken = store.referral_by_code(&codes[0]).await.unwrap().unwrap();
+    assert_eq!(taken.view.id, made[0]);
+    let mut again = new_referral(a, &ns, start);
+    again.code = taken.view.code.to_string();
+    assert!(matches!(store.create_referral(again).await, Err(StoreError::Conflict(_))));
+    assert_eq!(taken.view.incentive_amount, Some(Money { amount_minor: 1000, currency: "GBP".into() }));
+    assert_eq!(taken.view.utm_source.as_deref(), Some("fair"));
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_referrals(a, after, 3).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|r| (r.view.created_at, r.view.id));
+        seen.extend(page.into_iter().map(|r| r.view.id));
+    }
+    made.reverse();
+    assert_eq!(seen, made, "every referral once, newest first, none of B's");
+    let stats = store.stats(a, Utc::now()).await.unwrap();
+    assert_eq!((stats.total_referrals, stats.active_referrals), (7, 7));
+    let later = store.stats(a, Utc::now() + Duration::days(40)).await.unwrap();
+    assert_eq!(later.active_referrals, 0, "expired codes are not active");
+}
+
+async fn visits_count_once_per_visitor_per_hour(db: &TestDb) {
+    let store = db.open().await;
+    let a = account(&store, "a@example.com", AccountKind::Supplier).await;
+    let ns = store.server_namespace(a).await.unwrap();
+    let r = store.create_referral(new_referral(a, &ns, Utc::now())).await.unwrap().view;
+    let t0 = Utc::now();
+    let window = Duration::hours(1);
+    assert!(store.record_visit(visit(r.id, a, "v1", t0, Channel::Qr), window).await.unwrap());
+    assert!(!store.record_visit(visit(r.id, a, "v1", t0 + Duration::minutes(59), Channel::Qr), window).await.unwrap());
+    assert!(store.record_visit(visit(r.id, a, "v2", t0 + Duration::minutes(1), Channel::Link), window).await.unwrap());
+    assert!(store.record_visit(visit(r.id, a, "v1", t0 + Duration::minutes(121), Channel::Qr), window).await.unwrap());
+    let after = store.referral_by_code(r.code.as_str()).await.unwrap().unwrap().view;
+    assert_eq!((after.unique_visits, after.qr_scans), (3, 2));
+    assert_eq!(after.clicked_at.map(|t| t.timestamp_micros()), Some(t0.timestamp_micros()));
+}
+
+fn conversion(event_id: Uuid, user: &str, touch: Uuid, referral: Uuid, referrer: Uuid, value: i64) -> NewConversion {
+    NewConversion {
+        id: Uuid::now_v7(),
+        event_id,
+        platform_user_id: user.into(),
+        model: AttributionModel::LastTouch,
+        converted_at: Utc::now(),
+        time_to_convert_seconds: 3600,
+        plan: Some("pro".into()),
+        value: Some(Money { amount_minor: value, currency: "GBP".into() }),
+        annual: false,
+        mrr: None,
+        credits: vec![Credit {
+            touch_id: touch,
+            referral_id: referral,
+            referrer_id: referrer,
+            channel: Channel::Qr,
+            touched_at: Utc::now() - Duration::hours(1),
+            weight_ppm: 1_000_000,
+            value_minor: value,
+        }],
+        primary: 0,
+    }
+}
+
+async fn events_claim_once_and_conversions_count_once(db: &TestDb) {
+    let store = db.open().await;
+    let a = account(&store, "a@example.com", AccountKind::Supplier).await;
+    let ns = store.server_namespace(a).await.unwrap();
+    let r = store.create_referral(new_referral(a, &ns, Utc::now() - Duration::hours(2))).await.unwrap().view;
+    let v = visit(r.id, a, "v1", Utc::now() - Duration::hours(1), Channel::Qr);
+    let touch = v.touch_id;
+    store.record_visit(v, Duration::hours(1)).await.unwrap();
+
+    // A transaction dropped without finishing leaves nothing behind, not even its claim.
+    {
+        let mut tx = store.begin_event().await.unwrap();
+        let (claim, _) = tx.claim(Uuid::now_v7(), "k1", "convert", Utc::now(), "u1", "{}").await.unwrap();
+        assert_eq!(claim, EventClaim::New);
+        tx.upsert_user("u1", AccountKind::Couple, Some("u1@example.com")).await.unwrap();
+        assert_eq!(tx.link_touch(touch, "u1").await.unwrap(), 1);
+    }
+    let event_id = Uuid::now_v7();
+    let mut tx = store.begin_event().await.unwrap();
+    assert_eq!(tx.claim(event_id, "k1", "convert", Utc::now(), "u1", "{}").await.unwrap().0, EventClaim::New);
+    tx.upsert_user("u1", AccountKind::Couple, None).await.unwrap();
+    assert_eq!(tx.link_touch(touch, "u1").await.unwrap(), 1, "the rolled-back link is gone");
+    tx.stamp_stage("u1", Stage::SignedUp, Utc::now()).await.unwrap();
+    let touches = tx.touches_of("u1").await.unwrap();
+    assert_eq!(touches.len(), 1);
+    assert_eq!((touches[0].id, touches[0].channel), (touch, Channel::Qr));
+    assert!(tx.record_conversion(&conversion(event_id, "u1", touch, r.id, a, 4900)).await.unwrap());
+    tx.finish(event_id, "{\"outcome\":1}").await.unwrap();
+
+    let mut tx = store.begin_event().await.unwrap();
+    let (claim, outcome) = tx.claim(Uuid::now_v7(), "k1", "convert", Utc::now(), "u1", "{}").await.unwrap();
+    assert_eq!((claim, outcome.as_deref()), (EventClaim::Replay, Some("{\"outcome\":1}")));
+    drop(tx);
+
+    let second = Uuid::now_v7();
+    let mut tx = store.begin_event().await.unwrap();
+    tx.claim(second, "k2", "convert", Utc::now(), "u1", "{}").await.unwrap();
+    assert!(!tx.record_conversion(&conversion(second, "u1", touch, r.id, a, 9999)).await.unwrap(), "a user converts once");
+    let existing = tx.conversion_of("u1").await.unwrap().unwrap();
+    assert_eq!(existing.value, Some(Money { amount_minor: 4900, currency: "GBP".into() }));
+    assert_eq!(existing.credits.len(), 1);
+    tx.finish(second, "{}").await.unwrap();
+
+    let stats = store.stats(a, Utc::now()).await.unwrap();
+    assert_eq!(stats.successful_referrals, 1);
+    assert_eq!(stats.signups, 1);
+    assert_eq!(stats.value_generated, vec![Money { amount_minor: 4900, currency: "GBP".into() }]);
+    assert_eq!(stats.total_time_to_convert_seconds, 3600);
+    let converted = store.referral_by_code(r.code.as_str()).await.unwrap().unwrap().view;
+    assert!(converted.converted_at.is_some() && converted.signed_up_at.is_some());
+    assert_eq!(converted.conversion_plan.as_deref(), Some("pro"));
+}
+
+async fn concurrent_claims_of_one_key_apply_once(db: &TestDb) {
+    let store = db.open().await;
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let mut tx = store.begin_event().await.unwrap();
+            let id = Uuid::now_v7();
+            let (claim, _) = tx.claim(id, "same-key", "signup", Utc::now(), "u9", "{}").await.unwrap();
+            if claim == EventClaim::New {
+                tx.upsert_user("u9", AccountKind::Couple, None).await.unwrap();
+                tx.finish(id, "{}").await.unwrap();
+            }
+            claim
+        }));
+    }
+    let mut news = 0;
+    for h in handles {
+        if h.await.unwrap() == EventClaim::New {
+            news += 1;
+        }
+    }
+    assert_eq!(news, 1);
+}
+
+on_both_backends!(
+    accounts_devices_and_namespaces,
+    referrals_are_unique_and_paged_newest_first,
+    visits_count_once_per_visitor_per_hour,
+    events_claim_once_and_conversions_count_once,
+    concurrent_claims_of_one_key_apply_once,
+);
