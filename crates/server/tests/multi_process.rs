@@ -1,0 +1,137 @@
+//! Several `bouquet-server` processes on one PostgreSQL database (the scale-out setup),
+//! started through the real binary and CLI: a conversion sent to both at once, many
+//! times over, is counted once.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use bouquet_core::api::{EventOutcome, ReferralView, SessionView, StatsView};
+use chrono::Utc;
+use common::TestDb;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bouquet-server");
+
+struct ServerProcess {
+    child: Child,
+    url: String,
+}
+
+impl ServerProcess {
+    fn start(database_url: &str) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--bind", "127.0.0.1:0", "--database-url", database_url])
+            .env("BOUQUET_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start bouquet-server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read the listening line");
+        let url = line.trim().rsplit(' ').next().expect("url").to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "unexpected first line: {line}");
+        Self { child, url }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cli(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).output().expect("run bouquet-server");
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_count_a_racing_conversion_once() {
+    let Some(db) = TestDb::postgres().await else { return };
+    // Both processes start together and migrate the same empty database.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| ServerProcess::start(&db.url));
+        let b = s.spawn(|| ServerProcess::start(&db.url));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let key = cli(&["api-key", "create", "--name", "wedsync", "--database-url", &db.url]);
+    assert!(key.starts_with("bqk_"));
+    let admin = cli(&["admin", "create", "--email", "ops@bouquet.example", "--password", "a long admin password", "--database-url", &db.url]);
+    assert!(admin.contains("ops@bouquet.example"));
+
+    let http = reqwest::Client::new();
+    http.post(format!("{}/api/v1/accounts", a.url))
+        .json(&json!({"kind": "supplier", "email": "flo@example.com", "password": "correct horse battery",
+                      "business_name": "Petal & Stem", "vendor_type": "florist"}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    // Sign in on one process, use the token on the other: the servers are stateless.
+    let session: SessionView = http
+        .post(format!("{}/api/v1/sessions", a.url))
+        .json(&json!({"email": "flo@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let referral: ReferralView = http
+        .post(format!("{}/api/v1/referrals", b.url))
+        .bearer_auth(&session.token)
+        .json(&json!({"method": "qr"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let phone = reqwest::Client::builder().user_agent("Mozilla/5.0 (iPhone) Mobile Safari").redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let rounds = 5;
+    for round in 0..rounds {
+        let user = format!("u{round}");
+        let email = format!("couple{round}@example.com");
+        let lead = phone
+            .post(format!("{}/r/{}", a.url, referral.code))
+            .form(&[("couple_names", "Anna & Ben"), ("email", email.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(lead.status(), 303);
+        let at = Utc::now();
+        let mut racing = Vec::new();
+        for i in 0..8 {
+            let url = if i % 2 == 0 { a.url.clone() } else { b.url.clone() };
+            // Half replay one key; half are retries under new keys (the platform's own retries).
+            let idem = if i < 4 { format!("convert-{user}") } else { format!("convert-{user}-{i}") };
+            let event = json!({"idempotency_key": idem, "type": "convert", "occurred_at": at, "plan": "pro",
+                "user": {"id": user, "kind": "couple", "email": email},
+                "value": {"amount_minor": 4900, "currency": "GBP"}});
+            let (http, key) = (http.clone(), key.clone());
+            racing.push(tokio::spawn(async move {
+                let resp = http.post(format!("{url}/api/v1/events")).bearer_auth(key).json(&event).send().await.unwrap();
+                assert_eq!(resp.status(), 200);
+                resp.json::<EventOutcome>().await.unwrap()
+            }));
+        }
+        let mut conversion_ids = std::collections::HashSet::new();
+        for r in racing {
+            let outcome = r.await.unwrap();
+            conversion_ids.insert(outcome.conversion.expect("attributed to the lead's touch").id);
+        }
+        assert_eq!(conversion_ids.len(), 1, "every answer names the same single conversion");
+    }
+    let stats: StatsView =
+        http.get(format!("{}/api/v1/me/stats", b.url)).bearer_auth(&session.token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(stats.successful_referrals, rounds);
+    assert_eq!(stats.value_generated.len(), 1);
+    assert_eq!(stats.value_generated[0].amount_minor, 4900 * rounds);
+    assert_eq!(stats.leads, rounds);
+    drop((a, b));
+}
