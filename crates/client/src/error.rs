@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ClientError {
     #[error("the Bouquet server at {url} cannot be reached: {reason}")]
     Offline { url: String, reason: String },

@@ -5,4 +5,4 @@ pub mod error;
 pub mod server;
 
 pub use error::ClientError;
-pub use server::ServerClient;
+pub use server::{ServerClient, ServerStatus};

@@ -47,3 +47,35 @@ impl ServerClient {
         }
     }
 }
+
+/// What the app shows about its server: reachable or not, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ServerStatus {
+    pub server_url: String,
+    pub reachable: bool,
+    pub database: Option<String>,
+    pub version: Option<String>,
+    pub problem: Option<ClientError>,
+}
+
+impl ServerClient {
+    /// Never fails: being offline is a state the app shows, not an error.
+    pub async fn status(&self) -> ServerStatus {
+        match self.health().await {
+            Ok(h) => ServerStatus {
+                server_url: self.base_url.clone(),
+                reachable: true,
+                database: Some(h.database),
+                version: Some(h.version),
+                problem: None,
+            },
+            Err(e) => ServerStatus {
+                server_url: self.base_url.clone(),
+                reachable: false,
+                database: None,
+                version: None,
+                problem: Some(e),
+            },
+        }
+    }
+}
