@@ -143,6 +143,9 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     pub body_limit_bytes: usize,
     pub log_json: bool,
+    /// Whether public_url (and the default signup_url) were derived from `bind`, and so
+    /// must follow the address actually bound (port 0 picks one at start).
+    derived_from_bind: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -197,12 +200,9 @@ impl Settings {
     pub fn resolve(args: ServeArgs) -> Result<Self, ConfigError> {
         let file = read_file(args.db.config.as_ref())?;
         let bind = args.bind.or(file.bind).unwrap_or_else(|| DEFAULT_BIND.parse().expect("valid default"));
-        let public_url = args
-            .public_url
-            .or(file.public_url)
-            .unwrap_or_else(|| format!("http://{bind}"))
-            .trim_end_matches('/')
-            .to_string();
+        let configured_url = args.public_url.or(file.public_url);
+        let derived_from_bind = configured_url.is_none();
+        let public_url = configured_url.unwrap_or_else(|| format!("http://{bind}")).trim_end_matches('/').to_string();
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             return Err(ConfigError::Invalid(format!("public_url must start with http:// or https://, not {public_url}")));
         }
@@ -216,12 +216,14 @@ impl Settings {
             })?,
         };
         let log_format = args.log_format.or(file.log_format).unwrap_or_else(|| "text".into());
+        let signup_url = args.signup_url.or(file.signup_url);
+        let derived_from_bind = derived_from_bind && signup_url.is_none();
         if log_format != "text" && log_format != "json" {
             return Err(ConfigError::Invalid(format!("log_format must be text or json, not {log_format}")));
         }
         Ok(Self {
             database_url: args.db.database_url.or(file.database_url).unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
-            signup_url: args.signup_url.or(file.signup_url).unwrap_or_else(|| format!("{public_url}/welcome")),
+            signup_url: signup_url.unwrap_or_else(|| format!("{public_url}/welcome")),
             bind,
             public_url,
             attribution: AttributionRules {
@@ -247,7 +249,17 @@ impl Settings {
             trust_forwarded_for: args.trust_forwarded_for.or(file.trust_forwarded_for).unwrap_or(false),
             body_limit_bytes: args.body_limit_bytes.or(file.body_limit_bytes).unwrap_or(DEFAULT_BODY_LIMIT),
             log_json: log_format == "json",
+            derived_from_bind,
         })
+    }
+
+    /// Records the address actually bound; links made from the bind address follow it.
+    pub fn bound_to(&mut self, address: SocketAddr) {
+        self.bind = address;
+        if self.derived_from_bind {
+            self.public_url = format!("http://{address}");
+            self.signup_url = format!("{}/welcome", self.public_url);
+        }
     }
 
     /// Settings for tests and benchmarks: an in-process server on `database_url`.
@@ -312,6 +324,16 @@ mod tests {
         assert_eq!(s.cookie_lifetime, Duration::days(30));
         assert_eq!(s.attribution.window, Duration::days(30));
         assert_eq!(s.signup_url, "https://from.flag/welcome");
+    }
+
+    #[test]
+    fn links_follow_a_port_picked_at_start_unless_configured() {
+        let mut s = Settings::resolve(args(&["--bind", "127.0.0.1:0"])).unwrap();
+        s.bound_to("127.0.0.1:43210".parse().unwrap());
+        assert_eq!((s.public_url.as_str(), s.signup_url.as_str()), ("http://127.0.0.1:43210", "http://127.0.0.1:43210/welcome"));
+        let mut s = Settings::resolve(args(&["--bind", "127.0.0.1:0", "--public-url", "https://bouquet.example"])).unwrap();
+        s.bound_to("127.0.0.1:43210".parse().unwrap());
+        assert_eq!(s.public_url, "https://bouquet.example");
     }
 
     #[test]

@@ -33,7 +33,7 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => {
-            let settings = Settings::resolve(args).map_err(|e| e.to_string())?;
+            let mut settings = Settings::resolve(args).map_err(|e| e.to_string())?;
             init_logs(settings.log_json);
             tracing::info!(?settings, "starting");
             let store = store::open(&settings.database_url).await.map_err(|e| e.to_string())?;
@@ -41,6 +41,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
             let address = listener.local_addr().map_err(|e| e.to_string())?;
+            settings.bound_to(address);
             let state = AppState::new(store, settings).await.map_err(|e| e.to_string())?;
             // Tests and scripts read this line to find a port chosen with :0.
             println!("bouquet-server listening on http://{address}");

@@ -1,0 +1,50 @@
+// Starts a real bouquet-server process on a random port with its own SQLite file.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+
+const root = resolve(import.meta.dirname, "../..");
+export const serverBin =
+  process.env.BOUQUET_SERVER_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "debug", "bouquet-server");
+
+export async function startServer() {
+  const dir = mkdtempSync(join(tmpdir(), "bouquet-e2e-"));
+  const databaseUrl = `sqlite://${join(dir, "server.db")}`;
+  const child = spawn(serverBin, ["serve", "--bind", "127.0.0.1:0", "--database-url", databaseUrl], {
+    env: { ...process.env, BOUQUET_LOG: "warn" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise((ok, fail) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.once("line", (line) => ok(line.trim().split(" ").pop()));
+    child.once("exit", (code) => fail(new Error(`bouquet-server exited with ${code}`)));
+  });
+  const apiKey = execFileSync(serverBin, ["api-key", "create", "--name", "wedsync", "--database-url", databaseUrl])
+    .toString()
+    .trim();
+  return {
+    url,
+    apiKey,
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((ok) => (child.exitCode !== null ? ok() : child.once("exit", ok)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function api(server, method, path, { token, body } = {}) {
+  const res = await fetch(server.url + path, {
+    method,
+    headers: {
+      ...(body ? { "content-type": "application/json" } : {}),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
