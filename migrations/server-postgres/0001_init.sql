@@ -104,7 +104,9 @@ CREATE TABLE touches (
     platform_user_id TEXT
 );
 CREATE INDEX touches_by_visitor ON touches(referral_id, visitor_key, occurred_at);
-CREATE INDEX touches_by_user ON touches(platform_user_id);
+-- Partial: most touches belong to nobody yet, and `platform_user_id IS NULL` must never
+-- tempt the planner into walking them all.
+CREATE INDEX touches_by_user ON touches(platform_user_id) WHERE platform_user_id IS NOT NULL;
 
 CREATE TABLE leads (
     id           UUID PRIMARY KEY,

@@ -104,7 +104,22 @@ CREATE TABLE touches (
     platform_user_id TEXT
 );
 CREATE INDEX touches_by_visitor ON touches(referral_id, visitor_key, occurred_at);
-CREATE INDEX touches_by_user ON touches(platform_user_id);
+-- Partial: most touches belong to nobody yet, and `platform_user_id IS NULL` must never
+-- tempt the planner into walking them all.
+CREATE INDEX touches_by_user ON touches(platform_user_id) WHERE platform_user_id IS NOT NULL;
+
+-- A unique landing-page visit bumps its referral's counters in the same statement as
+-- the touch insert (SQLite has no UPDATE inside WITH, so a trigger does it): one round
+-- trip on the /r/CODE hot path. Only visits carry a visitor_key.
+CREATE TRIGGER touches_count_unique_visit AFTER INSERT ON touches
+WHEN NEW.is_unique = 1 AND NEW.visitor_key IS NOT NULL
+BEGIN
+    UPDATE referrals
+    SET unique_visits = unique_visits + 1,
+        qr_scans = qr_scans + (NEW.channel = 'qr'),
+        clicked_at = COALESCE(clicked_at, NEW.occurred_at)
+    WHERE id = NEW.referral_id;
+END;
 
 CREATE TABLE leads (
     id           TEXT PRIMARY KEY,

@@ -10,9 +10,16 @@ use sha2::Sha256;
 /// Link-preview fetchers and crawlers (WhatsApp, iMessage, Slack, Facebook, Google, …).
 pub struct BotFilter(isbot::Bots);
 
+/// Chat apps' link previewers that isbot's crawler list does not name; wedding links
+/// travel mostly through these, so each preview would otherwise count as a click.
+const CHAT_PREVIEWERS: [&str; 7] =
+    ["^whatsapp/", "telegrambot", "discordbot", "skypeuripreview", "viber", "snapchat", "^signal"];
+
 impl Default for BotFilter {
     fn default() -> Self {
-        Self(isbot::Bots::default())
+        let mut bots = isbot::Bots::default();
+        bots.append(&CHAT_PREVIEWERS);
+        Self(bots)
     }
 }
 
@@ -50,6 +57,8 @@ mod tests {
             "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
             "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
             "Twitterbot/1.0",
+            "TelegramBot (like TwitterBot)",
+            "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
         ] {
             assert!(bots.is_bot(Some(ua)), "{ua}");
         }

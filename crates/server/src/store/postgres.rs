@@ -380,28 +380,30 @@ impl Store for PostgresStore {
     }
 
     async fn record_visit(&self, v: NewVisit, unique_window: chrono::Duration) -> StoreResult<bool> {
-        let mut tx = self.write_tx().await?;
-        let seen_recently = sqlx::query(
-            "SELECT 1 FROM touches WHERE referral_id = $1 AND visitor_key = $2 AND occurred_at > $3 LIMIT 1",
-        )
-        .bind(v.referral_id)
-        .bind(&v.visitor_key)
-        .bind(v.occurred_at - unique_window)
-        .fetch_optional(&mut *tx)
-        .await?
-        .is_some();
-        let unique = !seen_recently;
-        sqlx::query(
-            "INSERT INTO touches (id, referral_id, referrer_id, channel, occurred_at, is_unique, visitor_key, ip_hash,
-                user_agent, referer, utm_source, utm_medium, utm_campaign)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        // One statement (one round trip): the touch, its uniqueness, and the counters.
+        let row = sqlx::query(
+            "WITH inserted AS (
+                INSERT INTO touches (id, referral_id, referrer_id, channel, occurred_at, is_unique, visitor_key, ip_hash,
+                    user_agent, referer, utm_source, utm_medium, utm_campaign)
+                SELECT $1, $2, $3, $4, $5,
+                    NOT EXISTS (SELECT 1 FROM touches WHERE referral_id = $2 AND visitor_key = $6 AND occurred_at > $13),
+                    $6, $7, $8, $9, $10, $11, $12
+                RETURNING referral_id, is_unique, channel, occurred_at
+             ), counted AS (
+                UPDATE referrals r
+                SET unique_visits = r.unique_visits + 1,
+                    qr_scans = r.qr_scans + CASE WHEN i.channel = 'qr' THEN 1 ELSE 0 END,
+                    clicked_at = COALESCE(r.clicked_at, i.occurred_at)
+                FROM inserted i
+                WHERE r.id = i.referral_id AND i.is_unique
+             )
+             SELECT is_unique FROM inserted",
         )
         .bind(v.touch_id)
         .bind(v.referral_id)
         .bind(v.referrer_id)
         .bind(v.channel.as_str())
         .bind(v.occurred_at)
-        .bind(unique)
         .bind(&v.visitor_key)
         .bind(&v.ip_hash)
         .bind(&v.user_agent)
@@ -409,22 +411,10 @@ impl Store for PostgresStore {
         .bind(&v.utm_source)
         .bind(&v.utm_medium)
         .bind(&v.utm_campaign)
-        .execute(&mut *tx)
+        .bind(v.occurred_at - unique_window)
+        .fetch_one(&self.pool)
         .await?;
-        if unique {
-            sqlx::query(
-                "UPDATE referrals SET unique_visits = unique_visits + 1, qr_scans = qr_scans + $2,
-                    clicked_at = COALESCE(clicked_at, $3)
-                 WHERE id = $1",
-            )
-            .bind(v.referral_id)
-            .bind(i64::from(v.channel == Channel::Qr))
-            .bind(v.occurred_at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(unique)
+        Ok(row.try_get("is_unique")?)
     }
 
     async fn touch(&self, touch_id: Uuid) -> StoreResult<Option<(Uuid, DateTime<Utc>)>> {

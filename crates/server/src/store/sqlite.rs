@@ -30,7 +30,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        // A local file does not drop connections: skip the ping before each checkout.
+        let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await?;
         sqlx::migrate!("../../migrations/server-sqlite").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -387,28 +388,21 @@ impl Store for SqliteStore {
     }
 
     async fn record_visit(&self, v: NewVisit, unique_window: chrono::Duration) -> StoreResult<bool> {
-        let mut tx = self.write_tx().await?;
-        let seen_recently = sqlx::query(
-            "SELECT 1 FROM touches WHERE referral_id = $1 AND visitor_key = $2 AND occurred_at > $3 LIMIT 1",
-        )
-        .bind(v.referral_id.to_string())
-        .bind(&v.visitor_key)
-        .bind(to_text(v.occurred_at - unique_window))
-        .fetch_optional(&mut *tx)
-        .await?
-        .is_some();
-        let unique = !seen_recently;
-        sqlx::query(
+        // One statement: uniqueness decided inside the insert, counters bumped by the
+        // touches_count_unique_visit trigger; atomic because SQLite serialises writers.
+        let row = sqlx::query(
             "INSERT INTO touches (id, referral_id, referrer_id, channel, occurred_at, is_unique, visitor_key, ip_hash,
                 user_agent, referer, utm_source, utm_medium, utm_campaign)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             SELECT $1, $2, $3, $4, $5,
+                NOT EXISTS (SELECT 1 FROM touches WHERE referral_id = $2 AND visitor_key = $6 AND occurred_at > $13),
+                $6, $7, $8, $9, $10, $11, $12
+             RETURNING is_unique",
         )
         .bind(v.touch_id.to_string())
         .bind(v.referral_id.to_string())
         .bind(v.referrer_id.to_string())
         .bind(v.channel.as_str())
         .bind(to_text(v.occurred_at))
-        .bind(unique)
         .bind(&v.visitor_key)
         .bind(&v.ip_hash)
         .bind(&v.user_agent)
@@ -416,22 +410,10 @@ impl Store for SqliteStore {
         .bind(&v.utm_source)
         .bind(&v.utm_medium)
         .bind(&v.utm_campaign)
-        .execute(&mut *tx)
+        .bind(to_text(v.occurred_at - unique_window))
+        .fetch_one(&self.pool)
         .await?;
-        if unique {
-            sqlx::query(
-                "UPDATE referrals SET unique_visits = unique_visits + 1, qr_scans = qr_scans + $2,
-                    clicked_at = COALESCE(clicked_at, $3)
-                 WHERE id = $1",
-            )
-            .bind(v.referral_id.to_string())
-            .bind(i64::from(v.channel == Channel::Qr))
-            .bind(to_text(v.occurred_at))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(unique)
+        Ok(row.try_get("is_unique")?)
     }
 
     async fn touch(&self, touch_id: Uuid) -> StoreResult<Option<(Uuid, DateTime<Utc>)>> {
