@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Bouquet needs on Debian 12, skipping
+# whatever is already there. Sourced by scripts/run and scripts/test.
+set -euo pipefail
+
+BOUQUET_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export BOUQUET_ROOT
+# Outside the clone, so a fresh clone reuses earlier builds (a clean Tauri build is slow).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bouquet-target}"
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+ensure_apt() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+# Building the desktop app (Tauri 2 on WebKitGTK) and the server.
+BUILD_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev
+  libsoup-3.0-dev libjavascriptcoregtk-4.1-dev nodejs npm)
+# End-to-end tests: Chromium for the server's pages, Xvfb + ImageMagick for the app's window.
+TEST_PACKAGES=(chromium xvfb imagemagick xauth)
+
+ensure_rust() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "error: cargo is missing; install Rust (1.88 or newer) with rustup, then run this again" >&2
+    exit 1
+  fi
+}
+
+ensure_npm_deps() {
+  local dir="$1"
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "==> npm ci in ${dir#"$BOUQUET_ROOT"/}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+build_ui() {
+  ensure_npm_deps "$BOUQUET_ROOT/ui"
+  (cd "$BOUQUET_ROOT/ui" && npm run --silent build >/dev/null)
+}
