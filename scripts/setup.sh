@@ -26,7 +26,7 @@ ensure_apt() {
 
 # Building the desktop app (Tauri 2 on WebKitGTK) and the server.
 BUILD_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev
-  libsoup-3.0-dev libjavascriptcoregtk-4.1-dev nodejs npm)
+  libsoup-3.0-dev libjavascriptcoregtk-4.1-dev curl)
 # End-to-end tests: Chromium for the server's pages, Xvfb + ImageMagick for the app's window.
 TEST_PACKAGES=(chromium xvfb imagemagick xauth)
 
@@ -34,6 +34,13 @@ ensure_rust() {
   if ! command -v cargo >/dev/null 2>&1; then
     echo "error: cargo is missing; install Rust (1.88 or newer) with rustup, then run this again" >&2
     exit 1
+  fi
+}
+
+# Node.js may come from elsewhere than Debian (then Debian's npm would conflict with it).
+ensure_node() {
+  if ! command -v npm >/dev/null 2>&1; then
+    ensure_apt nodejs npm
   fi
 }
 
@@ -46,6 +53,7 @@ ensure_npm_deps() {
 }
 
 build_ui() {
+  ensure_node
   ensure_npm_deps "$BOUQUET_ROOT/ui"
   (cd "$BOUQUET_ROOT/ui" && npm run --silent build >/dev/null)
 }
