@@ -14,7 +14,7 @@ use utoipa::IntoParams;
 use super::AppState;
 use super::extract::{ApiJson, ApiQuery, Device, Platform};
 use crate::error::ApiError;
-use crate::service::{accounts, events, referrals};
+use crate::service::{accounts, events, referrals, stats};
 
 /// Registers a supplier or couple account.
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = RegisterAccount,
@@ -94,24 +94,7 @@ pub async fn post_event(
 #[utoipa::path(get, path = "/api/v1/me/stats", tag = "referrals", security(("device_token" = [])),
     responses((status = 200, body = StatsView), (status = 401, body = ErrorBody)))]
 pub async fn my_stats(State(state): State<AppState>, Device(caller): Device) -> Result<Json<StatsView>, ApiError> {
-    let row = state.store.stats(caller.account.id, Utc::now()).await?;
-    let rate = (row.signups > 0).then(|| row.successful_referrals * 10_000 / row.signups);
-    let avg = (row.successful_referrals > 0).then(|| row.total_time_to_convert_seconds / row.successful_referrals);
-    Ok(Json(StatsView {
-        account_id: caller.account.id,
-        total_referrals: row.total_referrals,
-        active_referrals: row.active_referrals,
-        unique_visits: row.unique_visits,
-        qr_scans: row.qr_scans,
-        leads: row.leads,
-        signups: row.signups,
-        activations: row.activations,
-        successful_referrals: row.successful_referrals,
-        conversion_rate_bp: rate,
-        avg_time_to_convert_seconds: avg,
-        value_generated: row.value_generated,
-        last_referral_at: row.last_referral_at,
-    }))
+    Ok(Json(stats::for_account(&state.store, caller.account.id, Utc::now()).await?))
 }
 
 /// Liveness and database reachability.

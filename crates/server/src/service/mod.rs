@@ -5,5 +5,6 @@ pub mod accounts;
 pub mod events;
 pub mod landing;
 pub mod referrals;
+pub mod stats;
 pub mod validate;
 pub mod visitors;

@@ -3,6 +3,7 @@
 //! this module knows SQL; nothing in here knows HTTP or the business rules.
 
 mod postgres;
+mod rows;
 mod sqlite;
 mod time;
 

@@ -6,15 +6,16 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bouquet_core::api::{AccountView, ConversionView, ReferralView};
-use bouquet_core::attribution::{Channel, Credit, Touch};
-use bouquet_core::{AccountKind, AttributionModel, CodeNamespace, Money, ReferralCode, ReferralMethod, VendorType};
+use bouquet_core::api::{AccountView, ConversionView};
+use bouquet_core::attribution::{Channel, Touch};
+use bouquet_core::{AccountKind, CodeNamespace, Money};
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use uuid::Uuid;
 
-use super::time::{date_from_text, from_text, opt_from_text, to_text};
+use super::time::{date_from_text, opt_from_text, to_text};
+use super::rows::{self, ACCOUNT_COLUMNS, Columns};
 use super::*;
 
 pub struct SqliteStore {
@@ -41,18 +42,36 @@ impl SqliteStore {
     }
 }
 
-fn uuid(row: &SqliteRow, col: &str) -> StoreResult<Uuid> {
-    let s: String = row.try_get(col)?;
-    Uuid::parse_str(&s).map_err(|e| StoreError::Corrupt(format!("{col} '{s}': {e}")))
-}
 
-fn opt_uuid(row: &SqliteRow, col: &str) -> StoreResult<Option<Uuid>> {
-    let s: Option<String> = row.try_get(col)?;
-    s.map(|s| Uuid::parse_str(&s).map_err(|e| StoreError::Corrupt(format!("{col} '{s}': {e}")))).transpose()
-}
 
-fn money(amount: Option<i64>, currency: Option<String>) -> Option<Money> {
-    Some(Money { amount_minor: amount?, currency: currency? })
+
+impl Columns for SqliteRow {
+    fn text(&self, col: &str) -> StoreResult<String> {
+        Ok(self.try_get(col)?)
+    }
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        Ok(self.try_get(col)?)
+    }
+    fn int(&self, col: &str) -> StoreResult<i64> {
+        Ok(self.try_get(col)?)
+    }
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
+        Ok(self.try_get(col)?)
+    }
+    fn flag(&self, col: &str) -> StoreResult<bool> {
+        Ok(self.try_get(col)?)
+    }
+    fn opt_uuid(&self, col: &str) -> StoreResult<Option<Uuid>> {
+        self.opt_text(col)?
+            .map(|s| Uuid::parse_str(&s).map_err(|e| StoreError::Corrupt(format!("{col} '{s}': {e}"))))
+            .transpose()
+    }
+    fn opt_time(&self, col: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        opt_from_text(self.try_get(col)?)
+    }
+    fn opt_date(&self, col: &str) -> StoreResult<Option<chrono::NaiveDate>> {
+        date_from_text(self.try_get(col)?)
+    }
 }
 
 fn unique_violation(err: sqlx::Error, what: &'static str) -> StoreError {
@@ -62,24 +81,7 @@ fn unique_violation(err: sqlx::Error, what: &'static str) -> StoreError {
     }
 }
 
-fn account_from_row(row: &SqliteRow) -> StoreResult<AccountView> {
-    let kind: String = row.try_get("kind")?;
-    let vendor: Option<String> = row.try_get("vendor_type")?;
-    Ok(AccountView {
-        id: uuid(row, "id")?,
-        kind: AccountKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("account kind {kind}")))?,
-        email: row.try_get("email")?,
-        business_name: row.try_get("business_name")?,
-        vendor_type: vendor.as_deref().and_then(VendorType::parse),
-        couple_names: row.try_get("couple_names")?,
-        wedding_date: date_from_text(row.try_get("wedding_date")?)?,
-        location: row.try_get("location")?,
-        created_at: from_text(row.try_get("created_at")?)?,
-    })
-}
 
-const ACCOUNT_COLUMNS: &str =
-    "id, kind, email, business_name, vendor_type, couple_names, wedding_date, location, created_at";
 
 macro_rules! referral_select {
     () => {
@@ -88,50 +90,6 @@ macro_rules! referral_select {
     };
 }
 
-fn referral_from_row(row: &SqliteRow) -> StoreResult<StoredReferral> {
-    let text = |col: &str| -> StoreResult<String> { Ok(row.try_get(col)?) };
-    let kind = |col: &str| -> StoreResult<AccountKind> {
-        let s = text(col)?;
-        AccountKind::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("{col} {s}")))
-    };
-    let code = text("code")?;
-    let method = text("method")?;
-    let vendor: Option<String> = row.try_get("vendor_type")?;
-    let view = ReferralView {
-        id: uuid(row, "id")?,
-        code: ReferralCode::parse(&code).map_err(|e| StoreError::Corrupt(format!("code {code}: {e}")))?,
-        link: String::new(),
-        qr_link: String::new(),
-        referrer_id: uuid(row, "referrer_id")?,
-        referrer_type: kind("referrer_type")?,
-        referee_type: kind("referee_type")?,
-        method: ReferralMethod::parse(&method).ok_or_else(|| StoreError::Corrupt(format!("method {method}")))?,
-        campaign_id: opt_uuid(row, "campaign_id")?,
-        source_url: row.try_get("source_url")?,
-        utm_source: row.try_get("utm_source")?,
-        utm_medium: row.try_get("utm_medium")?,
-        utm_campaign: row.try_get("utm_campaign")?,
-        vendor_type: vendor.as_deref().and_then(VendorType::parse),
-        wedding_date: date_from_text(row.try_get("wedding_date")?)?,
-        location: row.try_get("location")?,
-        message: row.try_get("message")?,
-        incentive_offered: row.try_get("incentive_offered")?,
-        incentive_amount: money(row.try_get("incentive_amount_minor")?, row.try_get("incentive_currency")?),
-        created_at: from_text(row.try_get("created_at")?)?,
-        expires_at: opt_from_text(row.try_get("expires_at")?)?,
-        clicked_at: opt_from_text(row.try_get("clicked_at")?)?,
-        signed_up_at: opt_from_text(row.try_get("signed_up_at")?)?,
-        activated_at: opt_from_text(row.try_get("activated_at")?)?,
-        converted_at: opt_from_text(row.try_get("converted_at")?)?,
-        conversion_value: money(row.try_get("conversion_value_minor")?, row.try_get("conversion_currency")?),
-        conversion_plan: row.try_get("conversion_plan")?,
-        time_to_convert_seconds: row.try_get("time_to_convert_seconds")?,
-        unique_visits: row.try_get("unique_visits")?,
-        qr_scans: row.try_get("qr_scans")?,
-        leads: row.try_get("leads")?,
-    };
-    Ok(StoredReferral { view, referrer_name: text("referrer_name")? })
-}
 
 /// Inserts a fresh random namespace for the account (and device), retrying on the rare
 /// collision with an existing one.
@@ -203,7 +161,7 @@ impl Store for SqliteStore {
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;
-        account_from_row(&row)
+        rows::account(&row)
     }
 
     async fn account_by_email(&self, email: &str) -> StoreResult<Option<(AccountView, String)>> {
@@ -211,7 +169,7 @@ impl Store for SqliteStore {
             .bind(email)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| Ok((account_from_row(&r)?, r.try_get("password_hash")?))).transpose()
+        row.map(|r| Ok((rows::account(&r)?, r.try_get("password_hash")?))).transpose()
     }
 
     async fn account(&self, id: Uuid) -> StoreResult<Option<AccountView>> {
@@ -219,7 +177,7 @@ impl Store for SqliteStore {
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(account_from_row).transpose()
+        row.as_ref().map(rows::account).transpose()
     }
 
     async fn create_device(&self, account_id: Uuid, name: Option<&str>, token_hash: &str) -> StoreResult<(Uuid, CodeNamespace)> {
@@ -249,7 +207,7 @@ impl Store for SqliteStore {
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Ok(Caller { account: account_from_row(&r)?, device_id: uuid(&r, "device_id")? })).transpose()
+        row.map(|r| Ok(Caller { account: rows::account(&r)?, device_id: r.uuid("device_id")? })).transpose()
     }
 
     async fn create_api_key(&self, name: &str, key_hash: &str) -> StoreResult<Uuid> {
@@ -353,12 +311,12 @@ impl Store for SqliteStore {
         .await?;
         let row = sqlx::query(concat!(referral_select!(), "WHERE r.id = $1")).bind(r.id.to_string()).fetch_one(&mut *tx).await?;
         tx.commit().await?;
-        referral_from_row(&row)
+        rows::referral(&row)
     }
 
     async fn referral_by_code(&self, code: &str) -> StoreResult<Option<StoredReferral>> {
         let row = sqlx::query(concat!(referral_select!(), "WHERE r.code = $1")).bind(code).fetch_optional(&self.pool).await?;
-        row.as_ref().map(referral_from_row).transpose()
+        row.as_ref().map(rows::referral).transpose()
     }
 
     async fn list_referrals(&self, referrer_id: Uuid, after: Option<(DateTime<Utc>, Uuid)>, limit: i64) -> StoreResult<Vec<StoredReferral>> {
@@ -384,7 +342,7 @@ impl Store for SqliteStore {
                 .await?
             }
         };
-        rows.iter().map(referral_from_row).collect()
+        rows.iter().map(rows::referral).collect()
     }
 
     async fn record_visit(&self, v: NewVisit, unique_window: chrono::Duration) -> StoreResult<bool> {
@@ -421,7 +379,7 @@ impl Store for SqliteStore {
             .bind(touch_id.to_string())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| Ok((uuid(&r, "referral_id")?, from_text(r.try_get("occurred_at")?)?))).transpose()
+        row.map(|r| Ok((r.uuid("referral_id")?, r.time("occurred_at")?))).transpose()
     }
 
     async fn record_lead(&self, l: NewLead) -> StoreResult<()> {
@@ -579,18 +537,7 @@ impl EventTx for SqliteEventTx {
             .bind(user_id)
             .fetch_all(&mut *self.tx)
             .await?;
-        rows.iter()
-            .map(|r| {
-                let channel: String = r.try_get("channel")?;
-                Ok(Touch {
-                    id: uuid(r, "id")?,
-                    referral_id: uuid(r, "referral_id")?,
-                    referrer_id: uuid(r, "referrer_id")?,
-                    channel: Channel::parse(&channel).ok_or_else(|| StoreError::Corrupt(format!("channel {channel}")))?,
-                    at: from_text(r.try_get("occurred_at")?)?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::touch).collect()
     }
 
     async fn stamp_stage(&mut self, user_id: &str, stage: Stage, at: DateTime<Utc>) -> StoreResult<()> {
@@ -710,41 +657,13 @@ impl EventTx for SqliteEventTx {
         else {
             return Ok(None);
         };
-        let id = uuid(&row, "id")?;
+        let id = row.uuid("id")?;
         let credit_rows = sqlx::query("SELECT * FROM conversion_credits WHERE conversion_id = $1 ORDER BY touched_at, touch_id")
             .bind(id.to_string())
             .fetch_all(&mut *self.tx)
             .await?;
-        let credits = credit_rows
-            .iter()
-            .map(|r| {
-                let channel: String = r.try_get("channel")?;
-                let weight: i64 = r.try_get("weight_ppm")?;
-                Ok(Credit {
-                    touch_id: uuid(r, "touch_id")?,
-                    referral_id: uuid(r, "referral_id")?,
-                    referrer_id: uuid(r, "referrer_id")?,
-                    channel: Channel::parse(&channel).ok_or_else(|| StoreError::Corrupt(format!("channel {channel}")))?,
-                    touched_at: from_text(r.try_get("touched_at")?)?,
-                    weight_ppm: weight as u32,
-                    value_minor: r.try_get("value_minor")?,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        let model: String = row.try_get("model")?;
-        Ok(Some(ConversionView {
-            id,
-            referral_id: uuid(&row, "referral_id")?,
-            referrer_id: uuid(&row, "referrer_id")?,
-            model: AttributionModel::parse(&model).ok_or_else(|| StoreError::Corrupt(format!("model {model}")))?,
-            converted_at: from_text(row.try_get("converted_at")?)?,
-            time_to_convert_seconds: row.try_get("time_to_convert_seconds")?,
-            plan: row.try_get("plan")?,
-            value: money(row.try_get("value_minor")?, row.try_get("currency")?),
-            annual: row.try_get("annual")?,
-            mrr: money(row.try_get("mrr_minor")?, row.try_get("mrr_currency")?),
-            credits,
-        }))
+        let credits = credit_rows.iter().map(rows::credit).collect::<StoreResult<Vec<_>>>()?;
+        Ok(Some(rows::conversion(&row, credits)?))
     }
 
     async fn finish(mut self: Box<Self>, event_id: Uuid, outcome: &str) -> StoreResult<()> {
