@@ -27,8 +27,9 @@ ensure_apt() {
 # Building the desktop app (Tauri 2 on WebKitGTK) and the server.
 BUILD_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev
   libsoup-3.0-dev libjavascriptcoregtk-4.1-dev curl)
-# End-to-end tests: Chromium for the server's pages, Xvfb + ImageMagick for the app's window.
-TEST_PACKAGES=(chromium xvfb imagemagick xauth)
+# End-to-end tests: Chromium for the server's pages, Xvfb + ImageMagick for the app's window;
+# zbarimg and rsvg-convert read rendered QR codes back independently.
+TEST_PACKAGES=(chromium xvfb imagemagick xauth zbar-tools librsvg2-bin)
 
 ensure_rust() {
   if ! command -v cargo >/dev/null 2>&1; then

@@ -1,8 +1,12 @@
-//! The desktop app's engine, usable without a window: the server API client today; the
-//! local store, outbox and sync engine next. Depends on bouquet-core only, never on Tauri.
+//! The desktop app's engine, usable without a window: the local store (contacts, fairs,
+//! offline referral codes, the outbox), QR rendering and the server API client.
+//! Depends on bouquet-core only, never on Tauri, so every part is tested headless.
 
 pub mod error;
+pub mod qr;
 pub mod server;
+pub mod store;
 
 pub use error::ClientError;
 pub use server::{ServerClient, ServerStatus};
+pub use store::LocalStore;

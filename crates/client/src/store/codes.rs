@@ -1,0 +1,158 @@
+//! Referral codes made on this device, offline, in the namespace the server issued it
+//! at log-in: no network needed, and no collision with any other device, ever.
+
+use bouquet_core::referral::{Utm, referral_link};
+use bouquet_core::{ReferralCode, ReferralMethod};
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::outbox::{self, Op};
+use super::{LocalStore, Result, clean, now_text};
+use crate::ClientError;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CodeInput {
+    #[serde(default)]
+    pub method: ReferralMethod,
+    pub fair_id: Option<Uuid>,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    /// Shown on the landing page.
+    pub message: Option<String>,
+    /// What the couple is offered, in words.
+    pub incentive: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LocalCode {
+    pub id: Uuid,
+    pub code: ReferralCode,
+    pub method: ReferralMethod,
+    pub fair_id: Option<Uuid>,
+    pub utm: Utm,
+    pub message: Option<String>,
+    pub incentive: Option<String>,
+    /// What the code's QR encodes / the link to share (`<server>/r/CODE`, with the QR
+    /// marker for QR codes, and the UTM fields).
+    pub link: String,
+}
+
+/// What the server is told about a code made here (the shape of `POST /api/v1/referrals`).
+#[derive(Serialize)]
+struct CodePayload<'a> {
+    code: &'a ReferralCode,
+    method: ReferralMethod,
+    utm_source: &'a Option<String>,
+    utm_medium: &'a Option<String>,
+    utm_campaign: &'a Option<String>,
+    message: &'a Option<String>,
+    incentive_offered: &'a Option<String>,
+    created_at: &'a str,
+}
+
+impl LocalStore {
+    /// Makes one code.
+    pub fn create_code(&self, input: CodeInput) -> Result<LocalCode> {
+        Ok(self.create_codes(input, 1)?.remove(0))
+    }
+
+    /// Makes `count` distinct codes with the same settings (e.g. one per table at a
+    /// fair), in one transaction: all of them or none.
+    pub fn create_codes(&self, input: CodeInput, count: usize) -> Result<Vec<LocalCode>> {
+        if !(1..=100_000).contains(&count) {
+            return Err(ClientError::Invalid("make between 1 and 100,000 codes at a time".into()));
+        }
+        let session = self.session()?.ok_or(ClientError::NotSignedIn)?;
+        let utm = Utm {
+            source: clean("utm_source", input.utm_source.as_deref(), 200)?,
+            medium: clean("utm_medium", input.utm_medium.as_deref(), 200)?,
+            campaign: clean("utm_campaign", input.utm_campaign.as_deref(), 200)?,
+        };
+        let message = clean("message", input.message.as_deref(), 500)?;
+        let incentive = clean("incentive", input.incentive.as_deref(), 200)?;
+        if let Some(fair) = input.fair_id {
+            if self.fair(fair)?.is_none() {
+                return Err(ClientError::NotFound("that fair does not exist".into()));
+            }
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = now_text();
+        let mut made = Vec::with_capacity(count);
+        let mut pick = usize::from(nanoid_byte());
+        while made.len() < count {
+            pick = pick.wrapping_add(1);
+            let code = ReferralCode::generate(session.account_kind, &session.code_namespace, pick);
+            let link = referral_link(&session.server_url, &code, input.method == ReferralMethod::Qr, &utm);
+            let id = Uuid::now_v7();
+            // A random part already used on this device is simply drawn again.
+            let inserted = tx.execute(
+                "INSERT INTO codes (id, code, method, fair_id, utm_source, utm_medium, utm_campaign, message, incentive, link, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (code) DO NOTHING",
+                params![
+                    id.to_string(),
+                    code.as_str(),
+                    input.method.as_str(),
+                    input.fair_id.map(|f| f.to_string()),
+                    utm.source,
+                    utm.medium,
+                    utm.campaign,
+                    message,
+                    incentive,
+                    link,
+                    now
+                ],
+            )?;
+            if inserted == 0 {
+                continue;
+            }
+            let payload = CodePayload {
+                code: &code,
+                method: input.method,
+                utm_source: &utm.source,
+                utm_medium: &utm.medium,
+                utm_campaign: &utm.campaign,
+                message: &message,
+                incentive_offered: &incentive,
+                created_at: &now,
+            };
+            outbox::append(&tx, "referral", &id.to_string(), Op::Upsert, &payload)?;
+            made.push(LocalCode {
+                id,
+                code,
+                method: input.method,
+                fair_id: input.fair_id,
+                utm: utm.clone(),
+                message: message.clone(),
+                incentive: incentive.clone(),
+                link,
+            });
+        }
+        tx.commit()?;
+        Ok(made)
+    }
+
+    /// How many codes this device has made (for a fair, or all).
+    pub fn count_codes(&self, fair_id: Option<Uuid>) -> Result<i64> {
+        let conn = self.conn();
+        Ok(match fair_id {
+            Some(f) => conn.query_row("SELECT COUNT(*) FROM codes WHERE fair_id = ?1", [f.to_string()], |r| r.get(0))?,
+            None => conn.query_row("SELECT COUNT(*) FROM codes", [], |r| r.get(0))?,
+        })
+    }
+
+    /// Every code string made on this device.
+    pub fn all_code_strings(&self) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT code FROM codes ORDER BY created_at, code")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// A random starting point for the prefix rotation (which wedding word a code gets).
+fn nanoid_byte() -> u8 {
+    Uuid::new_v4().as_bytes()[0]
+}

@@ -1,0 +1,102 @@
+//! The local SQLite database: one file in the app's data folder, WAL mode, migrated from
+//! `migrations/client/` at open. Every write that must reach the server appends to the
+//! outbox in the same transaction (see `outbox`).
+
+pub mod codes;
+pub mod contacts;
+pub mod fairs;
+pub mod outbox;
+pub mod session;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::Connection;
+use rusqlite_migration::{M, Migrations};
+
+use crate::ClientError;
+
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+/// The file inside the data folder.
+pub const DATABASE_FILE: &str = "bouquet.db";
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("../../../../migrations/client/0001_init.sql"))])
+}
+
+/// The data folder: `BOUQUET_DATA_DIR`, else the platform's app-data folder
+/// (e.g. `~/.local/share/bouquet` on Linux).
+pub fn default_data_dir() -> PathBuf {
+    std::env::var_os("BOUQUET_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("bouquet"))
+}
+
+pub struct LocalStore {
+    conn: Mutex<Connection>,
+    dir: PathBuf,
+}
+
+impl LocalStore {
+    /// Opens (creating if needed) the database in `dir` and migrates it.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let mut conn = Connection::open(dir.join(DATABASE_FILE))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // The CLI and the app may have the same file open; wait rather than fail.
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        migrations().to_latest(&mut conn)?;
+        Ok(Self { conn: Mutex::new(conn), dir: dir.to_path_buf() })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-written row (SQLite rolls
+        // the transaction back), so the connection stays usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+pub(crate) fn now_text() -> String {
+    time_text(Utc::now())
+}
+
+pub(crate) fn time_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+
+/// Trims; `None` when blank; an error past `max` characters.
+pub(crate) fn clean(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
+    if v.chars().count() > max {
+        return Err(ClientError::Invalid(format!("{field} is longer than {max} characters")));
+    }
+    Ok(Some(v.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn reopening_keeps_data_and_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(LocalStore::open(dir.path()).unwrap());
+        let store = LocalStore::open(dir.path()).unwrap();
+        let version: i64 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, 1);
+    }
+}

@@ -1,0 +1,59 @@
+//! The outbox: every change that must reach the server, in order, written in the same
+//! transaction as the change itself, so a crash can never keep one without the other.
+
+use rusqlite::{Transaction, params};
+use serde::Serialize;
+
+use super::{Result, now_text};
+use crate::ClientError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Upsert,
+    Delete,
+}
+
+impl Op {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Upsert => "upsert",
+            Self::Delete => "delete",
+        }
+    }
+}
+
+/// Appends one change for `entity`/`id` carrying `payload` (the record as the server
+/// should see it).
+pub(crate) fn append(tx: &Transaction<'_>, entity: &str, id: &str, op: Op, payload: &impl Serialize) -> Result<()> {
+    let json = serde_json::to_string(payload).map_err(|e| ClientError::Database(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO outbox (entity, entity_id, op, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![entity, id, op.as_str(), json, now_text()],
+    )?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxEntry {
+    pub seq: i64,
+    pub entity: String,
+    pub entity_id: String,
+    pub op: String,
+    pub payload: String,
+}
+
+impl super::LocalStore {
+    /// Pending changes, oldest first.
+    pub fn outbox(&self, limit: i64) -> Result<Vec<OutboxEntry>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT seq, entity, entity_id, op, payload FROM outbox ORDER BY seq LIMIT ?1")?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok(OutboxEntry { seq: r.get(0)?, entity: r.get(1)?, entity_id: r.get(2)?, op: r.get(3)?, payload: r.get(4)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn pending_changes(&self) -> Result<i64> {
+        Ok(self.conn().query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?)
+    }
+}

@@ -1,0 +1,208 @@
+//! The local store on real SQLite files: contacts, fairs, offline codes, the outbox.
+
+use std::collections::HashSet;
+
+use bouquet_client::store::codes::CodeInput;
+use bouquet_client::store::contacts::{ContactInput, ContactKind};
+use bouquet_client::store::fairs::FairInput;
+use bouquet_client::{ClientError, LocalStore};
+use bouquet_core::api::{AccountView, SessionView};
+use bouquet_core::{AccountKind, CodeNamespace, Money, ReferralCode, ReferralMethod, VendorType};
+use chrono::{NaiveDate, Utc};
+use uuid::Uuid;
+
+fn store() -> (tempfile::TempDir, LocalStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    (dir, store)
+}
+
+fn sign_in(store: &LocalStore, namespace: &str) {
+    let session = SessionView {
+        token: "bqd_test".into(),
+        device_id: Uuid::now_v7(),
+        code_namespace: CodeNamespace::parse(namespace).unwrap(),
+        account: AccountView {
+            id: Uuid::now_v7(),
+            kind: AccountKind::Supplier,
+            email: "studio@example.com".into(),
+            business_name: Some("Golden Hour Studio".into()),
+            vendor_type: Some(VendorType::Photographer),
+            couple_names: None,
+            wedding_date: None,
+            location: None,
+            created_at: Utc::now(),
+        },
+    };
+    store.save_session("https://bouquet.example/", &session).unwrap();
+}
+
+fn couple(names: &str, email: Option<&str>, phone: Option<&str>) -> ContactInput {
+    ContactInput {
+        kind: ContactKind::Couple,
+        names: names.into(),
+        email: email.map(Into::into),
+        phone: phone.map(Into::into),
+        wedding_date: NaiveDate::from_ymd_opt(2027, 6, 12),
+        location: Some("Bath".into()),
+        budget: Some(Money { amount_minor: 250_000, currency: "gbp".into() }),
+        style: Some("rustic".into()),
+        notes: Some("Met at the Bath fair".into()),
+        tags: vec!["fair".into(), "Fair".into(), "summer".into()],
+        marketing_consent: true,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn contacts_are_created_edited_searched_and_deleted() {
+    let (_dir, store) = store();
+    let anna = store.create_contact(couple("Anna & Ben", Some("Anna@Example.com"), Some("+44 7700 900-123"))).unwrap();
+    assert!(anna.possible_duplicates.is_empty());
+    let c = &anna.contact;
+    assert_eq!(c.email.as_deref(), Some("anna@example.com"));
+    assert_eq!(c.phone.as_deref(), Some("+447700900123"));
+    assert_eq!(c.tags, vec!["fair", "summer"], "tags de-duplicated ignoring case");
+    assert_eq!(c.budget, Some(Money { amount_minor: 250_000, currency: "GBP".into() }));
+    assert_eq!(store.contact(c.id).unwrap().as_ref(), Some(c));
+
+    store
+        .create_contact(ContactInput {
+            kind: ContactKind::Supplier,
+            names: "Zoë Brontë".into(),
+            business_name: Some("Petal & Stem".into()),
+            vendor_type: Some(VendorType::Florist),
+            email: Some("zoe@petal.example".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let names = |found: Vec<bouquet_client::store::contacts::Contact>| found.into_iter().map(|c| c.names).collect::<Vec<_>>();
+    assert_eq!(names(store.search_contacts("ann").unwrap()), vec!["Anna & Ben"]);
+    assert_eq!(names(store.search_contacts("petal").unwrap()), vec!["Zoë Brontë"]);
+    assert_eq!(names(store.search_contacts("zoe bronte").unwrap()), vec!["Zoë Brontë"], "accents ignored");
+    assert_eq!(names(store.search_contacts("summer bath").unwrap()), vec!["Anna & Ben"]);
+    assert!(store.search_contacts("\"unbalanced AND (").unwrap().is_empty(), "FTS syntax is just text");
+    assert_eq!(store.search_contacts("  ").unwrap().len(), 2);
+
+    let mut edit = couple("Anna & Benedict", Some("anna@example.com"), None);
+    edit.tags = vec!["vip".into()];
+    let edited = store.update_contact(c.id, edit).unwrap().contact;
+    assert_eq!(edited.names, "Anna & Benedict");
+    assert_eq!(edited.phone, None);
+    assert_eq!(names(store.search_contacts("benedict").unwrap()), vec!["Anna & Benedict"]);
+    assert!(store.search_contacts("summer").unwrap().is_empty(), "the index follows edits");
+
+    store.delete_contact(c.id).unwrap();
+    assert_eq!(store.contact(c.id).unwrap(), None);
+    assert!(store.search_contacts("benedict").unwrap().is_empty());
+    assert!(matches!(store.delete_contact(c.id), Err(ClientError::NotFound(_))));
+    assert!(matches!(store.update_contact(c.id, couple("X", None, None)), Err(ClientError::NotFound(_))));
+    assert_eq!(store.contacts().unwrap().len(), 1);
+}
+
+#[test]
+fn same_email_or_phone_is_saved_with_a_warning() {
+    let (_dir, store) = store();
+    let first = store.create_contact(couple("Anna & Ben", Some("anna@example.com"), Some("07700 900123"))).unwrap();
+    let by_email = store.create_contact(couple("Anna Smith", Some("ANNA@example.com "), None)).unwrap();
+    assert_eq!(by_email.possible_duplicates.iter().map(|c| c.id).collect::<Vec<_>>(), vec![first.contact.id]);
+    let by_phone = store.create_contact(couple("Ben Jones", None, Some("07700-900-123"))).unwrap();
+    assert_eq!(by_phone.possible_duplicates.iter().map(|c| c.id).collect::<Vec<_>>(), vec![first.contact.id]);
+    assert_eq!(store.contacts().unwrap().len(), 3, "warned, not refused");
+}
+
+#[test]
+fn bad_contacts_are_refused_with_the_reason() {
+    let (_dir, store) = store();
+    let cases = [
+        (couple("", None, None), "names are required"),
+        (couple("A", Some("not-an-email"), None), "not an email address"),
+        (couple("A", None, Some("call me maybe")), "not a phone number"),
+        (ContactInput { names: "A".into(), budget: Some(Money { amount_minor: -1, currency: "GBP".into() }), ..Default::default() }, "negative"),
+        (ContactInput { names: "A".into(), budget: Some(Money { amount_minor: 1, currency: "pounds".into() }), ..Default::default() }, "currency"),
+        (ContactInput { names: "A".into(), tags: vec!["a,b".into()], ..Default::default() }, "comma"),
+        (ContactInput { names: "x".repeat(201), ..Default::default() }, "longer than 200"),
+    ];
+    for (input, reason) in cases {
+        let err = store.create_contact(input).unwrap_err();
+        assert!(matches!(err, ClientError::Invalid(_)) && err.to_string().contains(reason), "{err}");
+    }
+    assert!(store.contacts().unwrap().is_empty());
+    assert_eq!(store.pending_changes().unwrap(), 0, "nothing half-written to the outbox");
+}
+
+#[test]
+fn every_write_and_its_outbox_entry_commit_together() {
+    let (dir, store) = store();
+    sign_in(&store, "ABCD");
+    let anna = store.create_contact(couple("Anna & Ben", Some("anna@example.com"), None)).unwrap().contact;
+    store.update_contact(anna.id, couple("Anna & Ben", Some("anna@example.com"), Some("07700900123"))).unwrap();
+    let fair = store.create_fair(FairInput { name: "Bath Wedding Show".into(), ..Default::default() }).unwrap();
+    store.create_code(CodeInput { method: ReferralMethod::Qr, fair_id: Some(fair.id), ..Default::default() }).unwrap();
+    store.delete_contact(anna.id).unwrap();
+    let entries = store.outbox(100).unwrap();
+    let summary: Vec<(String, String)> = entries.iter().map(|e| (e.entity.clone(), e.op.clone())).collect();
+    let expected = [("contact", "upsert"), ("contact", "upsert"), ("fair", "upsert"), ("referral", "upsert"), ("contact", "delete")];
+    assert_eq!(summary, expected.map(|(a, b)| (a.to_string(), b.to_string())));
+    assert!(entries.windows(2).all(|w| w[0].seq < w[1].seq));
+
+    // Make the outbox refuse writes (as a full disk would): the record must not be
+    // written without its outbox entry.
+    let raw = rusqlite::Connection::open(dir.path().join("bouquet.db")).unwrap();
+    raw.execute_batch("CREATE TRIGGER outbox_refuses BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END;").unwrap();
+    let before = store.contacts().unwrap().len();
+    assert!(store.create_contact(couple("Cat & Dan", None, None)).is_err());
+    assert!(store.create_fair(FairInput { name: "Another fair".into(), ..Default::default() }).is_err());
+    assert!(store.create_codes(CodeInput::default(), 10).is_err());
+    assert_eq!(store.contacts().unwrap().len(), before);
+    assert_eq!(store.fairs().unwrap().len(), 1);
+    assert_eq!(store.count_codes(None).unwrap(), 1);
+    raw.execute_batch("DROP TRIGGER outbox_refuses;").unwrap();
+    assert!(store.create_contact(couple("Cat & Dan", None, None)).is_ok());
+}
+
+#[test]
+fn codes_need_one_sign_in_then_work_offline_with_the_right_links() {
+    let (_dir, store) = store();
+    assert!(matches!(store.create_code(CodeInput::default()), Err(ClientError::NotSignedIn)));
+    sign_in(&store, "K7Q3");
+    let fair = store.create_fair(FairInput { name: "Harrogate Fair".into(), date: NaiveDate::from_ymd_opt(2027, 3, 7), ..Default::default() }).unwrap();
+    let qr = store
+        .create_code(CodeInput {
+            method: ReferralMethod::Qr,
+            fair_id: Some(fair.id),
+            utm_source: Some("harrogate".into()),
+            incentive: Some("£100 off".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(ReferralCode::parse(qr.code.as_str()).unwrap(), qr.code);
+    assert_eq!(qr.code.namespace(), "K7Q3");
+    assert_eq!(qr.link, format!("https://bouquet.example/r/{}?via=qr&utm_source=harrogate", qr.code));
+    let link = store.create_code(CodeInput { method: ReferralMethod::Email, ..Default::default() }).unwrap();
+    assert_eq!(link.link, format!("https://bouquet.example/r/{}", link.code));
+    assert_eq!(store.count_codes(Some(fair.id)).unwrap(), 1);
+    assert!(matches!(
+        store.create_code(CodeInput { fair_id: Some(Uuid::now_v7()), ..Default::default() }),
+        Err(ClientError::NotFound(_))
+    ));
+}
+
+#[test]
+fn two_devices_make_100_000_codes_each_without_a_collision() {
+    let (_a_dir, a) = store();
+    let (_b_dir, b) = store();
+    // The server gives each device its own namespace at log-in.
+    sign_in(&a, "MMMM");
+    sign_in(&b, "MMMN");
+    let per_device = 100_000;
+    let made_a = a.create_codes(CodeInput { method: ReferralMethod::Qr, ..Default::default() }, per_device).unwrap();
+    let made_b = b.create_codes(CodeInput { method: ReferralMethod::Qr, ..Default::default() }, per_device).unwrap();
+    let mut all = HashSet::new();
+    for code in made_a.iter().chain(made_b.iter()) {
+        assert!(all.insert(code.code.clone()), "{} made twice", code.code);
+    }
+    assert_eq!(all.len(), 2 * per_device);
+    assert_eq!(a.count_codes(None).unwrap() + b.count_codes(None).unwrap(), 2 * per_device as i64);
+    assert_eq!(a.all_code_strings().unwrap().len(), per_device);
+}
