@@ -206,3 +206,75 @@ fn two_devices_make_100_000_codes_each_without_a_collision() {
     assert_eq!(a.count_codes(None).unwrap() + b.count_codes(None).unwrap(), 2 * per_device as i64);
     assert_eq!(a.all_code_strings().unwrap().len(), per_device);
 }
+
+#[test]
+fn csv_import_reports_bad_rows_by_line_and_imports_the_rest() {
+    let (dir, store) = store();
+    let csv = "\
+Names,Email,Phone,Wedding Date,Location,Budget,Currency,Tags,Marketing Consent,Kind,Vendor Type,Business Name
+Anna & Ben,anna@example.com,07700 900123,2027-06-12,Bath,\"2,500.50\",GBP,fair;summer,yes,couple,,
+,missing@example.com,,,,,,,,,,
+Cat & Dan,not-an-email,,,,,,,,,,
+Eve & Fay,eve@example.com,,12/09/2027,\"Leeds, UK\",3000,EUR,,no,,,
+Gus,gus@example.com,,2027-13-45,,,,,,,,
+Hal,,,,,,,,,supplier,florist,Petal & Stem
+Ivy,,,,,,,,maybe,,,
+Anna Smith,ANNA@example.com,,,,,,,,,,
+";
+    let report = store.import_contacts_csv(csv.as_bytes()).unwrap();
+    assert_eq!(report.imported, 4);
+    assert_eq!(report.possible_duplicates, 2, "Anna & Ben and Anna Smith share an email");
+    let problems: Vec<(u64, &str)> = report.problems.iter().map(|p| (p.line, p.reason.as_str())).collect();
+    assert_eq!(problems.len(), 4, "{problems:?}");
+    assert_eq!(problems[0].0, 3);
+    assert!(problems[0].1.contains("names are required"));
+    assert_eq!(problems[1].0, 4);
+    assert!(problems[1].1.contains("not an email address"));
+    assert_eq!(problems[2].0, 6);
+    assert!(problems[2].1.contains("wedding_date"));
+    assert_eq!(problems[3].0, 8);
+    assert!(problems[3].1.contains("marketing_consent"));
+
+    let anna = store.search_contacts("anna ben").unwrap().remove(0);
+    assert_eq!(anna.budget, Some(Money { amount_minor: 250_050, currency: "GBP".into() }));
+    assert_eq!(anna.tags, vec!["fair", "summer"]);
+    assert!(anna.marketing_consent);
+    let eve = store.search_contacts("eve").unwrap().remove(0);
+    assert_eq!(eve.wedding_date, NaiveDate::from_ymd_opt(2027, 9, 12));
+    assert_eq!(eve.location.as_deref(), Some("Leeds, UK"));
+    let hal = store.search_contacts("petal").unwrap().remove(0);
+    assert_eq!((hal.kind, hal.vendor_type), (ContactKind::Supplier, Some(VendorType::Florist)));
+    assert_eq!(store.pending_changes().unwrap(), 4);
+
+    // Export, then import the export into a fresh store: the same contacts come back.
+    let mut exported = Vec::new();
+    assert_eq!(store.export_contacts_csv(&mut exported).unwrap(), 4);
+    let copy = LocalStore::open(&dir.path().join("copy")).unwrap();
+    let again = copy.import_contacts_csv(exported.as_slice()).unwrap();
+    assert_eq!((again.imported, again.problems.len()), (4, 0));
+    let strip = |cs: Vec<bouquet_client::store::contacts::Contact>| {
+        cs.into_iter().map(|mut c| {
+            c.id = Uuid::nil();
+            c
+        }).collect::<Vec<_>>()
+    };
+    assert_eq!(strip(copy.contacts().unwrap()), strip(store.contacts().unwrap()));
+}
+
+#[test]
+fn csv_import_is_all_or_nothing_for_the_good_rows() {
+    let (dir, store) = store();
+    let raw = rusqlite::Connection::open(dir.path().join("bouquet.db")).unwrap();
+    // The 3rd insert fails (as a crash or full disk would): none of the rows stay.
+    raw.execute_batch(
+        "CREATE TRIGGER third_fails BEFORE INSERT ON contacts WHEN (SELECT COUNT(*) FROM contacts) >= 2
+         BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+    )
+    .unwrap();
+    let csv = "names,email\nA,a@example.com\nB,b@example.com\nC,c@example.com\nD,d@example.com\n";
+    assert!(store.import_contacts_csv(csv.as_bytes()).is_err());
+    assert!(store.contacts().unwrap().is_empty());
+    assert_eq!(store.pending_changes().unwrap(), 0);
+    let err = store.import_contacts_csv("email,phone\nx@example.com,\n".as_bytes()).unwrap_err();
+    assert!(err.to_string().contains("no 'names' column"));
+}

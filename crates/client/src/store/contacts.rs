@@ -169,35 +169,29 @@ fn contact_from_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
 
 impl LocalStore {
     pub fn create_contact(&self, input: ContactInput) -> Result<Saved> {
-        let contact = validate(input, Uuid::now_v7())?;
+        let contact = prepare(input)?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let now = now_text();
-        tx.execute(
-            &format!("INSERT INTO contacts ({COLUMNS}, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)"),
-            params![
-                contact.id.to_string(),
-                contact.kind.as_str(),
-                contact.names,
-                contact.business_name,
-                contact.vendor_type.map(|v| v.as_str()),
-                contact.email,
-                contact.phone,
-                contact.wedding_date.map(|d| d.to_string()),
-                contact.location,
-                contact.budget.as_ref().map(|b| b.amount_minor),
-                contact.budget.as_ref().map(|b| b.currency.clone()),
-                contact.style,
-                contact.notes,
-                contact.tags.join(","),
-                contact.marketing_consent,
-                now
-            ],
-        )?;
-        outbox::append(&tx, "contact", &contact.id.to_string(), Op::Upsert, &contact)?;
+        insert(&tx, &contact)?;
         let possible_duplicates = duplicates_of(&tx, &contact)?;
         tx.commit()?;
         Ok(Saved { contact, possible_duplicates })
+    }
+
+    /// Saves contacts checked with [`prepare`] in one transaction: all of them or none.
+    pub(crate) fn create_contacts(&self, contacts: Vec<Contact>) -> Result<Vec<Saved>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for contact in &contacts {
+            insert(&tx, contact)?;
+        }
+        // Looked up once all are in, so two look-alike rows in one file warn about each other.
+        let saved = contacts
+            .into_iter()
+            .map(|contact| Ok(Saved { possible_duplicates: duplicates_of(&tx, &contact)?, contact }))
+            .collect::<Result<Vec<_>>>()?;
+        tx.commit()?;
+        Ok(saved)
     }
 
     pub fn update_contact(&self, id: Uuid, input: ContactInput) -> Result<Saved> {
@@ -282,6 +276,38 @@ impl LocalStore {
         let rows = stmt.query_map([fts_query], contact_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// Inserts the contact and its outbox entry.
+fn insert(tx: &rusqlite::Transaction<'_>, contact: &Contact) -> Result<()> {
+    tx.execute(
+        &format!("INSERT INTO contacts ({COLUMNS}, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)"),
+        params![
+            contact.id.to_string(),
+            contact.kind.as_str(),
+            contact.names,
+            contact.business_name,
+            contact.vendor_type.map(|v| v.as_str()),
+            contact.email,
+            contact.phone,
+            contact.wedding_date.map(|d| d.to_string()),
+            contact.location,
+            contact.budget.as_ref().map(|b| b.amount_minor),
+            contact.budget.as_ref().map(|b| b.currency.clone()),
+            contact.style,
+            contact.notes,
+            contact.tags.join(","),
+            contact.marketing_consent,
+            now_text()
+        ],
+    )?;
+    outbox::append(tx, "contact", &contact.id.to_string(), Op::Upsert, contact)?;
+    Ok(())
+}
+
+/// Checks and normalises a new contact as typed, giving it an id, without saving it.
+pub fn prepare(input: ContactInput) -> Result<Contact> {
+    validate(input, Uuid::now_v7())
 }
 
 /// Each word quoted (so FTS syntax in what people type is just text) with a prefix star.

@@ -4,6 +4,7 @@
 
 pub mod codes;
 pub mod contacts;
+pub mod csv_io;
 pub mod fairs;
 pub mod outbox;
 pub mod session;
