@@ -6,7 +6,7 @@ use bouquet_core::account::normalize_email;
 use bouquet_core::money::parse_currency;
 use bouquet_core::{Money, VendorType};
 use chrono::NaiveDate;
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, ToSql, params, params_from_iter};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -203,24 +203,7 @@ impl LocalStore {
                 wedding_date = ?8, location = ?9, budget_minor = ?10, budget_currency = ?11, style = ?12, notes = ?13,
                 tags = ?14, marketing_consent = ?15, updated_at = ?16
              WHERE id = ?1 AND deleted_at IS NULL",
-            params![
-                contact.id.to_string(),
-                contact.kind.as_str(),
-                contact.names,
-                contact.business_name,
-                contact.vendor_type.map(|v| v.as_str()),
-                contact.email,
-                contact.phone,
-                contact.wedding_date.map(|d| d.to_string()),
-                contact.location,
-                contact.budget.as_ref().map(|b| b.amount_minor),
-                contact.budget.as_ref().map(|b| b.currency.clone()),
-                contact.style,
-                contact.notes,
-                contact.tags.join(","),
-                contact.marketing_consent,
-                now_text()
-            ],
+            params_from_iter(values(&contact)),
         )?;
         if changed == 0 {
             return Err(ClientError::NotFound("that contact does not exist (it may have been deleted)".into()));
@@ -278,28 +261,33 @@ impl LocalStore {
     }
 }
 
+/// The contact's columns in `COLUMNS` order, then the time of the write (?16).
+fn values(c: &Contact) -> Vec<Box<dyn ToSql>> {
+    vec![
+        Box::new(c.id.to_string()),
+        Box::new(c.kind.as_str()),
+        Box::new(c.names.clone()),
+        Box::new(c.business_name.clone()),
+        Box::new(c.vendor_type.map(|v| v.as_str())),
+        Box::new(c.email.clone()),
+        Box::new(c.phone.clone()),
+        Box::new(c.wedding_date.map(|d| d.to_string())),
+        Box::new(c.location.clone()),
+        Box::new(c.budget.as_ref().map(|b| b.amount_minor)),
+        Box::new(c.budget.as_ref().map(|b| b.currency.clone())),
+        Box::new(c.style.clone()),
+        Box::new(c.notes.clone()),
+        Box::new(c.tags.join(",")),
+        Box::new(c.marketing_consent),
+        Box::new(now_text()),
+    ]
+}
+
 /// Inserts the contact and its outbox entry.
 fn insert(tx: &rusqlite::Transaction<'_>, contact: &Contact) -> Result<()> {
     tx.execute(
         &format!("INSERT INTO contacts ({COLUMNS}, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)"),
-        params![
-            contact.id.to_string(),
-            contact.kind.as_str(),
-            contact.names,
-            contact.business_name,
-            contact.vendor_type.map(|v| v.as_str()),
-            contact.email,
-            contact.phone,
-            contact.wedding_date.map(|d| d.to_string()),
-            contact.location,
-            contact.budget.as_ref().map(|b| b.amount_minor),
-            contact.budget.as_ref().map(|b| b.currency.clone()),
-            contact.style,
-            contact.notes,
-            contact.tags.join(","),
-            contact.marketing_consent,
-            now_text()
-        ],
+        params_from_iter(values(contact)),
     )?;
     outbox::append(tx, "contact", &contact.id.to_string(), Op::Upsert, contact)?;
     Ok(())
