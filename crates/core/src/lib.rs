@@ -5,6 +5,7 @@
 pub mod account;
 pub mod api;
 pub mod attribution;
+pub mod batching;
 pub mod code;
 pub mod money;
 pub mod referral;
