@@ -87,6 +87,17 @@ CREATE TABLE codes (
 );
 CREATE INDEX codes_by_fair ON codes(fair_id);
 
+-- Couples' details typed at a fair booth: each becomes a contact and, on sync, a
+-- fair-lead touch on the code shown, at the time it was really captured.
+CREATE TABLE fair_leads (
+    id           TEXT PRIMARY KEY,
+    fair_id      TEXT NOT NULL REFERENCES fairs(id),
+    code_id      TEXT NOT NULL REFERENCES codes(id),
+    contact_id   TEXT NOT NULL REFERENCES contacts(id),
+    captured_at  TEXT NOT NULL
+);
+CREATE INDEX fair_leads_by_fair ON fair_leads(fair_id);
+
 -- Every write that must reach the server, in the order made, written in the same
 -- transaction as the record it describes. The sync engine drains it.
 CREATE TABLE outbox (

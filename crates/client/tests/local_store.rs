@@ -278,3 +278,43 @@ fn csv_import_is_all_or_nothing_for_the_good_rows() {
     let err = store.import_contacts_csv("email,phone\nx@example.com,\n".as_bytes()).unwrap_err();
     assert!(err.to_string().contains("no 'names' column"));
 }
+
+#[test]
+fn a_lead_captured_at_the_booth_is_a_contact_and_a_timed_lead_on_the_code_shown() {
+    use bouquet_client::store::leads::LeadInput;
+    let (_dir, store) = store();
+    sign_in(&store, "FAHR");
+    let fair = store.create_fair(FairInput { name: "Bath Wedding Show".into(), ..Default::default() }).unwrap();
+    let other = store.create_fair(FairInput { name: "York Fair".into(), ..Default::default() }).unwrap();
+    let code = store.create_code(CodeInput { method: ReferralMethod::Qr, fair_id: Some(fair.id), ..Default::default() }).unwrap();
+    let before = Utc::now();
+    let lead = store
+        .capture_lead(LeadInput {
+            fair_id: fair.id,
+            code_id: code.id,
+            names: "Priya & Sam".into(),
+            email: "Priya@Example.com".into(),
+            wedding_date: NaiveDate::from_ymd_opt(2027, 9, 18),
+            marketing_consent: true,
+        })
+        .unwrap();
+    assert_eq!(lead.code, code.code.as_str());
+    assert_eq!(lead.contact.email.as_deref(), Some("priya@example.com"));
+    assert!(lead.contact.tags.contains(&"Bath Wedding Show".to_string()));
+    let captured = chrono::DateTime::parse_from_rfc3339(&lead.captured_at).unwrap();
+    assert!(captured >= before && captured <= Utc::now(), "stamped with the real time of capture");
+    assert_eq!(store.search_contacts("priya").unwrap().len(), 1);
+    assert_eq!((store.count_leads(Some(fair.id)).unwrap(), store.count_leads(Some(other.id)).unwrap()), (1, 0));
+    let last = store.outbox(100).unwrap().pop().unwrap();
+    assert_eq!((last.entity.as_str(), last.op.as_str()), ("lead", "upsert"));
+    assert!(last.payload.contains("\"channel\":\"fair_lead\"") && last.payload.contains(code.code.as_str()));
+
+    // A code from another fair, an unknown fair, a missing email: refused, nothing written.
+    let pending = store.pending_changes().unwrap();
+    let wrong_fair = LeadInput { fair_id: other.id, code_id: code.id, names: "A".into(), email: "a@example.com".into(), ..Default::default() };
+    assert!(matches!(store.capture_lead(wrong_fair), Err(ClientError::NotFound(_))));
+    let no_email = LeadInput { fair_id: fair.id, code_id: code.id, names: "A".into(), ..Default::default() };
+    assert!(matches!(store.capture_lead(no_email), Err(ClientError::Invalid(_))));
+    assert_eq!(store.pending_changes().unwrap(), pending);
+    assert_eq!(store.contacts().unwrap().len(), 1);
+}

@@ -284,7 +284,7 @@ fn values(c: &Contact) -> Vec<Box<dyn ToSql>> {
 }
 
 /// Inserts the contact and its outbox entry.
-fn insert(tx: &rusqlite::Transaction<'_>, contact: &Contact) -> Result<()> {
+pub(super) fn insert(tx: &rusqlite::Transaction<'_>, contact: &Contact) -> Result<()> {
     tx.execute(
         &format!("INSERT INTO contacts ({COLUMNS}, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)"),
         params_from_iter(values(contact)),
