@@ -98,6 +98,32 @@ CREATE TABLE fair_leads (
 );
 CREATE INDEX fair_leads_by_fair ON fair_leads(fair_id);
 
+-- Invitations from the supplier to a couple (the seed's couple_invitations). Each has
+-- its own referral code; the message is stored as rendered. Queued ones wait here (and
+-- in the outbox) for delivery; expires_at is 30 days after sending.
+CREATE TABLE invitations (
+    id                TEXT PRIMARY KEY,
+    contact_id        TEXT REFERENCES contacts(id),
+    code_id           TEXT NOT NULL REFERENCES codes(id),
+    couple_names      TEXT NOT NULL,
+    email             TEXT NOT NULL,
+    phone             TEXT,
+    wedding_date      TEXT,
+    personal_message  TEXT NOT NULL,
+    discount_offered  TEXT,
+    exclusive_content TEXT,
+    forms_shared      TEXT NOT NULL DEFAULT '',
+    prefilled_data    TEXT NOT NULL DEFAULT '{}',
+    status            TEXT NOT NULL CHECK (status IN ('draft', 'queued', 'sent', 'opened', 'joined', 'expired')),
+    batch_number      INTEGER,
+    send_after        TEXT,
+    sent_at           TEXT,
+    expires_at        TEXT,
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL
+);
+CREATE INDEX invitations_by_status ON invitations(status, send_after);
+
 -- Every write that must reach the server, in the order made, written in the same
 -- transaction as the record it describes. The sync engine drains it.
 CREATE TABLE outbox (

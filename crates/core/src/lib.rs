@@ -9,6 +9,7 @@ pub mod batching;
 pub mod code;
 pub mod money;
 pub mod referral;
+pub mod template;
 
 pub use account::{AccountKind, VendorType};
 pub use attribution::{AttributionModel, Channel};

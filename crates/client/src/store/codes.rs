@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::outbox::{self, Op};
+use super::session::LocalSession;
 use super::{LocalStore, Result, clean, now_text};
 use crate::ClientError;
 
@@ -65,13 +66,6 @@ impl LocalStore {
             return Err(ClientError::Invalid("make between 1 and 100,000 codes at a time".into()));
         }
         let session = self.session()?.ok_or(ClientError::NotSignedIn)?;
-        let utm = Utm {
-            source: clean("utm_source", input.utm_source.as_deref(), 200)?,
-            medium: clean("utm_medium", input.utm_medium.as_deref(), 200)?,
-            campaign: clean("utm_campaign", input.utm_campaign.as_deref(), 200)?,
-        };
-        let message = clean("message", input.message.as_deref(), 500)?;
-        let incentive = clean("incentive", input.incentive.as_deref(), 200)?;
         if let Some(fair) = input.fair_id {
             if self.fair(fair)?.is_none() {
                 return Err(ClientError::NotFound("that fair does not exist".into()));
@@ -79,57 +73,7 @@ impl LocalStore {
         }
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let now = now_text();
-        let mut made = Vec::with_capacity(count);
-        let mut pick = usize::from(nanoid_byte());
-        while made.len() < count {
-            pick = pick.wrapping_add(1);
-            let code = ReferralCode::generate(session.account_kind, &session.code_namespace, pick);
-            let link = referral_link(&session.server_url, &code, input.method == ReferralMethod::Qr, &utm);
-            let id = Uuid::now_v7();
-            // A random part already used on this device is simply drawn again.
-            let inserted = tx.execute(
-                "INSERT INTO codes (id, code, method, fair_id, utm_source, utm_medium, utm_campaign, message, incentive, link, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (code) DO NOTHING",
-                params![
-                    id.to_string(),
-                    code.as_str(),
-                    input.method.as_str(),
-                    input.fair_id.map(|f| f.to_string()),
-                    utm.source,
-                    utm.medium,
-                    utm.campaign,
-                    message,
-                    incentive,
-                    link,
-                    now
-                ],
-            )?;
-            if inserted == 0 {
-                continue;
-            }
-            let payload = CodePayload {
-                code: &code,
-                method: input.method,
-                utm_source: &utm.source,
-                utm_medium: &utm.medium,
-                utm_campaign: &utm.campaign,
-                message: &message,
-                incentive_offered: &incentive,
-                created_at: &now,
-            };
-            outbox::append(&tx, "referral", &id.to_string(), Op::Upsert, &payload)?;
-            made.push(LocalCode {
-                id,
-                code,
-                method: input.method,
-                fair_id: input.fair_id,
-                utm: utm.clone(),
-                message: message.clone(),
-                incentive: incentive.clone(),
-                link,
-            });
-        }
+        let made = make_codes(&tx, &session, &input, count)?;
         tx.commit()?;
         Ok(made)
     }
@@ -150,6 +94,69 @@ impl LocalStore {
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// Makes `count` codes inside `tx` (with their outbox entries).
+pub(super) fn make_codes(tx: &rusqlite::Transaction<'_>, session: &LocalSession, input: &CodeInput, count: usize) -> Result<Vec<LocalCode>> {
+    let utm = Utm {
+        source: clean("utm_source", input.utm_source.as_deref(), 200)?,
+        medium: clean("utm_medium", input.utm_medium.as_deref(), 200)?,
+        campaign: clean("utm_campaign", input.utm_campaign.as_deref(), 200)?,
+    };
+    let message = clean("message", input.message.as_deref(), 500)?;
+    let incentive = clean("incentive", input.incentive.as_deref(), 200)?;
+    let now = now_text();
+    let mut made = Vec::with_capacity(count);
+    let mut pick = usize::from(nanoid_byte());
+    while made.len() < count {
+        pick = pick.wrapping_add(1);
+        let code = ReferralCode::generate(session.account_kind, &session.code_namespace, pick);
+        let link = referral_link(&session.server_url, &code, input.method == ReferralMethod::Qr, &utm);
+        let id = Uuid::now_v7();
+        // A random part already used on this device is simply drawn again.
+        let inserted = tx.execute(
+            "INSERT INTO codes (id, code, method, fair_id, utm_source, utm_medium, utm_campaign, message, incentive, link, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (code) DO NOTHING",
+            params![
+                id.to_string(),
+                code.as_str(),
+                input.method.as_str(),
+                input.fair_id.map(|f| f.to_string()),
+                utm.source,
+                utm.medium,
+                utm.campaign,
+                message,
+                incentive,
+                link,
+                now
+            ],
+        )?;
+        if inserted == 0 {
+            continue;
+        }
+        let payload = CodePayload {
+            code: &code,
+            method: input.method,
+            utm_source: &utm.source,
+            utm_medium: &utm.medium,
+            utm_campaign: &utm.campaign,
+            message: &message,
+            incentive_offered: &incentive,
+            created_at: &now,
+        };
+        outbox::append(tx, "referral", &id.to_string(), Op::Upsert, &payload)?;
+        made.push(LocalCode {
+            id,
+            code,
+            method: input.method,
+            fair_id: input.fair_id,
+            utm: utm.clone(),
+            message: message.clone(),
+            incentive: incentive.clone(),
+            link,
+        });
+    }
+    Ok(made)
 }
 
 /// A random starting point for the prefix rotation (which wedding word a code gets).

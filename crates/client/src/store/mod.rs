@@ -6,6 +6,7 @@ pub mod codes;
 pub mod contacts;
 pub mod csv_io;
 pub mod fairs;
+pub mod invitations;
 pub mod leads;
 pub mod outbox;
 pub mod session;
