@@ -28,8 +28,8 @@ ensure_apt() {
 BUILD_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev
   libsoup-3.0-dev libjavascriptcoregtk-4.1-dev curl)
 # End-to-end tests: Chromium for the server's pages, Xvfb + ImageMagick for the app's window;
-# zbarimg and rsvg-convert read rendered QR codes back independently.
-TEST_PACKAGES=(chromium xvfb imagemagick xauth zbar-tools librsvg2-bin)
+# zbarimg, rsvg-convert and poppler's pdftoppm read rendered QR codes and PDFs back independently.
+TEST_PACKAGES=(chromium xvfb imagemagick xauth zbar-tools librsvg2-bin poppler-utils)
 
 ensure_rust() {
   if ! command -v cargo >/dev/null 2>&1; then

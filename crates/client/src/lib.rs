@@ -5,6 +5,7 @@
 pub mod error;
 pub mod qr;
 pub mod server;
+pub mod sheet;
 pub mod store;
 
 pub use error::ClientError;

@@ -163,3 +163,27 @@ pub(super) fn make_codes(tx: &rusqlite::Transaction<'_>, session: &LocalSession,
 fn nanoid_byte() -> u8 {
     Uuid::new_v4().as_bytes()[0]
 }
+
+impl LocalStore {
+    /// The fair's QR codes as a printable PDF of table cards.
+    pub fn fair_sheet(&self, fair_id: Uuid, paper: crate::sheet::Paper, progress: impl FnMut(usize, usize)) -> Result<Vec<u8>> {
+        let session = self.session()?.ok_or(ClientError::NotSignedIn)?;
+        if self.fair(fair_id)?.is_none() {
+            return Err(ClientError::NotFound("that fair does not exist".into()));
+        }
+        let cards = {
+            let conn = self.conn();
+            let mut stmt = conn.prepare("SELECT code, link, incentive FROM codes WHERE fair_id = ?1 AND method = 'qr' ORDER BY created_at, code")?;
+            let rows = stmt.query_map([fair_id.to_string()], |r| {
+                Ok(crate::sheet::Card {
+                    code: r.get(0)?,
+                    link: r.get(1)?,
+                    supplier_name: session.display_name.clone(),
+                    incentive: r.get(2)?,
+                })
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        crate::sheet::table_cards(&cards, paper, progress)
+    }
+}
