@@ -318,3 +318,23 @@ fn a_lead_captured_at_the_booth_is_a_contact_and_a_timed_lead_on_the_code_shown(
     assert_eq!(store.pending_changes().unwrap(), pending);
     assert_eq!(store.contacts().unwrap().len(), 1);
 }
+
+#[test]
+fn the_dashboard_counts_what_this_device_did_by_fair() {
+    use bouquet_client::store::leads::LeadInput;
+    let (_dir, store) = store();
+    sign_in(&store, "DASH");
+    assert_eq!(store.dashboard().unwrap().totals.codes_made, 0);
+    let bath = store.create_fair(FairInput { name: "Bath".into(), date: NaiveDate::from_ymd_opt(2027, 3, 1), ..Default::default() }).unwrap();
+    let york = store.create_fair(FairInput { name: "York".into(), date: NaiveDate::from_ymd_opt(2027, 4, 1), ..Default::default() }).unwrap();
+    let codes = store.create_codes(CodeInput { method: ReferralMethod::Qr, fair_id: Some(bath.id), ..Default::default() }, 3).unwrap();
+    store.create_code(CodeInput { fair_id: Some(york.id), ..Default::default() }).unwrap();
+    for i in 0..2 {
+        let lead = LeadInput { fair_id: bath.id, code_id: codes[0].id, names: format!("C{i}"), email: format!("c{i}@example.com"), ..Default::default() };
+        store.capture_lead(lead).unwrap();
+    }
+    let d = store.dashboard().unwrap();
+    assert_eq!((d.totals.codes_made, d.totals.leads_captured, d.totals.contacts), (4, 2, 2));
+    let per: Vec<(&str, i64, i64)> = d.by_fair.iter().map(|f| (f.name.as_str(), f.codes_made, f.leads_captured)).collect();
+    assert_eq!(per, vec![("York", 1, 0), ("Bath", 3, 2)], "newest fair first");
+}

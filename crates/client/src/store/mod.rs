@@ -5,6 +5,7 @@
 pub mod codes;
 pub mod contacts;
 pub mod csv_io;
+pub mod dashboard;
 pub mod fairs;
 pub mod invitations;
 pub mod leads;
