@@ -1,34 +1,17 @@
 //! Invitations: drafts with a live preview, and bulk queueing with smart batching.
 
+mod common;
+
 use bouquet_client::store::contacts::{ContactInput, ContactKind};
 use bouquet_client::store::invitations::{InvitationInput, InvitationStatus};
 use bouquet_client::{ClientError, LocalStore};
-use bouquet_core::api::{AccountView, SessionView};
 use bouquet_core::template::DEFAULT_TEMPLATE;
-use bouquet_core::{AccountKind, CodeNamespace, ReferralCode, VendorType};
-use chrono::{Months, NaiveDate, Utc};
-use uuid::Uuid;
+use bouquet_core::ReferralCode;
+use chrono::{Months, NaiveDate};
 
 fn signed_in() -> (tempfile::TempDir, LocalStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = LocalStore::open(dir.path()).unwrap();
-    let session = SessionView {
-        token: "bqd_test".into(),
-        device_id: Uuid::now_v7(),
-        code_namespace: CodeNamespace::parse("WXYZ").unwrap(),
-        account: AccountView {
-            id: Uuid::now_v7(),
-            kind: AccountKind::Supplier,
-            email: "studio@example.com".into(),
-            business_name: Some("Golden Hour Studio".into()),
-            vendor_type: Some(VendorType::Photographer),
-            couple_names: None,
-            wedding_date: None,
-            location: None,
-            created_at: Utc::now(),
-        },
-    };
-    store.save_session("https://bouquet.example", &session).unwrap();
+    let (dir, store) = common::store();
+    store.save_session("https://bouquet.example", &common::supplier_session("WXYZ", "Golden Hour Studio")).unwrap();
     (dir, store)
 }
 

@@ -1,41 +1,18 @@
 //! The local store on real SQLite files: contacts, fairs, offline codes, the outbox.
 
+mod common;
+
 use std::collections::HashSet;
 
 use bouquet_client::store::codes::CodeInput;
 use bouquet_client::store::contacts::{ContactInput, ContactKind};
 use bouquet_client::store::fairs::FairInput;
 use bouquet_client::{ClientError, LocalStore};
-use bouquet_core::api::{AccountView, SessionView};
-use bouquet_core::{AccountKind, CodeNamespace, Money, ReferralCode, ReferralMethod, VendorType};
+use bouquet_core::{Money, ReferralCode, ReferralMethod, VendorType};
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
-fn store() -> (tempfile::TempDir, LocalStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = LocalStore::open(dir.path()).unwrap();
-    (dir, store)
-}
-
-fn sign_in(store: &LocalStore, namespace: &str) {
-    let session = SessionView {
-        token: "bqd_test".into(),
-        device_id: Uuid::now_v7(),
-        code_namespace: CodeNamespace::parse(namespace).unwrap(),
-        account: AccountView {
-            id: Uuid::now_v7(),
-            kind: AccountKind::Supplier,
-            email: "studio@example.com".into(),
-            business_name: Some("Golden Hour Studio".into()),
-            vendor_type: Some(VendorType::Photographer),
-            couple_names: None,
-            wedding_date: None,
-            location: None,
-            created_at: Utc::now(),
-        },
-    };
-    store.save_session("https://bouquet.example/", &session).unwrap();
-}
+use common::{sign_in, store};
 
 fn couple(names: &str, email: Option<&str>, phone: Option<&str>) -> ContactInput {
     ContactInput {

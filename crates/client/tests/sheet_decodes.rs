@@ -1,6 +1,8 @@
 //! The printable sheet of table cards: the right paper size, every card's QR code read
 //! back from the rendered pages by an independent decoder (pdftoppm + zbarimg).
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::process::Command;
 
@@ -8,9 +10,7 @@ use bouquet_client::LocalStore;
 use bouquet_client::sheet::{CARDS_PER_PAGE, Paper};
 use bouquet_client::store::codes::CodeInput;
 use bouquet_client::store::fairs::FairInput;
-use bouquet_core::api::{AccountView, SessionView};
-use bouquet_core::{AccountKind, CodeNamespace, ReferralMethod, VendorType};
-use chrono::Utc;
+use bouquet_core::ReferralMethod;
 use uuid::Uuid;
 
 fn run(cmd: &mut Command) -> String {
@@ -24,25 +24,7 @@ fn every_card_on_the_sheet_scans_to_its_link() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::open(&dir.path().join("data")).unwrap();
     store
-        .save_session(
-            "https://bouquet.example",
-            &SessionView {
-                token: "bqd_x".into(),
-                device_id: Uuid::now_v7(),
-                code_namespace: CodeNamespace::parse("PQRS").unwrap(),
-                account: AccountView {
-                    id: Uuid::now_v7(),
-                    kind: AccountKind::Supplier,
-                    email: "zoe@petal.example".into(),
-                    business_name: Some("Zoë's Petal & Stem Floristry".into()),
-                    vendor_type: Some(VendorType::Florist),
-                    couple_names: None,
-                    wedding_date: None,
-                    location: None,
-                    created_at: Utc::now(),
-                },
-            },
-        )
+        .save_session("https://bouquet.example", &common::supplier_session("PQRS", "Zoë's Petal & Stem Floristry"))
         .unwrap();
     let fair = store.create_fair(FairInput { name: "Bath Wedding Show".into(), ..Default::default() }).unwrap();
     let input = CodeInput {
