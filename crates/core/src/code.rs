@@ -239,7 +239,7 @@ mod tests {
             assert!(!ALPHABET.contains(&bad), "{}", bad as char);
         }
         let n = ALPHABET.len();
-        assert!((2..n).all(|d| n % d != 0));
+        assert!((2..n).all(|d| !n.is_multiple_of(d)));
     }
 
     #[test]

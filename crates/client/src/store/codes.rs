@@ -66,11 +66,10 @@ impl LocalStore {
             return Err(ClientError::Invalid("make between 1 and 100,000 codes at a time".into()));
         }
         let session = self.session()?.ok_or(ClientError::NotSignedIn)?;
-        if let Some(fair) = input.fair_id {
-            if self.fair(fair)?.is_none() {
+        if let Some(fair) = input.fair_id
+            && self.fair(fair)?.is_none() {
                 return Err(ClientError::NotFound("that fair does not exist".into()));
             }
-        }
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let made = make_codes(&tx, &session, &input, count)?;

@@ -111,12 +111,11 @@ pub async fn record_lead(
     };
     let mut touch_id = None;
     for candidate in [form.touch.parse::<Uuid>().ok(), cookie_touch].into_iter().flatten() {
-        if let Some((referral_id, _)) = store.touch(candidate).await? {
-            if referral_id == referral.view.id {
+        if let Some((referral_id, _)) = store.touch(candidate).await?
+            && referral_id == referral.view.id {
                 touch_id = Some(candidate);
                 break;
             }
-        }
     }
     let touch_id = match touch_id {
         Some(t) => t,

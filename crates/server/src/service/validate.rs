@@ -27,10 +27,9 @@ pub fn required_text(field: &'static str, value: Option<String>, max: usize) -> 
 
 pub fn url(field: &'static str, value: Option<String>) -> Result<Option<String>, ApiError> {
     let v = text(field, value, 2000)?;
-    if let Some(u) = &v {
-        if !(u.starts_with("http://") || u.starts_with("https://")) || u.contains(char::is_whitespace) {
+    if let Some(u) = &v
+        && (!(u.starts_with("http://") || u.starts_with("https://")) || u.contains(char::is_whitespace)) {
             return Err(ApiError::invalid("invalid_field", format!("{field} must be an http(s) URL")));
         }
-    }
     Ok(v)
 }

@@ -425,13 +425,13 @@ impl Store for PostgresStore {
                     WHERE t.referrer_id = s.account_id AND u.activated_at IS NOT NULL) AS activations
              FROM referral_stats s WHERE s.account_id = $1",
         )
-        .bind(&id)
+        .bind(id)
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
         let Some(base) = base else { return Ok(StatsRow::default()) };
         let values = sqlx::query("SELECT currency, total_minor FROM referral_stats_value WHERE account_id = $1 ORDER BY currency")
-            .bind(&id)
+            .bind(id)
             .fetch_all(&self.pool)
             .await?;
         Ok(StatsRow {
@@ -639,7 +639,7 @@ impl EventTx for PostgresEventTx {
         )
         .bind(primary.referrer_id)
         .bind(c.time_to_convert_seconds)
-        .bind(&now)
+        .bind(now)
         .execute(&mut *self.tx)
         .await?;
         sqlx::query("UPDATE platform_users SET converted_at = COALESCE(converted_at, $2) WHERE user_id = $1")
