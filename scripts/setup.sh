@@ -27,9 +27,18 @@ ensure_apt() {
 # Building the desktop app (Tauri 2 on WebKitGTK) and the server.
 BUILD_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev
   libsoup-3.0-dev libjavascriptcoregtk-4.1-dev curl)
-# End-to-end tests: Chromium for the server's pages, Xvfb + ImageMagick for the app's window;
+# End-to-end tests: Chromium for the server's pages; the app through tauri-driver +
+# WebKitWebDriver under Xvfb (ImageMagick photographs the display);
 # zbarimg, rsvg-convert and poppler's pdftoppm read rendered QR codes and PDFs back independently.
-TEST_PACKAGES=(chromium xvfb imagemagick xauth zbar-tools librsvg2-bin poppler-utils)
+TEST_PACKAGES=(chromium xvfb imagemagick xauth zbar-tools librsvg2-bin poppler-utils webkit2gtk-driver)
+
+# The WebDriver server that drives the built app (its end-to-end tests).
+ensure_tauri_driver() {
+  if [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]; then
+    echo "==> cargo install tauri-driver"
+    cargo install tauri-driver --locked --quiet
+  fi
+}
 
 ensure_rust() {
   if ! command -v cargo >/dev/null 2>&1; then

@@ -3,20 +3,45 @@
 
 mod commands;
 
-use bouquet_client::ServerClient;
+use bouquet_client::LocalStore;
+use bouquet_client::store::default_data_dir;
 
-/// Where the sync server is: `BOUQUET_SERVER_URL`, else a server on this machine.
+/// Where the sync server is until the user signs in to another: `BOUQUET_SERVER_URL`,
+/// else a server on this machine.
 pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8080";
 
 pub struct AppState {
-    pub server: ServerClient,
+    pub default_server_url: String,
+    pub store: LocalStore,
 }
 
 pub fn run() {
-    let server_url = std::env::var("BOUQUET_SERVER_URL").unwrap_or_else(|_| DEFAULT_SERVER_URL.to_string());
+    let default_server_url = std::env::var("BOUQUET_SERVER_URL").unwrap_or_else(|_| DEFAULT_SERVER_URL.to_string());
+    let data_dir = default_data_dir();
+    let store = match LocalStore::open(&data_dir) {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("error: cannot open Bouquet's data in {}: {e}", data_dir.display());
+            std::process::exit(1);
+        }
+    };
     tauri::Builder::default()
-        .manage(AppState { server: ServerClient::new(&server_url) })
-        .invoke_handler(tauri::generate_handler![commands::server_status])
+        .manage(AppState { default_server_url, store })
+        .invoke_handler(tauri::generate_handler![
+            commands::server_status,
+            commands::session,
+            commands::sign_in,
+            commands::contacts,
+            commands::create_contact,
+            commands::delete_contact,
+            commands::fairs,
+            commands::create_fair,
+            commands::create_code,
+            commands::fair_codes,
+            commands::qr_svg,
+            commands::capture_lead,
+            commands::dashboard,
+        ])
         .run(tauri::generate_context!("tauri.conf.json"))
         .expect("the Bouquet window could not start");
 }

@@ -1,45 +1,137 @@
-// The desktop app, built for real, started in a virtual X display against a real
-// server: the window comes up, the UI asks the Rust side for the server's status, and
-// the Rust side reaches the server. A screenshot of the window is kept as an artifact.
-import { test, after } from "node:test";
+// The built desktop app, driven through tauri-driver + WebKitWebDriver in a virtual X
+// display (run this file under xvfb-run), against a real server: sign in once, add a
+// contact, create a fair and its QR code, open fair mode and capture a lead, and see
+// the dashboard's figures change. A screenshot of fair mode is kept as an artifact.
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { spawn, execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir, homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { startServer } from "../browser/server.mjs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { startServer, api } from "../browser/server.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const appBin = join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "debug", "bouquet");
+const driverBin = process.env.TAURI_DRIVER ?? join(process.env.CARGO_HOME ?? join(homedir(), ".cargo"), "bin", "tauri-driver");
 const artifacts = resolve(import.meta.dirname, "../artifacts");
+const WD = "http://127.0.0.1:4444";
+const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
+
 let server;
+let driver;
+let dataDir;
+let session;
 
-after(async () => server?.stop());
-
-async function healthChecks() {
-  const metrics = await (await fetch(`${server.url}/metrics`)).text();
-  const line = metrics.split("\n").find((l) => l.startsWith('bouquet_http_requests_total{method="GET",route="/healthz",status="200"}'));
-  return line ? Number(line.split(" ").pop()) : 0;
+async function wd(method, path, body) {
+  const res = await fetch(WD + path, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json.value ?? json)}`);
+  return json.value;
 }
 
-test("the desktop app starts and reaches the sync server", { timeout: 120_000 }, async () => {
+/** Waits for the element with this data-testid, up to 15 s. */
+async function el(testid) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      const found = await wd("POST", `/session/${session}/element`, { using: "css selector", value: `[data-testid="${testid}"]` });
+      return found[ELEMENT];
+    } catch (e) {
+      if (Date.now() > deadline) {
+        // What the window showed when it failed, for whoever reads the CI log.
+        try { execFileSync("import", ["-window", "root", join(artifacts, "desktop-failure.png")]); } catch {}
+        throw new Error(`no element [data-testid="${testid}"]: ${e.message}`);
+      }
+      await sleep(200);
+    }
+  }
+}
+
+const click = async (testid) => wd("POST", `/session/${session}/element/${await el(testid)}/click`, {});
+const type = async (testid, text) => wd("POST", `/session/${session}/element/${await el(testid)}/value`, { text });
+const text = async (testid) => wd("GET", `/session/${session}/element/${await el(testid)}/text`);
+
+async function textBecomes(testid, expected) {
+  const deadline = Date.now() + 15_000;
+  let last;
+  while (Date.now() < deadline) {
+    last = await text(testid).catch(() => undefined);
+    if (last !== undefined && (expected instanceof RegExp ? expected.test(last) : last === expected)) return last;
+    await sleep(200);
+  }
+  assert.fail(`${testid} shows ${JSON.stringify(last)}, expected ${expected}`);
+}
+
+before(async () => {
+  assert.ok(process.env.DISPLAY, "run under xvfb-run (the npm test script does)");
   assert.ok(existsSync(appBin), `build the app first: ${appBin}`);
+  assert.ok(existsSync(driverBin), `install tauri-driver first: ${driverBin}`);
   mkdirSync(artifacts, { recursive: true });
   server = await startServer();
-  const shot = join(artifacts, "desktop-app.png");
-  // Inside one xvfb-run: start the app, give it time to render, photograph the display,
-  // and report whether the app is still running.
-  const script = `"$APP" & app=$!; sleep 10; import -window root "$SHOT"; if kill -0 $app 2>/dev/null; then kill $app; echo alive; else echo died; fi`;
-  const output = await new Promise((ok, fail) => {
-    const child = spawn("xvfb-run", ["-a", "-s", "-screen 0 1280x800x24", "bash", "-c", script], {
-      env: { ...process.env, APP: appBin, SHOT: shot, BOUQUET_SERVER_URL: server.url, WEBKIT_DISABLE_COMPOSITING_MODE: "1" },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.on("error", fail);
-    child.on("exit", () => ok(out));
+  await api(server, "POST", "/api/v1/accounts", {
+    body: { kind: "supplier", email: "studio@example.com", password: "correct horse battery", business_name: "Golden Hour Studio", vendor_type: "photographer" },
   });
-  assert.match(output, /alive/, "the app exited before its window was photographed");
-  assert.ok(statSync(shot).size > 5_000, "the screenshot is empty");
-  assert.ok((await healthChecks()) >= 1, "the app never reached the server");
+  dataDir = mkdtempSync(join(tmpdir(), "bouquet-app-"));
+  driver = spawn(driverBin, [], {
+    env: { ...process.env, BOUQUET_DATA_DIR: dataDir, BOUQUET_SERVER_URL: server.url, WEBKIT_DISABLE_COMPOSITING_MODE: "1" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  for (let i = 0; i < 50; i++) {
+    if (await fetch(`${WD}/status`).then((r) => r.ok, () => false)) break;
+    await sleep(200);
+  }
+  const created = await wd("POST", "/session", { capabilities: { alwaysMatch: { "tauri:options": { application: appBin } } } });
+  session = created.sessionId;
+});
+
+after(async () => {
+  if (session) await wd("DELETE", `/session/${session}`).catch(() => {});
+  driver?.kill();
+  await server?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+test("a supplier signs in once, adds a contact, makes a fair's QR code and captures a lead in fair mode", { timeout: 180_000 }, async () => {
+  // First start: no session yet, so the app opens on Settings.
+  await type("signin-email", "studio@example.com");
+  await type("signin-password", "correct horse battery");
+  await click("signin-submit");
+  await textBecomes("signed-in", /Golden Hour Studio/);
+  await textBecomes("server-status", "Online");
+
+  await click("nav-contacts");
+  await type("contact-names", "Anna & Ben");
+  await type("contact-email", "anna@example.com");
+  await click("contact-add");
+  await textBecomes("contact-list", /Anna & Ben/);
+
+  await click("nav-fairs");
+  await type("fair-name", "Bath Wedding Show");
+  await click("fair-add");
+  await type("code-incentive", "£100 off your engagement shoot");
+  await click("code-add");
+  const code = await textBecomes("code-text", /^[A-Z]+-[2-9A-Z]{10}$/);
+
+  await click("fair-mode");
+  await el("fair-mode-screen");
+  await sleep(500);
+  const shot = join(artifacts, "fair-mode.png");
+  execFileSync("import", ["-window", "root", shot]);
+  assert.ok(statSync(shot).size > 10_000, "the fair-mode screenshot is empty");
+  await type("lead-names", "Priya & Sam");
+  await type("lead-email", "priya@example.com");
+  await click("lead-submit");
+  await textBecomes("lead-thanks", /Thank you, Priya & Sam/);
+  await click("fair-mode-close");
+
+  await click("nav-dashboard");
+  assert.equal(await textBecomes("codes-made", "1"), "1");
+  assert.equal(await textBecomes("leads-captured", "1"), "1");
+  assert.equal(await textBecomes("contacts-count", "2"), "2", "the contact added by hand and the fair lead");
+  assert.match(code, /-/);
 });

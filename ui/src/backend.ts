@@ -1,21 +1,23 @@
-// The one door from the UI to the Rust side. Every command's error arrives as
-// { code, message } (the client crate's error type); the UI shows the message.
+// The one door from the UI to the Rust side. Types come from ts-rs (./bindings), so the
+// two sides cannot drift; every command's error arrives as { code, message }.
 import { invoke } from "@tauri-apps/api/core";
+import type { CapturedLead } from "./bindings/CapturedLead";
+import type { CodeInput } from "./bindings/CodeInput";
+import type { Contact } from "./bindings/Contact";
+import type { ContactInput } from "./bindings/ContactInput";
+import type { Dashboard } from "./bindings/Dashboard";
+import type { ErrorBody } from "./bindings/ErrorBody";
+import type { Fair } from "./bindings/Fair";
+import type { FairInput } from "./bindings/FairInput";
+import type { LeadInput } from "./bindings/LeadInput";
+import type { LocalCode } from "./bindings/LocalCode";
+import type { LocalSession } from "./bindings/LocalSession";
+import type { Saved } from "./bindings/Saved";
+import type { ServerStatus } from "./bindings/ServerStatus";
 
-export interface BackendError {
-  code: string;
-  message: string;
-}
+export type { CapturedLead, Contact, Dashboard, ErrorBody, Fair, LocalCode, LocalSession, ServerStatus };
 
-export interface ServerStatus {
-  server_url: string;
-  reachable: boolean;
-  database: string | null;
-  version: string | null;
-  problem: BackendError | null;
-}
-
-function asBackendError(e: unknown): BackendError {
+function asError(e: unknown): ErrorBody {
   if (e && typeof e === "object" && "message" in e) {
     const err = e as { code?: unknown; message: unknown };
     return { code: String(err.code ?? "error"), message: String(err.message) };
@@ -27,10 +29,29 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   try {
     return await invoke<T>(command, args);
   } catch (e) {
-    throw asBackendError(e);
+    throw asError(e);
   }
 }
 
 export const backend = {
   serverStatus: () => call<ServerStatus>("server_status"),
+  session: () => call<LocalSession | null>("session"),
+  signIn: (serverUrl: string, email: string, password: string) =>
+    call<LocalSession>("sign_in", { serverUrl, email, password }),
+  contacts: (query: string) => call<Contact[]>("contacts", { query }),
+  createContact: (input: ContactInput) => call<Saved>("create_contact", { input }),
+  deleteContact: (id: string) => call<null>("delete_contact", { id }),
+  fairs: () => call<Fair[]>("fairs"),
+  createFair: (input: FairInput) => call<Fair>("create_fair", { input }),
+  createCode: (input: CodeInput) => call<LocalCode>("create_code", { input }),
+  fairCodes: (fairId: string) => call<LocalCode[]>("fair_codes", { fairId }),
+  qrSvg: (link: string, size: number) => call<string>("qr_svg", { link, size }),
+  captureLead: (input: LeadInput) => call<CapturedLead>("capture_lead", { input }),
+  dashboard: () => call<Dashboard>("dashboard"),
 };
+
+/** Empty form fields become absent, not empty strings. */
+export function blankToUndefined(value: string): string | undefined {
+  const v = value.trim();
+  return v === "" ? undefined : v;
+}

@@ -1,6 +1,6 @@
 //! A typed client of the sync server's HTTP API.
 
-use bouquet_core::api::{ErrorBody, Health};
+use bouquet_core::api::{CreateSession, ErrorBody, Health, SessionView};
 use serde::de::DeserializeOwned;
 
 use crate::ClientError;
@@ -28,6 +28,19 @@ impl ServerClient {
         self.get("/healthz").await
     }
 
+    /// Signs this device in: the answer carries its token and code namespace.
+    pub async fn sign_in(&self, email: &str, password: &str, device_name: &str) -> Result<SessionView, ClientError> {
+        let body = CreateSession { email: email.into(), password: password.into(), device_name: Some(device_name.into()) };
+        let response = self
+            .http
+            .post(format!("{}/api/v1/sessions", self.base_url))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| ClientError::Offline { url: self.base_url.clone(), reason: e.to_string() })?;
+        Self::answer(response).await
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let url = format!("{}{path}", self.base_url);
         let response = self
@@ -36,6 +49,11 @@ impl ServerClient {
             .send()
             .await
             .map_err(|e| ClientError::Offline { url: self.base_url.clone(), reason: e.to_string() })?;
+        Self::answer(response).await
+    }
+
+    /// The body as `T` on success, else the server's `{code, message}` as an error.
+    async fn answer<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ClientError> {
         let status = response.status();
         let bytes = response.bytes().await.map_err(|e| ClientError::Protocol(e.to_string()))?;
         if status.is_success() {
@@ -49,12 +67,14 @@ impl ServerClient {
 }
 
 /// What the app shows about its server: reachable or not, and why.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct ServerStatus {
     pub server_url: String,
     pub reachable: bool,
     pub database: Option<String>,
     pub version: Option<String>,
+    #[ts(as = "Option<bouquet_core::api::ErrorBody>")]
     pub problem: Option<ClientError>,
 }
 

@@ -1,9 +1,11 @@
 //! Who uses Bouquet: suppliers (photographers, venues, …), couples, and platform admins.
 
+use ts_rs::TS;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountKind {
     Supplier,
@@ -31,7 +33,8 @@ impl AccountKind {
 }
 
 /// The trades of the wedding industry Bouquet knows; `other` for the rest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum VendorType {
     Photographer,

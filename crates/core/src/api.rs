@@ -3,6 +3,7 @@
 //! from them. Extend, never rename: clients in the field depend on these names.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use ts_rs::TS;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -14,7 +15,8 @@ use crate::money::Money;
 use crate::referral::ReferralMethod;
 
 /// Every error the API returns: a stable machine-readable code and a sentence for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,

@@ -1,9 +1,11 @@
 //! Money in integer minor units with an ISO 4217 currency: never floats.
 
+use ts_rs::TS;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
 pub struct Money {
     /// Amount in the currency's minor unit (pence, cents).
     pub amount_minor: i64,

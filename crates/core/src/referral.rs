@@ -1,6 +1,7 @@
 //! Referral rules: how a referral is shared, how long it lives, what its links look like.
 
 use chrono::{DateTime, Duration, Utc};
+use ts_rs::TS;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -15,7 +16,8 @@ pub const UNIQUE_VISIT_WINDOW: Duration = Duration::hours(1);
 pub const QR_MARKER: (&str, &str) = ("via", "qr");
 
 /// How the referrer shares the code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum ReferralMethod {
     Email,
@@ -54,7 +56,8 @@ impl ReferralMethod {
 }
 
 /// UTM fields carried by a link and kept on the touch.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
 pub struct Utm {
     pub source: Option<String>,
     pub medium: Option<String>,

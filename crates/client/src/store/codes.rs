@@ -4,6 +4,7 @@
 use bouquet_core::referral::{Utm, referral_link};
 use bouquet_core::{ReferralCode, ReferralMethod};
 use rusqlite::params;
+use ts_rs::TS;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -12,7 +13,8 @@ use super::session::LocalSession;
 use super::{LocalStore, Result, clean, now_text};
 use crate::ClientError;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[ts(export, optional_fields)]
 pub struct CodeInput {
     #[serde(default)]
     pub method: ReferralMethod,
@@ -26,9 +28,11 @@ pub struct CodeInput {
     pub incentive: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
 pub struct LocalCode {
     pub id: Uuid,
+    #[ts(type = "string")]
     pub code: ReferralCode,
     pub method: ReferralMethod,
     pub fair_id: Option<Uuid>,
@@ -84,6 +88,41 @@ impl LocalStore {
             Some(f) => conn.query_row("SELECT COUNT(*) FROM codes WHERE fair_id = ?1", [f.to_string()], |r| r.get(0))?,
             None => conn.query_row("SELECT COUNT(*) FROM codes", [], |r| r.get(0))?,
         })
+    }
+
+    /// The codes made for a fair, oldest first.
+    pub fn codes_for_fair(&self, fair_id: Uuid) -> Result<Vec<LocalCode>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, code, method, utm_source, utm_medium, utm_campaign, message, incentive, link
+             FROM codes WHERE fair_id = ?1 ORDER BY created_at, code",
+        )?;
+        let rows = stmt.query_map([fair_id.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                Utm { source: r.get(3)?, medium: r.get(4)?, campaign: r.get(5)? },
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+                r.get::<_, String>(8)?,
+            ))
+        })?;
+        let bad = |what: &str| ClientError::Database(format!("stored code has a bad {what}"));
+        rows.map(|row| {
+            let (id, code, method, utm, message, incentive, link) = row?;
+            Ok(LocalCode {
+                id: Uuid::parse_str(&id).map_err(|_| bad("id"))?,
+                code: ReferralCode::parse(&code).map_err(|_| bad("code"))?,
+                method: ReferralMethod::parse(&method).ok_or_else(|| bad("method"))?,
+                fair_id: Some(fair_id),
+                utm,
+                message,
+                incentive,
+                link,
+            })
+        })
+        .collect()
     }
 
     /// Every code string made on this device.

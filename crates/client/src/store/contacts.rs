@@ -7,6 +7,7 @@ use bouquet_core::money::parse_currency;
 use bouquet_core::{Money, VendorType};
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, Row, ToSql, params, params_from_iter};
+use ts_rs::TS;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -14,7 +15,8 @@ use super::outbox::{self, Op};
 use super::{LocalStore, Result, clean, now_text};
 use crate::ClientError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, TS)]
+#[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum ContactKind {
     #[default]
@@ -32,9 +34,11 @@ impl ContactKind {
 }
 
 /// A contact as typed in a form or read from a CSV row.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[ts(export, optional_fields)]
 pub struct ContactInput {
     #[serde(default)]
+    #[ts(optional, as = "Option<ContactKind>")]
     pub kind: ContactKind,
     /// Couples: both names ("Anna & Ben"); suppliers: the person to talk to.
     pub names: String,
@@ -48,12 +52,15 @@ pub struct ContactInput {
     pub style: Option<String>,
     pub notes: Option<String>,
     #[serde(default)]
+    #[ts(optional, as = "Option<Vec<String>>")]
     pub tags: Vec<String>,
     #[serde(default)]
+    #[ts(optional, as = "Option<bool>")]
     pub marketing_consent: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct Contact {
     pub id: Uuid,
     pub kind: ContactKind,
@@ -72,7 +79,8 @@ pub struct Contact {
 }
 
 /// A saved contact and the other contacts sharing its email or phone.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
 pub struct Saved {
     pub contact: Contact,
     pub possible_duplicates: Vec<Contact>,

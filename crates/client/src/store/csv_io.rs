@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 
 use bouquet_core::{Money, VendorType};
 use chrono::NaiveDate;
+use ts_rs::TS;
 use serde::Serialize;
 
 use super::contacts::{Contact, ContactInput, ContactKind, prepare};
@@ -19,14 +20,16 @@ pub const COLUMNS: [&str; 14] = [
     "currency", "style", "notes", "tags", "marketing_consent",
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
 pub struct RowProblem {
     /// The line in the file (the header is line 1).
     pub line: u64,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
 pub struct ImportReport {
     pub imported: usize,
     /// Imported rows that share an email or phone with another contact.

@@ -3,12 +3,14 @@
 //! server; they join these figures through sync.
 
 use rusqlite::params;
+use ts_rs::TS;
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::{LocalStore, Result};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
 pub struct Figures {
     pub codes_made: i64,
     pub leads_captured: i64,
@@ -18,7 +20,8 @@ pub struct Figures {
     pub contacts: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
 pub struct FairFigures {
     pub fair_id: Uuid,
     pub name: String,
@@ -26,7 +29,8 @@ pub struct FairFigures {
     pub leads_captured: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
 pub struct Dashboard {
     pub totals: Figures,
     pub by_fair: Vec<FairFigures>,

@@ -2,6 +2,7 @@
 
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, params};
+use ts_rs::TS;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -9,7 +10,8 @@ use super::outbox::{self, Op};
 use super::{LocalStore, Result, clean, now_text};
 use crate::ClientError;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[ts(export, optional_fields)]
 pub struct FairInput {
     pub name: String,
     pub date: Option<NaiveDate>,
@@ -17,7 +19,8 @@ pub struct FairInput {
     pub notes: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct Fair {
     pub id: Uuid,
     pub name: String,

@@ -6,6 +6,7 @@
 use bouquet_core::attribution::Channel;
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, params};
+use ts_rs::TS;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -14,7 +15,8 @@ use super::outbox::{self, Op};
 use super::{LocalStore, Result, now_text};
 use crate::ClientError;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[ts(export, optional_fields)]
 pub struct LeadInput {
     pub fair_id: Uuid,
     /// The code shown on the booth's screen.
@@ -23,10 +25,12 @@ pub struct LeadInput {
     pub email: String,
     pub wedding_date: Option<NaiveDate>,
     #[serde(default)]
+    #[ts(optional, as = "Option<bool>")]
     pub marketing_consent: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
 pub struct CapturedLead {
     pub id: Uuid,
     pub contact: Contact,

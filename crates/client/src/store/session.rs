@@ -4,13 +4,15 @@
 use bouquet_core::api::SessionView;
 use bouquet_core::{AccountKind, CodeNamespace};
 use rusqlite::{OptionalExtension, params};
+use ts_rs::TS;
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::{LocalStore, Result, now_text};
 use crate::ClientError;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
 pub struct LocalSession {
     pub server_url: String,
     pub account_id: Uuid,
@@ -19,6 +21,7 @@ pub struct LocalSession {
     /// The business's name (suppliers) or the couple's names.
     pub display_name: String,
     pub device_id: Uuid,
+    #[ts(type = "string")]
     pub code_namespace: CodeNamespace,
 }
 
