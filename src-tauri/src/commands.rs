@@ -4,9 +4,11 @@ use bouquet_client::store::codes::{CodeInput, LocalCode};
 use bouquet_client::store::contacts::{Contact, ContactInput, Saved};
 use bouquet_client::store::dashboard::Dashboard;
 use bouquet_client::store::fairs::{Fair, FairInput};
+use bouquet_client::store::invitations::{BulkResult, DEFAULT_BATCH_DELAY_SECONDS, Invitation, InvitationInput};
 use bouquet_client::store::leads::{CapturedLead, LeadInput};
 use bouquet_client::store::session::LocalSession;
 use bouquet_client::{ClientError, ServerClient, ServerStatus, qr};
+use chrono::NaiveDate;
 use tauri::State;
 use uuid::Uuid;
 
@@ -85,4 +87,37 @@ pub fn capture_lead(state: State<'_, AppState>, input: LeadInput) -> Answer<Capt
 #[tauri::command(async)]
 pub fn dashboard(state: State<'_, AppState>) -> Answer<Dashboard> {
     state.store.dashboard()
+}
+
+#[tauri::command(async)]
+pub fn preview_invitation(state: State<'_, AppState>, template: String, couple_names: String, wedding_date: Option<NaiveDate>) -> Answer<String> {
+    state.store.preview_invitation(&template, &couple_names, wedding_date)
+}
+
+#[tauri::command(async)]
+pub fn draft_invitation(state: State<'_, AppState>, input: InvitationInput) -> Answer<Invitation> {
+    state.store.draft_invitation(input)
+}
+
+#[tauri::command(async)]
+pub fn queue_bulk_invitations(
+    state: State<'_, AppState>,
+    contact_ids: Vec<Uuid>,
+    template: String,
+    discount: Option<String>,
+    delay_seconds: Option<u64>,
+) -> Answer<BulkResult> {
+    let today = chrono::Local::now().date_naive();
+    let delay = delay_seconds.unwrap_or(DEFAULT_BATCH_DELAY_SECONDS);
+    state.store.queue_bulk_invitations(&contact_ids, &template, discount, delay, today)
+}
+
+#[tauri::command(async)]
+pub fn invitations(state: State<'_, AppState>) -> Answer<Vec<Invitation>> {
+    state.store.invitations(None)
+}
+
+#[tauri::command(async)]
+pub fn default_template() -> String {
+    bouquet_core::template::DEFAULT_TEMPLATE.to_string()
 }

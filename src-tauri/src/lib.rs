@@ -41,6 +41,11 @@ pub fn run() {
             commands::qr_svg,
             commands::capture_lead,
             commands::dashboard,
+            commands::preview_invitation,
+            commands::draft_invitation,
+            commands::queue_bulk_invitations,
+            commands::invitations,
+            commands::default_template,
         ])
         .run(tauri::generate_context!("tauri.conf.json"))
         .expect("the Bouquet window could not start");

@@ -1,7 +1,7 @@
 // The built desktop app, driven through tauri-driver + WebKitWebDriver in a virtual X
 // display (run this file under xvfb-run), against a real server: sign in once, add a
-// contact, create a fair and its QR code, open fair mode and capture a lead, and see
-// the dashboard's figures change. A screenshot of fair mode is kept as an artifact.
+// contact, draft and bulk-queue invitations, create a fair and its QR code, open fair
+// mode and capture a lead, and see the dashboard's figures change. A screenshot of fair mode is kept as an artifact.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
@@ -96,7 +96,7 @@ after(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-test("a supplier signs in once, adds a contact, makes a fair's QR code and captures a lead in fair mode", { timeout: 180_000 }, async () => {
+test("a supplier signs in once, adds a contact, invites couples, makes a fair's QR code and captures a lead in fair mode", { timeout: 180_000 }, async () => {
   // First start: no session yet, so the app opens on Settings.
   await type("signin-email", "studio@example.com");
   await type("signin-password", "correct horse battery");
@@ -109,6 +109,19 @@ test("a supplier signs in once, adds a contact, makes a fair's QR code and captu
   await type("contact-email", "anna@example.com");
   await click("contact-add");
   await textBecomes("contact-list", /Anna & Ben/);
+
+  // Invitations: a draft with a live preview, then a bulk queue with smart batching.
+  await click("nav-invitations");
+  await textBecomes("invite-preview", /Golden Hour Studio/);
+  await type("invite-names", "Cat & Dan");
+  await type("invite-email", "cat@example.com");
+  await textBecomes("invite-preview", /Dear Cat & Dan/);
+  await click("invite-draft");
+  await textBecomes("invite-queue", /Cat & Dan\s*draft/);
+  await click("invite-pick");
+  await click("invite-bulk");
+  await textBecomes("invite-plan", /1 queued in 1 batch/);
+  await textBecomes("invite-queue", /Anna & Ben\s*queued\s*0/);
 
   await click("nav-fairs");
   await type("fair-name", "Bath Wedding Show");
@@ -130,8 +143,10 @@ test("a supplier signs in once, adds a contact, makes a fair's QR code and captu
   await click("fair-mode-close");
 
   await click("nav-dashboard");
-  assert.equal(await textBecomes("codes-made", "1"), "1");
+  assert.equal(await textBecomes("codes-made", "3"), "3", "the fair's QR code and one code per invitation");
   assert.equal(await textBecomes("leads-captured", "1"), "1");
   assert.equal(await textBecomes("contacts-count", "2"), "2", "the contact added by hand and the fair lead");
+  assert.equal(await textBecomes("invitations-drafted", "1"), "1");
+  assert.equal(await textBecomes("invitations-queued", "1"), "1");
   assert.match(code, /-/);
 });

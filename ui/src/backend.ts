@@ -9,13 +9,16 @@ import type { Dashboard } from "./bindings/Dashboard";
 import type { ErrorBody } from "./bindings/ErrorBody";
 import type { Fair } from "./bindings/Fair";
 import type { FairInput } from "./bindings/FairInput";
+import type { BulkResult } from "./bindings/BulkResult";
+import type { Invitation } from "./bindings/Invitation";
+import type { InvitationInput } from "./bindings/InvitationInput";
 import type { LeadInput } from "./bindings/LeadInput";
 import type { LocalCode } from "./bindings/LocalCode";
 import type { LocalSession } from "./bindings/LocalSession";
 import type { Saved } from "./bindings/Saved";
 import type { ServerStatus } from "./bindings/ServerStatus";
 
-export type { CapturedLead, Contact, Dashboard, ErrorBody, Fair, LocalCode, LocalSession, ServerStatus };
+export type { BulkResult, CapturedLead, Contact, Dashboard, ErrorBody, Fair, Invitation, LocalCode, LocalSession, ServerStatus };
 
 function asError(e: unknown): ErrorBody {
   if (e && typeof e === "object" && "message" in e) {
@@ -48,6 +51,13 @@ export const backend = {
   qrSvg: (link: string, size: number) => call<string>("qr_svg", { link, size }),
   captureLead: (input: LeadInput) => call<CapturedLead>("capture_lead", { input }),
   dashboard: () => call<Dashboard>("dashboard"),
+  defaultTemplate: () => call<string>("default_template"),
+  previewInvitation: (template: string, coupleNames: string, weddingDate: string | null) =>
+    call<string>("preview_invitation", { template, coupleNames, weddingDate }),
+  draftInvitation: (input: InvitationInput) => call<Invitation>("draft_invitation", { input }),
+  queueBulkInvitations: (contactIds: string[], template: string, discount: string | null, delaySeconds: number) =>
+    call<BulkResult>("queue_bulk_invitations", { contactIds, template, discount, delaySeconds }),
+  invitations: () => call<Invitation[]>("invitations"),
 };
 
 /** Empty form fields become absent, not empty strings. */

@@ -4,7 +4,7 @@ export type Money = {
 /**
  * Amount in the currency's minor unit (pence, cents).
  */
-amount_minor: bigint, 
+amount_minor: number, 
 /**
  * Three-letter ISO 4217 code, upper case.
  */

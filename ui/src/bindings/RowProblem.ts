@@ -4,4 +4,4 @@ export type RowProblem = {
 /**
  * The line in the file (the header is line 1).
  */
-line: bigint, reason: string, };
+line: number, reason: string, };

@@ -9,6 +9,7 @@ use bouquet_core::template::{self, TemplateValues};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 use uuid::Uuid;
 
 use super::codes::{CodeInput, make_codes};
@@ -23,7 +24,8 @@ pub const EXPIRES_AFTER_DAYS: i64 = 30;
 /// Default pause between bulk batches.
 pub const DEFAULT_BATCH_DELAY_SECONDS: u64 = 60;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum InvitationStatus {
     Draft,
@@ -54,7 +56,8 @@ impl InvitationStatus {
 }
 
 /// What a supplier fills in for one invitation.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[ts(export, optional_fields)]
 pub struct InvitationInput {
     pub contact_id: Option<Uuid>,
     pub couple_names: String,
@@ -66,12 +69,15 @@ pub struct InvitationInput {
     pub discount_offered: Option<String>,
     pub exclusive_content: Option<String>,
     #[serde(default)]
+    #[ts(optional, as = "Option<Vec<String>>")]
     pub forms_shared: Vec<String>,
     #[serde(default)]
+    #[ts(optional, as = "Option<serde_json::Map<String, serde_json::Value>>")]
     pub prefilled_data: serde_json::Map<String, serde_json::Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
 pub struct Invitation {
     pub id: Uuid,
     pub contact_id: Option<Uuid>,
@@ -89,7 +95,8 @@ pub struct Invitation {
 }
 
 /// What bulk queueing did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
 pub struct BulkResult {
     pub queued: usize,
     pub batches: Vec<BatchSummary>,
@@ -99,7 +106,8 @@ pub struct BulkResult {
     pub prediction_rate_bp: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
 pub struct BatchSummary {
     pub number: usize,
     pub send_after: String,
@@ -108,7 +116,8 @@ pub struct BatchSummary {
     pub future: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
 pub struct Skipped {
     pub couple_names: String,
     pub reason: String,
