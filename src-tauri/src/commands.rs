@@ -2,6 +2,7 @@
 
 use bouquet_client::store::codes::{CodeInput, LocalCode};
 use bouquet_client::store::contacts::{Contact, ContactInput, Saved};
+use bouquet_client::store::csv_io::ImportReport;
 use bouquet_client::store::dashboard::Dashboard;
 use bouquet_client::store::fairs::{Fair, FairInput};
 use bouquet_client::store::invitations::{BulkResult, DEFAULT_BATCH_DELAY_SECONDS, Invitation, InvitationInput};
@@ -120,4 +121,10 @@ pub fn invitations(state: State<'_, AppState>) -> Answer<Vec<Invitation>> {
 #[tauri::command(async)]
 pub fn default_template() -> String {
     bouquet_core::template::DEFAULT_TEMPLATE.to_string()
+}
+
+/// A CSV file's text, as read by the UI from the file the user picked.
+#[tauri::command(async)]
+pub fn import_contacts_csv(state: State<'_, AppState>, text: String) -> Answer<ImportReport> {
+    state.store.import_contacts_csv(text.as_bytes())
 }

@@ -46,6 +46,7 @@ pub fn run() {
             commands::queue_bulk_invitations,
             commands::invitations,
             commands::default_template,
+            commands::import_contacts_csv,
         ])
         .run(tauri::generate_context!("tauri.conf.json"))
         .expect("the Bouquet window could not start");

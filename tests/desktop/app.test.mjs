@@ -1,11 +1,11 @@
 // The built desktop app, driven through tauri-driver + WebKitWebDriver in a virtual X
 // display (run this file under xvfb-run), against a real server: sign in once, add a
-// contact, draft and bulk-queue invitations, create a fair and its QR code, open fair
+// contact, import a CSV, draft and bulk-queue invitations, create a fair and its QR code, open fair
 // mode and capture a lead, and see the dashboard's figures change. A screenshot of fair mode is kept as an artifact.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir, homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -96,7 +96,7 @@ after(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-test("a supplier signs in once, adds a contact, invites couples, makes a fair's QR code and captures a lead in fair mode", { timeout: 180_000 }, async () => {
+test("a supplier signs in once, adds and imports contacts, invites couples, makes a fair's QR code and captures a lead in fair mode", { timeout: 180_000 }, async () => {
   // First start: no session yet, so the app opens on Settings.
   await type("signin-email", "studio@example.com");
   await type("signin-password", "correct horse battery");
@@ -109,6 +109,12 @@ test("a supplier signs in once, adds a contact, invites couples, makes a fair's 
   await type("contact-email", "anna@example.com");
   await click("contact-add");
   await textBecomes("contact-list", /Anna & Ben/);
+  // A CSV with a bad row: the report names its line, the good rows are imported.
+  const csv = join(dataDir, "crm-export.csv");
+  writeFileSync(csv, "names,email,wedding_date\nEve & Fay,eve@example.com,2027-08-01\n,nobody@example.com,\nGus & Hal,gus@example.com,\n");
+  await type("contact-import", csv);
+  await textBecomes("import-report", /Imported 2 contacts[\s\S]*Line 3: names are required/);
+  await textBecomes("contact-list", /Eve & Fay[\s\S]*Gus & Hal/);
 
   // Invitations: a draft with a live preview, then a bulk queue with smart batching.
   await click("nav-invitations");
@@ -145,7 +151,7 @@ test("a supplier signs in once, adds a contact, invites couples, makes a fair's 
   await click("nav-dashboard");
   assert.equal(await textBecomes("codes-made", "3"), "3", "the fair's QR code and one code per invitation");
   assert.equal(await textBecomes("leads-captured", "1"), "1");
-  assert.equal(await textBecomes("contacts-count", "2"), "2", "the contact added by hand and the fair lead");
+  assert.equal(await textBecomes("contacts-count", "4"), "4", "one added by hand, two imported, one fair lead");
   assert.equal(await textBecomes("invitations-drafted", "1"), "1");
   assert.equal(await textBecomes("invitations-queued", "1"), "1");
   assert.match(code, /-/);

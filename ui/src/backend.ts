@@ -8,6 +8,7 @@ import type { ContactInput } from "./bindings/ContactInput";
 import type { Dashboard } from "./bindings/Dashboard";
 import type { ErrorBody } from "./bindings/ErrorBody";
 import type { Fair } from "./bindings/Fair";
+import type { ImportReport } from "./bindings/ImportReport";
 import type { FairInput } from "./bindings/FairInput";
 import type { BulkResult } from "./bindings/BulkResult";
 import type { Invitation } from "./bindings/Invitation";
@@ -18,6 +19,7 @@ import type { LocalSession } from "./bindings/LocalSession";
 import type { Saved } from "./bindings/Saved";
 import type { ServerStatus } from "./bindings/ServerStatus";
 
+export type { ImportReport };
 export type { BulkResult, CapturedLead, Contact, Dashboard, ErrorBody, Fair, Invitation, LocalCode, LocalSession, ServerStatus };
 
 function asError(e: unknown): ErrorBody {
@@ -44,6 +46,7 @@ export const backend = {
   contacts: (query: string) => call<Contact[]>("contacts", { query }),
   createContact: (input: ContactInput) => call<Saved>("create_contact", { input }),
   deleteContact: (id: string) => call<null>("delete_contact", { id }),
+  importContactsCsv: (text: string) => call<ImportReport>("import_contacts_csv", { text }),
   fairs: () => call<Fair[]>("fairs"),
   createFair: (input: FairInput) => call<Fair>("create_fair", { input }),
   createCode: (input: CodeInput) => call<LocalCode>("create_code", { input }),
