@@ -128,3 +128,14 @@ pub fn default_template() -> String {
 pub fn import_contacts_csv(state: State<'_, AppState>, text: String) -> Answer<ImportReport> {
     state.store.import_contacts_csv(text.as_bytes())
 }
+
+/// Saves the fair's printable sheet in the Downloads folder (else the data folder) and
+/// returns where.
+#[tauri::command(async)]
+pub fn export_fair_sheet(state: State<'_, AppState>, fair_id: Uuid, paper: bouquet_client::sheet::Paper) -> Answer<String> {
+    let dir = std::env::var_os("BOUQUET_EXPORT_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(dirs::download_dir)
+        .unwrap_or_else(|| state.store.data_dir().join("exports"));
+    Ok(state.store.export_fair_sheet(fair_id, paper, &dir)?.display().to_string())
+}

@@ -47,6 +47,7 @@ pub fn run() {
             commands::invitations,
             commands::default_template,
             commands::import_contacts_csv,
+            commands::export_fair_sheet,
         ])
         .run(tauri::generate_context!("tauri.conf.json"))
         .expect("the Bouquet window could not start");

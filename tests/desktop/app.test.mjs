@@ -1,6 +1,7 @@
 // The built desktop app, driven through tauri-driver + WebKitWebDriver in a virtual X
 // display (run this file under xvfb-run), against a real server: sign in once, add a
-// contact, import a CSV, draft and bulk-queue invitations, create a fair and its QR code, open fair
+// contact, import a CSV, draft and bulk-queue invitations, create a fair and its QR code,
+// print its table cards, open fair
 // mode and capture a lead, and see the dashboard's figures change. A screenshot of fair mode is kept as an artifact.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -78,7 +79,7 @@ before(async () => {
   });
   dataDir = mkdtempSync(join(tmpdir(), "bouquet-app-"));
   driver = spawn(driverBin, [], {
-    env: { ...process.env, BOUQUET_DATA_DIR: dataDir, BOUQUET_SERVER_URL: server.url, WEBKIT_DISABLE_COMPOSITING_MODE: "1" },
+    env: { ...process.env, BOUQUET_DATA_DIR: dataDir, BOUQUET_EXPORT_DIR: join(dataDir, "exports"), BOUQUET_SERVER_URL: server.url, WEBKIT_DISABLE_COMPOSITING_MODE: "1" },
     stdio: ["ignore", "ignore", "inherit"],
   });
   for (let i = 0; i < 50; i++) {
@@ -135,6 +136,13 @@ test("a supplier signs in once, adds and imports contacts, invites couples, make
   await type("code-incentive", "£100 off your engagement shoot");
   await click("code-add");
   const code = await textBecomes("code-text", /^[A-Z]+-[2-9A-Z]{10}$/);
+  // The printable sheet: saved as a PDF whose card scans to this code's link.
+  await click("sheet-a4");
+  const saved = await textBecomes("sheet-saved", /table cards \(A4\)\.pdf$/);
+  const pdf = saved.replace(/^Saved /, "");
+  execFileSync("pdftoppm", ["-r", "150", "-png", pdf, join(dataDir, "sheet")]);
+  const scanned = execFileSync("zbarimg", ["--quiet", "--raw", join(dataDir, "sheet-1.png")]).toString();
+  assert.match(scanned, new RegExp(`/r/${code}\\?via=qr`));
 
   await click("fair-mode");
   await el("fair-mode-screen");

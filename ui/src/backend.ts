@@ -8,6 +8,7 @@ import type { ContactInput } from "./bindings/ContactInput";
 import type { Dashboard } from "./bindings/Dashboard";
 import type { ErrorBody } from "./bindings/ErrorBody";
 import type { Fair } from "./bindings/Fair";
+import type { Paper } from "./bindings/Paper";
 import type { ImportReport } from "./bindings/ImportReport";
 import type { FairInput } from "./bindings/FairInput";
 import type { BulkResult } from "./bindings/BulkResult";
@@ -51,6 +52,7 @@ export const backend = {
   createFair: (input: FairInput) => call<Fair>("create_fair", { input }),
   createCode: (input: CodeInput) => call<LocalCode>("create_code", { input }),
   fairCodes: (fairId: string) => call<LocalCode[]>("fair_codes", { fairId }),
+  exportFairSheet: (fairId: string, paper: Paper) => call<string>("export_fair_sheet", { fairId, paper }),
   qrSvg: (link: string, size: number) => call<string>("qr_svg", { link, size }),
   captureLead: (input: LeadInput) => call<CapturedLead>("capture_lead", { input }),
   dashboard: () => call<Dashboard>("dashboard"),

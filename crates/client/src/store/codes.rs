@@ -203,6 +203,22 @@ fn nanoid_byte() -> u8 {
 }
 
 impl LocalStore {
+    /// Writes the fair's sheet of table cards into `dir` (created if needed) and returns
+    /// the file's path: `<fair name> table cards (A4).pdf`.
+    pub fn export_fair_sheet(&self, fair_id: Uuid, paper: crate::sheet::Paper, dir: &std::path::Path) -> Result<std::path::PathBuf> {
+        let fair = self.fair(fair_id)?.ok_or_else(|| ClientError::NotFound("that fair does not exist".into()))?;
+        let pdf = self.fair_sheet(fair_id, paper, |_, _| {})?;
+        std::fs::create_dir_all(dir)?;
+        let safe_name: String = fair.name.chars().map(|c| if c.is_alphanumeric() || c == ' ' || c == '-' { c } else { '_' }).collect();
+        let paper_name = match paper {
+            crate::sheet::Paper::A4 => "A4",
+            crate::sheet::Paper::Letter => "Letter",
+        };
+        let path = dir.join(format!("{} table cards ({paper_name}).pdf", safe_name.trim()));
+        std::fs::write(&path, pdf)?;
+        Ok(path)
+    }
+
     /// The fair's QR codes as a printable PDF of table cards.
     pub fn fair_sheet(&self, fair_id: Uuid, paper: crate::sheet::Paper, progress: impl FnMut(usize, usize)) -> Result<Vec<u8>> {
         let session = self.session()?.ok_or(ClientError::NotSignedIn)?;
