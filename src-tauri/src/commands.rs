@@ -129,13 +129,46 @@ pub fn import_contacts_csv(state: State<'_, AppState>, text: String) -> Answer<I
     state.store.import_contacts_csv(text.as_bytes())
 }
 
-/// Saves the fair's printable sheet in the Downloads folder (else the data folder) and
-/// returns where.
-#[tauri::command(async)]
-pub fn export_fair_sheet(state: State<'_, AppState>, fair_id: Uuid, paper: bouquet_client::sheet::Paper) -> Answer<String> {
-    let dir = std::env::var_os("BOUQUET_EXPORT_DIR")
+/// Where exports go: `BOUQUET_EXPORT_DIR`, else Downloads, else the data folder.
+fn export_dir(state: &AppState) -> std::path::PathBuf {
+    std::env::var_os("BOUQUET_EXPORT_DIR")
         .map(std::path::PathBuf::from)
         .or_else(dirs::download_dir)
-        .unwrap_or_else(|| state.store.data_dir().join("exports"));
-    Ok(state.store.export_fair_sheet(fair_id, paper, &dir)?.display().to_string())
+        .unwrap_or_else(|| state.store.data_dir().join("exports"))
+}
+
+/// Saves the fair's printable sheet and returns where.
+#[tauri::command(async)]
+pub fn export_fair_sheet(state: State<'_, AppState>, fair_id: Uuid, paper: bouquet_client::sheet::Paper) -> Answer<String> {
+    Ok(state.store.export_fair_sheet(fair_id, paper, &export_dir(&state))?.display().to_string())
+}
+
+/// Saves a code's QR as `<code>.svg` or `<code>.png` and returns where.
+#[tauri::command(async)]
+pub fn export_qr(state: State<'_, AppState>, code: String, link: String, format: String) -> Answer<String> {
+    let dir = export_dir(&state);
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{code}.{format}"));
+    qr::export(&link, 1024, &path)?;
+    Ok(path.display().to_string())
+}
+
+/// Saves every contact as CSV and returns where.
+#[tauri::command(async)]
+pub fn export_contacts_csv(state: State<'_, AppState>) -> Answer<String> {
+    let dir = export_dir(&state);
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("bouquet-contacts.csv");
+    state.store.export_contacts_csv(std::fs::File::create(&path)?)?;
+    Ok(path.display().to_string())
+}
+
+#[tauri::command(async)]
+pub fn update_contact(state: State<'_, AppState>, id: Uuid, input: ContactInput) -> Answer<Saved> {
+    state.store.update_contact(id, input)
+}
+
+#[tauri::command(async)]
+pub fn data_dir(state: State<'_, AppState>) -> String {
+    state.store.data_dir().display().to_string()
 }

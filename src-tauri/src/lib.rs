@@ -48,6 +48,10 @@ pub fn run() {
             commands::default_template,
             commands::import_contacts_csv,
             commands::export_fair_sheet,
+            commands::export_qr,
+            commands::export_contacts_csv,
+            commands::update_contact,
+            commands::data_dir,
         ])
         .run(tauri::generate_context!("tauri.conf.json"))
         .expect("the Bouquet window could not start");

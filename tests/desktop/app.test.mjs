@@ -1,8 +1,8 @@
 // The built desktop app, driven through tauri-driver + WebKitWebDriver in a virtual X
 // display (run this file under xvfb-run), against a real server: sign in once, add a
-// contact, import a CSV, draft and bulk-queue invitations, create a fair and its QR code,
-// print its table cards, open fair
-// mode and capture a lead, and see the dashboard's figures change. A screenshot of fair mode is kept as an artifact.
+// contact, edit it, import a CSV, draft and bulk-queue invitations, create a fair and its
+// QR code, print its table cards, open fair mode and capture a lead, and see the
+// dashboard's figures change. A screenshot of fair mode is kept as an artifact.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
@@ -110,6 +110,10 @@ test("a supplier signs in once, adds and imports contacts, invites couples, make
   await type("contact-email", "anna@example.com");
   await click("contact-add");
   await textBecomes("contact-list", /Anna & Ben/);
+  await click("contact-edit");
+  await type("contact-names", "edict"); // appends: "Anna & Ben" becomes "Anna & Benedict"
+  await click("contact-add");
+  await textBecomes("contact-list", /Anna & Benedict/);
   // A CSV with a bad row: the report names its line, the good rows are imported.
   const csv = join(dataDir, "crm-export.csv");
   writeFileSync(csv, "names,email,wedding_date\nEve & Fay,eve@example.com,2027-08-01\n,nobody@example.com,\nGus & Hal,gus@example.com,\n");
@@ -128,7 +132,7 @@ test("a supplier signs in once, adds and imports contacts, invites couples, make
   await click("invite-pick");
   await click("invite-bulk");
   await textBecomes("invite-plan", /1 queued in 1 batch/);
-  await textBecomes("invite-queue", /Anna & Ben\s*queued\s*0/);
+  await textBecomes("invite-queue", /Anna & Benedict\s*queued\s*0/);
 
   await click("nav-fairs");
   await type("fair-name", "Bath Wedding Show");
