@@ -132,6 +132,7 @@ test("a supplier signs in once, adds and imports contacts, invites couples, make
   await click("invite-pick");
   await click("invite-bulk");
   await textBecomes("invite-plan", /1 queued in 1 batch/);
+  await textBecomes("invite-batches", /Batch 1, from .*: 0 urgent, 0 soon, 1 later/);
   await textBecomes("invite-queue", /Anna & Benedict\s*queued\s*0/);
 
   await click("nav-fairs");
