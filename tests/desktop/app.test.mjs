@@ -167,5 +167,12 @@ test("a supplier signs in once, adds and imports contacts, invites couples, make
   assert.equal(await textBecomes("contacts-count", "4"), "4", "one added by hand, two imported, one fair lead");
   assert.equal(await textBecomes("invitations-drafted", "1"), "1");
   assert.equal(await textBecomes("invitations-queued", "1"), "1");
+  execFileSync("import", ["-window", "root", join(artifacts, "dashboard.png")]);
+  await click("nav-invitations");
+  await textBecomes("invite-queue", /queued/);
+  execFileSync("import", ["-window", "root", join(artifacts, "invitations.png")]);
+  await click("nav-contacts");
+  await textBecomes("contact-list", /Priya & Sam/);
+  execFileSync("import", ["-window", "root", join(artifacts, "contacts.png")]);
   assert.match(code, /-/);
 });
