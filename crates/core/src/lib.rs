@@ -7,12 +7,15 @@ pub mod api;
 pub mod attribution;
 pub mod batching;
 pub mod code;
+pub mod hlc;
 pub mod money;
 pub mod referral;
+pub mod sync;
 pub mod template;
 
 pub use account::{AccountKind, VendorType};
 pub use attribution::{AttributionModel, Channel};
 pub use code::{CodeError, CodeNamespace, ReferralCode};
+pub use hlc::Hlc;
 pub use money::Money;
 pub use referral::ReferralMethod;

@@ -46,6 +46,13 @@ pub enum AdminCommand {
         #[arg(long, env = "BOUQUET_ADMIN_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// Starts a new sync epoch: run it after restoring the database from a backup (with
+    /// the servers stopped), so every device pulls from the start and sends its changes
+    /// again instead of trusting positions the backup does not know.
+    NewSyncEpoch {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -57,6 +57,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("admin {} created ({})", admin.email, admin.id);
             Ok(())
         }
+        Command::Admin { command: AdminCommand::NewSyncEpoch { db } } => {
+            init_logs(false);
+            let store = store::open(&config::database_url(&db).map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
+            let epoch = uuid::Uuid::now_v7().simple().to_string();
+            store.replace_shared_secret(http::SYNC_EPOCH, &epoch).await.map_err(|e| e.to_string())?;
+            println!("new sync epoch {epoch}: devices will pull from the start and resend their changes");
+            Ok(())
+        }
         Command::ApiKey { command: ApiKeyCommand::Create { db, name } } => {
             init_logs(false);
             let store = store::open(&config::database_url(&db).map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;

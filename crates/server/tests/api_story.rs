@@ -364,6 +364,10 @@ async fn openapi_covers_every_endpoint(db: &TestDb) {
         ("/api/v1/referrals", &["post", "get"]),
         ("/api/v1/events", &["post"]),
         ("/api/v1/me/stats", &["get"]),
+        ("/api/v1/sync/push", &["post"]),
+        ("/api/v1/sync/pull", &["get"]),
+        ("/api/v1/sync/state", &["get"]),
+        ("/api/v1/sync/codes", &["get"]),
         ("/api/openapi.json", &["get"]),
         ("/healthz", &["get"]),
         ("/metrics", &["get"]),
@@ -375,7 +379,7 @@ async fn openapi_covers_every_endpoint(db: &TestDb) {
             assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from the OpenAPI document");
         }
     }
-    assert_eq!(paths.len(), 11, "a route was added without being checked here: {:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 15, "a route was added without being checked here: {:?}", paths.keys().collect::<Vec<_>>());
     let health: Value = api().get(format!("{}/healthz", server.url)).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
     let metrics = api().get(format!("{}/metrics", server.url)).send().await.unwrap().text().await.unwrap();

@@ -14,7 +14,8 @@ use utoipa::IntoParams;
 use super::AppState;
 use super::extract::{ApiJson, ApiQuery, Device, Platform};
 use crate::error::ApiError;
-use crate::service::{accounts, events, referrals, stats};
+use crate::service::{accounts, events, referrals, stats, sync};
+use bouquet_core::sync::{CodeStatus, PullPage, PushRequest, PushResponse, SyncState};
 
 /// Registers a supplier or couple account.
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = RegisterAccount,
@@ -95,6 +96,58 @@ pub async fn post_event(
     responses((status = 200, body = StatsView), (status = 401, body = ErrorBody)))]
 pub async fn my_stats(State(state): State<AppState>, Device(caller): Device) -> Result<Json<StatsView>, ApiError> {
     Ok(Json(stats::for_account(&state.store, caller.account.id, Utc::now()).await?))
+}
+
+/// Applies the device's next changes, exactly once (see docs/sync.md).
+#[utoipa::path(post, path = "/api/v1/sync/push", tag = "sync", request_body = PushRequest, security(("device_token" = [])),
+    responses((status = 200, body = PushResponse), (status = 401, body = ErrorBody),
+              (status = 409, description = "`push_gap`: changes are missing before these; or a code is taken", body = ErrorBody),
+              (status = 422, description = "a change or the schema version is refused; nothing was applied", body = ErrorBody)))]
+pub async fn sync_push(
+    State(state): State<AppState>,
+    Device(caller): Device,
+    ApiJson(req): ApiJson<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
+    Ok(Json(sync::push(&state.store, &caller, req, state.settings.referral_lifetime).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PullParams {
+    /// The `next_after` of the previous page (0 to start).
+    #[serde(default)]
+    after: i64,
+    /// The epoch of the previous page; a different one means start again.
+    epoch: Option<String>,
+    /// Page size, 1–1000 (default 500).
+    limit: Option<i64>,
+}
+
+/// The account's records changed after `after`, oldest change first.
+#[utoipa::path(get, path = "/api/v1/sync/pull", tag = "sync", params(PullParams), security(("device_token" = [])),
+    responses((status = 200, body = PullPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn sync_pull(
+    State(state): State<AppState>,
+    Device(caller): Device,
+    ApiQuery(params): ApiQuery<PullParams>,
+) -> Result<Json<PullPage>, ApiError> {
+    let page = sync::pull(&state.store, &caller, params.after, params.epoch.as_deref(), params.limit, &state.sync_epoch).await?;
+    Ok(Json(page))
+}
+
+/// Where this device's pushes and its account's changes stand.
+#[utoipa::path(get, path = "/api/v1/sync/state", tag = "sync", security(("device_token" = [])),
+    responses((status = 200, body = SyncState), (status = 401, body = ErrorBody)))]
+pub async fn sync_state(State(state): State<AppState>, Device(caller): Device) -> Result<Json<SyncState>, ApiError> {
+    Ok(Json(sync::state(&state.store, &caller, &state.sync_epoch).await?))
+}
+
+/// The live state of the caller's codes that have any activity (clicks, leads,
+/// sign-ups, conversions, fraud hold) or have expired.
+#[utoipa::path(get, path = "/api/v1/sync/codes", tag = "sync", security(("device_token" = [])),
+    responses((status = 200, body = Vec<CodeStatus>), (status = 401, body = ErrorBody)))]
+pub async fn code_statuses(State(state): State<AppState>, Device(caller): Device) -> Result<Json<Vec<CodeStatus>>, ApiError> {
+    Ok(Json(sync::code_statuses(&state.store, &caller).await?))
 }
 
 /// Liveness and database reachability.

@@ -25,6 +25,10 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::config::Settings;
 use crate::service::visitors::BotFilter;
 use crate::store::Store;
+use uuid::Uuid;
+
+/// The shared secret naming the current sync epoch.
+pub const SYNC_EPOCH: &str = "sync_epoch";
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
@@ -35,6 +39,9 @@ pub struct AppState {
     pub ip_secret: Arc<str>,
     pub bots: Arc<BotFilter>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Names this database's change numbering; a restored backup is given a new one
+    /// (`bouquet-server admin new-sync-epoch`) so devices start their pulls again.
+    pub sync_epoch: Arc<str>,
 }
 
 impl AppState {
@@ -48,7 +55,9 @@ impl AppState {
                 store.shared_secret("ip_hash_salt", &hex::encode(bytes)).await?
             }
         };
+        let sync_epoch = store.shared_secret(SYNC_EPOCH, &Uuid::now_v7().simple().to_string()).await?;
         Ok(Self {
+            sync_epoch: sync_epoch.into(),
             store,
             settings: Arc::new(settings),
             ip_secret: ip_secret.into(),
@@ -66,6 +75,10 @@ pub fn router(state: AppState) -> Router {
         .route("/referrals", post(api::create_referral).get(api::list_referrals))
         .route("/events", post(api::post_event))
         .route("/me/stats", get(api::my_stats))
+        .route("/sync/push", post(api::sync_push))
+        .route("/sync/pull", get(api::sync_pull))
+        .route("/sync/state", get(api::sync_state))
+        .route("/sync/codes", get(api::code_statuses))
         .fallback(api::not_found);
     Router::new()
         .nest("/api/v1", api)

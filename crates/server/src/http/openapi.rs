@@ -12,10 +12,11 @@ use super::{api, landing, metrics};
     info(title = "Bouquet server API", description = "Referral links, QR scans, platform events and attribution."),
     paths(
         api::register, api::log_in, api::create_referral, api::list_referrals, api::post_event, api::my_stats,
+        api::sync_push, api::sync_pull, api::sync_state, api::code_statuses,
         api::health, metrics::serve, serve, landing::show, landing::submit_lead, landing::lookup, landing::welcome,
     ),
     modifiers(&BearerSchemes),
-    tags((name = "accounts"), (name = "referrals"), (name = "events"), (name = "landing"), (name = "operations"))
+    tags((name = "accounts"), (name = "referrals"), (name = "events"), (name = "sync"), (name = "landing"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

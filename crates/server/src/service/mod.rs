@@ -6,5 +6,6 @@ pub mod events;
 pub mod landing;
 pub mod referrals;
 pub mod stats;
+pub mod sync;
 pub mod validate;
 pub mod visitors;

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bouquet_core::api::{AccountView, ConversionView, ReferralView};
 use bouquet_core::attribution::{Channel, Credit, Touch};
+use bouquet_core::sync::{CodeStatus, Entity, Record, RecordState};
 use bouquet_core::{AccountKind, AttributionModel, CodeNamespace, Money};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
@@ -192,6 +193,8 @@ pub trait Store: Send + Sync + 'static {
     /// The shared secret `name`: `candidate` is stored if none exists yet, and whichever
     /// value won is returned, so every server process on the database agrees.
     async fn shared_secret(&self, name: &str, candidate: &str) -> StoreResult<String>;
+    /// Sets the shared secret `name` to `value`, whatever it was.
+    async fn replace_shared_secret(&self, name: &str, value: &str) -> StoreResult<()>;
 
     // --- referrals ---
     async fn create_referral(&self, referral: NewReferral) -> StoreResult<StoredReferral>;
@@ -210,6 +213,45 @@ pub trait Store: Send + Sync + 'static {
     // --- platform events ---
     async fn begin_event(&self) -> StoreResult<Box<dyn EventTx>>;
     async fn stats(&self, account_id: Uuid, now: DateTime<Utc>) -> StoreResult<StatsRow>;
+
+    // --- sync ---
+    async fn begin_sync(&self) -> StoreResult<Box<dyn SyncTx>>;
+    /// The device's applied change number and its account's last change number.
+    async fn sync_position(&self, account_id: Uuid, device_id: Uuid) -> StoreResult<(i64, i64)>;
+    /// The account's records changed after change `after`, oldest change first.
+    async fn pull(&self, account_id: Uuid, after: i64, limit: i64) -> StoreResult<Vec<Record>>;
+    /// The live state of the account's codes that anyone has touched, or that expired.
+    async fn code_statuses(&self, account_id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<CodeStatus>>;
+}
+
+/// A couple captured at a fair booth, as a touch on the code they were shown.
+pub struct NewFairLead {
+    /// The device's lead id: the touch's and the lead's id.
+    pub id: Uuid,
+    pub code: String,
+    pub referrer_id: Uuid,
+    pub couple_names: String,
+    pub email: String,
+    pub wedding_date: Option<NaiveDate>,
+    pub captured_at: DateTime<Utc>,
+}
+
+/// The steps of applying one push, inside one transaction: all of them or none.
+#[async_trait]
+pub trait SyncTx: Send {
+    /// Locks the device's push position (until commit) and returns it.
+    async fn applied_through(&mut self, device_id: Uuid) -> StoreResult<i64>;
+    async fn set_applied_through(&mut self, device_id: Uuid, seq: i64) -> StoreResult<()>;
+    async fn record(&mut self, account_id: Uuid, entity: Entity, id: Uuid) -> StoreResult<Option<RecordState>>;
+    /// Saves the record under the account's next change number, which it returns.
+    async fn save_record(&mut self, account_id: Uuid, entity: Entity, id: Uuid, state: &RecordState) -> StoreResult<i64>;
+    /// `Conflict` when the code is taken.
+    async fn add_referral(&mut self, referral: &NewReferral) -> StoreResult<()>;
+    /// Ends the referral of a deleted code at `at` (its link then says it has expired).
+    async fn end_referral(&mut self, code: &str, referrer_id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// `false` when the referrer has no such code.
+    async fn add_fair_lead(&mut self, lead: &NewFairLead) -> StoreResult<bool>;
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
 /// The steps of applying one platform event, inside one database transaction: either

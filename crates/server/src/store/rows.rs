@@ -134,3 +134,52 @@ pub(super) fn conversion(row: &impl Columns, credits: Vec<Credit>) -> StoreResul
         credits,
     })
 }
+
+/// A sync record's state as stored: fields and clocks as JSON text, the delete clock as text.
+pub(super) struct EncodedState {
+    pub fields: String,
+    pub clocks: String,
+    pub deleted: Option<String>,
+}
+
+pub(super) fn encode_state(state: &bouquet_core::sync::RecordState) -> EncodedState {
+    EncodedState {
+        fields: serde_json::Value::Object(state.fields.clone()).to_string(),
+        clocks: serde_json::to_string(&state.clocks).unwrap_or_else(|_| "{}".into()),
+        deleted: state.deleted.as_ref().map(ToString::to_string),
+    }
+}
+
+pub(super) fn record_state(row: &impl Columns) -> StoreResult<bouquet_core::sync::RecordState> {
+    let corrupt = |col: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("sync record {col}: {e}"));
+    Ok(bouquet_core::sync::RecordState {
+        fields: serde_json::from_str(&row.text("fields")?).map_err(|e| corrupt("fields", &e))?,
+        clocks: serde_json::from_str(&row.text("clocks")?).map_err(|e| corrupt("clocks", &e))?,
+        deleted: row.opt_text("deleted")?.map(|d| d.parse()).transpose().map_err(|e| corrupt("deleted", &e))?,
+    })
+}
+
+pub(super) fn sync_record(row: &impl Columns) -> StoreResult<bouquet_core::sync::Record> {
+    let state = record_state(row)?;
+    Ok(bouquet_core::sync::Record {
+        entity: row.parsed("entity", bouquet_core::sync::Entity::parse)?,
+        id: row.uuid("id")?,
+        fields: state.fields,
+        clocks: state.clocks,
+        deleted: state.deleted,
+        change: row.int("change")?,
+    })
+}
+
+pub(super) fn code_status(row: &impl Columns, now: DateTime<Utc>) -> StoreResult<bouquet_core::sync::CodeStatus> {
+    Ok(bouquet_core::sync::CodeStatus {
+        code: row.text("code")?,
+        clicks: row.int("unique_visits")?,
+        qr_scans: row.int("qr_scans")?,
+        leads: row.int("leads")?,
+        signed_up: row.opt_time("signed_up_at")?.is_some(),
+        converted: row.opt_time("converted_at")?.is_some(),
+        fraud_status: row.text("fraud_status")?,
+        expired: row.opt_time("expires_at")?.is_some_and(|at| at <= now),
+    })
+}

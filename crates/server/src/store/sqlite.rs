@@ -45,6 +45,50 @@ impl SqliteStore {
 
 
 
+/// Inserts a referral and counts it in the referrer's stats.
+async fn insert_referral(conn: &mut sqlx::SqliteConnection, r: &NewReferral) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO referrals (id, code, referrer_id, referrer_type, referee_type, method, campaign_id, source_url,
+            utm_source, utm_medium, utm_campaign, vendor_type, wedding_date, location, message, incentive_offered,
+            incentive_amount_minor, incentive_currency, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+    )
+    .bind(r.id.to_string())
+    .bind(&r.code)
+    .bind(r.referrer_id.to_string())
+    .bind(r.referrer_type.as_str())
+    .bind(r.referee_type.as_str())
+    .bind(&r.method)
+    .bind(r.campaign_id.map(|c| c.to_string()))
+    .bind(&r.source_url)
+    .bind(&r.utm_source)
+    .bind(&r.utm_medium)
+    .bind(&r.utm_campaign)
+    .bind(&r.vendor_type)
+    .bind(r.wedding_date)
+    .bind(&r.location)
+    .bind(&r.message)
+    .bind(&r.incentive_offered)
+    .bind(r.incentive_amount.as_ref().map(|m| m.amount_minor))
+    .bind(r.incentive_amount.as_ref().map(|m| m.currency.clone()))
+    .bind(to_text(r.created_at))
+    .bind(r.expires_at.map(to_text))
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| unique_violation(e, "a referral with this code"))?;
+    sqlx::query(
+        "UPDATE referral_stats SET total_referrals = total_referrals + 1,
+            last_referral_at = MAX(COALESCE(last_referral_at, $2), $2), updated_at = $3
+         WHERE account_id = $1",
+    )
+    .bind(r.referrer_id.to_string())
+    .bind(to_text(r.created_at))
+    .bind(to_text(Utc::now()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 impl Columns for SqliteRow {
     fn text(&self, col: &str) -> StoreResult<String> {
         Ok(self.try_get(col)?)
@@ -268,47 +312,18 @@ impl Store for SqliteStore {
         Ok(row.try_get("value")?)
     }
 
+    async fn replace_shared_secret(&self, name: &str, value: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+            .bind(name)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn create_referral(&self, r: NewReferral) -> StoreResult<StoredReferral> {
         let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "INSERT INTO referrals (id, code, referrer_id, referrer_type, referee_type, method, campaign_id, source_url,
-                utm_source, utm_medium, utm_campaign, vendor_type, wedding_date, location, message, incentive_offered,
-                incentive_amount_minor, incentive_currency, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
-        )
-        .bind(r.id.to_string())
-        .bind(&r.code)
-        .bind(r.referrer_id.to_string())
-        .bind(r.referrer_type.as_str())
-        .bind(r.referee_type.as_str())
-        .bind(&r.method)
-        .bind(r.campaign_id.map(|c| c.to_string()))
-        .bind(&r.source_url)
-        .bind(&r.utm_source)
-        .bind(&r.utm_medium)
-        .bind(&r.utm_campaign)
-        .bind(&r.vendor_type)
-        .bind(r.wedding_date)
-        .bind(&r.location)
-        .bind(&r.message)
-        .bind(&r.incentive_offered)
-        .bind(r.incentive_amount.as_ref().map(|m| m.amount_minor))
-        .bind(r.incentive_amount.as_ref().map(|m| m.currency.clone()))
-        .bind(to_text(r.created_at))
-        .bind(r.expires_at.map(to_text))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unique_violation(e, "a referral with this code"))?;
-        sqlx::query(
-            "UPDATE referral_stats SET total_referrals = total_referrals + 1,
-                last_referral_at = MAX(COALESCE(last_referral_at, $2), $2), updated_at = $3
-             WHERE account_id = $1",
-        )
-        .bind(r.referrer_id.to_string())
-        .bind(to_text(r.created_at))
-        .bind(to_text(Utc::now()))
-        .execute(&mut *tx)
-        .await?;
+        insert_referral(&mut tx, &r).await?;
         let row = sqlx::query(concat!(referral_select!(), "WHERE r.id = $1")).bind(r.id.to_string()).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         rows::referral(&row)
@@ -450,7 +465,164 @@ impl Store for SqliteStore {
                 .collect::<StoreResult<_>>()?,
         })
     }
+
+    async fn begin_sync(&self) -> StoreResult<Box<dyn SyncTx>> {
+        Ok(Box::new(SqliteSyncTx { tx: self.write_tx().await? }))
+    }
+
+    async fn sync_position(&self, account_id: Uuid, device_id: Uuid) -> StoreResult<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT d.applied_through, COALESCE((SELECT last_change FROM sync_accounts WHERE account_id = $1), 0) AS last_change
+             FROM devices d WHERE d.id = $2 AND d.account_id = $1",
+        )
+        .bind(account_id.to_string())
+        .bind(device_id.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get("applied_through")?, row.try_get("last_change")?))
+    }
+
+    async fn pull(&self, account_id: Uuid, after: i64, limit: i64) -> StoreResult<Vec<Record>> {
+        let rows = sqlx::query(
+            "SELECT entity, id, fields, clocks, deleted, change FROM sync_records
+             WHERE account_id = $1 AND change > $2 ORDER BY change LIMIT $3",
+        )
+        .bind(account_id.to_string())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rows::sync_record).collect()
+    }
+
+    async fn code_statuses(&self, account_id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<CodeStatus>> {
+        let rows = sqlx::query(
+            "SELECT code, unique_visits, qr_scans, leads, signed_up_at, converted_at, fraud_status, expires_at FROM referrals
+             WHERE referrer_id = $1 AND (unique_visits > 0 OR leads > 0 OR signed_up_at IS NOT NULL OR expires_at <= $2)
+             ORDER BY code",
+        )
+        .bind(account_id.to_string())
+        .bind(to_text(now))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| rows::code_status(r, now)).collect()
+    }
 }
+
+struct SqliteSyncTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl SyncTx for SqliteSyncTx {
+    async fn applied_through(&mut self, device_id: Uuid) -> StoreResult<i64> {
+        // BEGIN IMMEDIATE already holds the database's write lock.
+        let row = sqlx::query("SELECT applied_through FROM devices WHERE id = $1").bind(device_id.to_string()).fetch_one(&mut *self.tx).await?;
+        Ok(row.try_get("applied_through")?)
+    }
+
+    async fn set_applied_through(&mut self, device_id: Uuid, seq: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE devices SET applied_through = $2 WHERE id = $1")
+            .bind(device_id.to_string())
+            .bind(seq)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn record(&mut self, account_id: Uuid, entity: Entity, id: Uuid) -> StoreResult<Option<RecordState>> {
+        let row = sqlx::query("SELECT fields, clocks, deleted FROM sync_records WHERE account_id = $1 AND entity = $2 AND id = $3")
+            .bind(account_id.to_string())
+            .bind(entity.as_str())
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(rows::record_state).transpose()
+    }
+
+    async fn save_record(&mut self, account_id: Uuid, entity: Entity, id: Uuid, state: &RecordState) -> StoreResult<i64> {
+        let change: i64 = sqlx::query(
+            "INSERT INTO sync_accounts (account_id, last_change) VALUES ($1, 1)
+             ON CONFLICT (account_id) DO UPDATE SET last_change = last_change + 1 RETURNING last_change",
+        )
+        .bind(account_id.to_string())
+        .fetch_one(&mut *self.tx)
+        .await?
+        .try_get("last_change")?;
+        let encoded = rows::encode_state(state);
+        sqlx::query(
+            "INSERT INTO sync_records (account_id, entity, id, fields, clocks, deleted, change) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (account_id, entity, id) DO UPDATE
+             SET fields = excluded.fields, clocks = excluded.clocks, deleted = excluded.deleted, change = excluded.change",
+        )
+        .bind(account_id.to_string())
+        .bind(entity.as_str())
+        .bind(id.to_string())
+        .bind(encoded.fields)
+        .bind(encoded.clocks)
+        .bind(encoded.deleted)
+        .bind(change)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(change)
+    }
+
+    async fn add_referral(&mut self, referral: &NewReferral) -> StoreResult<()> {
+        insert_referral(&mut self.tx, referral).await
+    }
+
+    async fn end_referral(&mut self, code: &str, referrer_id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE referrals SET expires_at = $3 WHERE code = $1 AND referrer_id = $2 AND (expires_at IS NULL OR expires_at > $3)",
+        )
+        .bind(code)
+        .bind(referrer_id.to_string())
+        .bind(to_text(at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn add_fair_lead(&mut self, lead: &NewFairLead) -> StoreResult<bool> {
+        let referral = sqlx::query("SELECT id FROM referrals WHERE code = $1 AND referrer_id = $2")
+            .bind(&lead.code)
+            .bind(lead.referrer_id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        let Some(referral) = referral else { return Ok(false) };
+        let referral_id: String = referral.try_get("id")?;
+        // Not a visit (is_unique 0, no visitor): the booth is not a click on the link.
+        sqlx::query(
+            "INSERT INTO touches (id, referral_id, referrer_id, channel, occurred_at, is_unique) VALUES ($1, $2, $3, $4, $5, 0)",
+        )
+        .bind(lead.id.to_string())
+        .bind(&referral_id)
+        .bind(lead.referrer_id.to_string())
+        .bind(Channel::FairLead.as_str())
+        .bind(to_text(lead.captured_at))
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO leads (id, touch_id, referral_id, couple_names, email, wedding_date, created_at) VALUES ($1, $1, $2, $3, $4, $5, $6)",
+        )
+        .bind(lead.id.to_string())
+        .bind(&referral_id)
+        .bind(&lead.couple_names)
+        .bind(&lead.email)
+        .bind(lead.wedding_date)
+        .bind(to_text(lead.captured_at))
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query("UPDATE referrals SET leads = leads + 1 WHERE id = $1").bind(&referral_id).execute(&mut *self.tx).await?;
+        Ok(true)
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
 
 struct SqliteEventTx {
     tx: Transaction<'static, Sqlite>,

@@ -1,0 +1,238 @@
+//! Sync (docs/sync.md). A push applies a device's numbered changes exactly once: the
+//! device's position is locked, changes it already applied are skipped, a gap is
+//! refused, and every change is merged field by field into the account's records, all
+//! in one transaction. Codes become referrals and fair leads become touches with their
+//! original times. A pull pages through the account's records by change number.
+
+use std::sync::Arc;
+
+use bouquet_core::code::prefixes_for;
+use bouquet_core::sync::{
+    CLOCK_TOLERANCE_MS, Change, ChangeV1, CodeStatus, Entity, MAX_BATCH, OLDEST_SCHEMA_VERSION, PullPage, PushRequest,
+    PushResponse, RecordState, SCHEMA_VERSION, SyncState, check_change,
+};
+use bouquet_core::{AccountKind, ReferralCode};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::store::{Caller, NewFairLead, NewReferral, Store, StoreError, SyncTx};
+
+pub const DEFAULT_PULL: i64 = 500;
+
+fn check_version(version: u32) -> Result<(), ApiError> {
+    if (OLDEST_SCHEMA_VERSION..=SCHEMA_VERSION).contains(&version) {
+        return Ok(());
+    }
+    let advice = if version > SCHEMA_VERSION { "this server is older than the app; update the server" } else { "update the app" };
+    Err(ApiError::invalid(
+        "unsupported_schema_version",
+        format!("sync version {version} is not supported (this server accepts {OLDEST_SCHEMA_VERSION} and {SCHEMA_VERSION}); {advice}. Nothing was applied."),
+    ))
+}
+
+/// Reads the changes in the shape their version has.
+fn parse_changes(req: PushRequest) -> Result<Vec<Change>, ApiError> {
+    check_version(req.schema_version)?;
+    if req.changes.len() > MAX_BATCH {
+        return Err(ApiError::invalid("too_many_changes", format!("send at most {MAX_BATCH} changes per push")));
+    }
+    let mut changes = Vec::with_capacity(req.changes.len());
+    for (i, raw) in req.changes.into_iter().enumerate() {
+        let bad = |e: serde_json::Error| ApiError::invalid("invalid_change", format!("change #{i}: {e}"));
+        changes.push(match req.schema_version {
+            1 => serde_json::from_value::<ChangeV1>(raw).map_err(bad)?.into(),
+            _ => serde_json::from_value::<Change>(raw).map_err(bad)?,
+        });
+    }
+    for pair in changes.windows(2) {
+        if pair[1].seq != pair[0].seq + 1 {
+            return Err(ApiError::invalid("invalid_change", format!("change {} follows change {}: numbers must run without gaps", pair[1].seq, pair[0].seq)));
+        }
+    }
+    if changes.first().is_some_and(|c| c.seq < 1) {
+        return Err(ApiError::invalid("invalid_change", "change numbers start at 1"));
+    }
+    Ok(changes)
+}
+
+pub async fn push(store: &Arc<dyn Store>, caller: &Caller, req: PushRequest, referral_lifetime: Duration) -> Result<PushResponse, ApiError> {
+    let mut changes = parse_changes(req)?;
+    let now = Utc::now();
+    // A device whose clock runs ahead must not win every merge until real time catches up.
+    for change in &mut changes {
+        for clock in change.clocks.values_mut().chain(change.deleted.iter_mut()) {
+            *clock = clock.clone().clamped(now.timestamp_millis(), CLOCK_TOLERANCE_MS);
+        }
+    }
+    let mut tx = store.begin_sync().await?;
+    let applied = tx.applied_through(caller.device_id).await?;
+    let Some(first) = changes.first().map(|c| c.seq) else {
+        return Ok(PushResponse { applied_through: applied, server_time: now });
+    };
+    if first > applied + 1 {
+        return Err(ApiError::PushGap(format!(
+            "this device's changes up to {applied} are applied; send from change {}. Nothing was applied.",
+            applied + 1
+        )));
+    }
+    let mut last = applied;
+    for change in changes.into_iter().filter(|c| c.seq > applied) {
+        last = change.seq;
+        apply(&mut *tx, store, caller, change, referral_lifetime, now).await?;
+    }
+    tx.set_applied_through(caller.device_id, last).await?;
+    tx.commit().await?;
+    Ok(PushResponse { applied_through: last, server_time: now })
+}
+
+async fn apply(
+    tx: &mut dyn SyncTx,
+    store: &Arc<dyn Store>,
+    caller: &Caller,
+    change: Change,
+    referral_lifetime: Duration,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let account = caller.account.id;
+    let existing = tx.record(account, change.entity, change.id).await?;
+    check_change(change.entity, &change, existing.as_ref())
+        .map_err(|e| ApiError::invalid("invalid_change", format!("change {}: {e}. Nothing was applied.", change.seq)))?;
+    let was_new = existing.as_ref().is_none_or(|r| r.fields.is_empty());
+    let was_deleted = existing.as_ref().is_some_and(|r| r.deleted.is_some());
+    let mut state = existing.unwrap_or_default();
+    if !state.merge(&change.fields, &change.clocks, change.deleted.as_ref()) {
+        return Ok(());
+    }
+    tx.save_record(account, change.entity, change.id, &state).await?;
+    let seq = change.seq;
+    match change.entity {
+        Entity::Code if was_new && !state.fields.is_empty() => {
+            let referral = referral_of(store, caller, &state, referral_lifetime, seq).await?;
+            tx.add_referral(&referral).await.map_err(|e| match e {
+                StoreError::Conflict(_) => ApiError::Conflict(format!("change {seq}: the code {} is already taken", referral.code)),
+                other => other.into(),
+            })?;
+        }
+        Entity::Code if !was_deleted && state.deleted.is_some() => {
+            if let Some(code) = text(&state, "code") {
+                tx.end_referral(&code, account, now).await?;
+            }
+        }
+        Entity::Lead if was_new && !state.fields.is_empty() => add_fair_lead(tx, account, change.id, &state, seq).await?,
+        _ => {}
+    }
+    Ok(())
+}
+
+fn text(state: &RecordState, field: &str) -> Option<String> {
+    state.fields.get(field).and_then(Value::as_str).map(str::to_string)
+}
+
+fn time(state: &RecordState, field: &str, seq: i64) -> Result<DateTime<Utc>, ApiError> {
+    text(state, field)
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| ApiError::invalid("invalid_change", format!("change {seq}: {field} must be an RFC 3339 time")))
+}
+
+/// The referral a code made on a device stands for. The code must be in one of the
+/// account's namespaces, so no device can claim another account's codes.
+async fn referral_of(store: &Arc<dyn Store>, caller: &Caller, state: &RecordState, lifetime: Duration, seq: i64) -> Result<NewReferral, ApiError> {
+    let invalid = |m: String| ApiError::invalid("invalid_change", format!("change {seq}: {m}"));
+    let kind = caller.account.kind;
+    if kind == AccountKind::Admin {
+        return Err(ApiError::Forbidden("admin accounts do not refer anyone"));
+    }
+    let typed = text(state, "code").unwrap_or_default();
+    let code = ReferralCode::parse(&typed).map_err(|e| invalid(format!("{typed}: {e}")))?;
+    if !prefixes_for(kind).contains(&code.prefix()) || !store.namespace_belongs_to(code.namespace(), caller.account.id).await? {
+        return Err(ApiError::invalid("foreign_code_namespace", format!("change {seq}: the code {code} was not made in one of this account's code namespaces")));
+    }
+    let method = text(state, "method").unwrap_or_default();
+    if !["email", "link", "qr", "social"].contains(&method.as_str()) {
+        return Err(invalid(format!("method '{method}' is not email, link, qr or social")));
+    }
+    let created_at = time(state, "created_at", seq)?.min(Utc::now());
+    Ok(NewReferral {
+        id: Uuid::now_v7(),
+        code: code.to_string(),
+        referrer_id: caller.account.id,
+        referrer_type: kind,
+        referee_type: if kind == AccountKind::Couple { AccountKind::Supplier } else { AccountKind::Couple },
+        method,
+        campaign_id: None,
+        source_url: None,
+        utm_source: text(state, "utm_source"),
+        utm_medium: text(state, "utm_medium"),
+        utm_campaign: text(state, "utm_campaign"),
+        vendor_type: caller.account.vendor_type.map(|v| v.as_str().to_string()),
+        wedding_date: None,
+        location: None,
+        message: text(state, "message"),
+        incentive_offered: text(state, "incentive"),
+        incentive_amount: None,
+        created_at,
+        expires_at: Some(created_at + lifetime),
+    })
+}
+
+/// A couple captured at the booth becomes a fair-lead touch on the code they were
+/// shown, at the time they were captured, linked to them by email when they sign up.
+async fn add_fair_lead(tx: &mut dyn SyncTx, account: Uuid, id: Uuid, lead: &RecordState, seq: i64) -> Result<(), ApiError> {
+    let invalid = |m: &str| ApiError::invalid("invalid_change", format!("change {seq}: {m}. Nothing was applied."));
+    let reference = |field: &str| text(lead, field).and_then(|t| Uuid::parse_str(&t).ok());
+    let code_id = reference("code_id").ok_or_else(|| invalid("lead.code_id must be a code's id"))?;
+    let contact_id = reference("contact_id").ok_or_else(|| invalid("lead.contact_id must be a contact's id"))?;
+    let code = tx.record(account, Entity::Code, code_id).await?.and_then(|c| text(&c, "code"));
+    let code = code.ok_or_else(|| invalid("the lead's code has not been sent before the lead"))?;
+    let contact = tx.record(account, Entity::Contact, contact_id).await?;
+    let contact = contact.ok_or_else(|| invalid("the lead's contact has not been sent before the lead"))?;
+    // Without an email the lead cannot be matched to a sign-up; it stays a contact only.
+    let Some(email) = text(&contact, "email") else { return Ok(()) };
+    let fair_lead = NewFairLead {
+        id,
+        code,
+        referrer_id: account,
+        couple_names: text(&contact, "names").unwrap_or_default(),
+        email,
+        wedding_date: text(&contact, "wedding_date").and_then(|d| d.parse::<NaiveDate>().ok()),
+        captured_at: time(lead, "captured_at", seq)?.min(Utc::now()),
+    };
+    if !tx.add_fair_lead(&fair_lead).await? {
+        return Err(invalid("the lead's code is not one of this account's referrals"));
+    }
+    Ok(())
+}
+
+pub async fn state(store: &Arc<dyn Store>, caller: &Caller, epoch: &str) -> Result<SyncState, ApiError> {
+    let (applied_through, last_change) = store.sync_position(caller.account.id, caller.device_id).await?;
+    Ok(SyncState { applied_through, last_change, epoch: epoch.to_string(), server_time: Utc::now() })
+}
+
+pub async fn pull(store: &Arc<dyn Store>, caller: &Caller, after: i64, epoch: Option<&str>, limit: Option<i64>, server_epoch: &str) -> Result<PullPage, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PULL);
+    if !(1..=MAX_BATCH as i64).contains(&limit) {
+        return Err(ApiError::BadRequest { code: "invalid_limit", message: format!("limit must be between 1 and {MAX_BATCH}") });
+    }
+    if after < 0 {
+        return Err(ApiError::BadRequest { code: "invalid_cursor", message: "after must be 0 or a next_after this server gave".into() });
+    }
+    let now = Utc::now();
+    let (_, last_change) = store.sync_position(caller.account.id, caller.device_id).await?;
+    // A cursor from another epoch, or past the newest change, was not given by this
+    // database as it is now (e.g. it was restored from a backup): start again.
+    if epoch.is_some_and(|e| e != server_epoch) || after > last_change {
+        return Ok(PullPage { reset: true, epoch: server_epoch.to_string(), records: vec![], next_after: 0, more: true, server_time: now });
+    }
+    let mut records = store.pull(caller.account.id, after, limit + 1).await?;
+    let more = records.len() as i64 > limit;
+    records.truncate(limit as usize);
+    let next_after = records.last().map_or(after, |r| r.change);
+    Ok(PullPage { reset: false, epoch: server_epoch.to_string(), records, next_after, more, server_time: now })
+}
+
+pub async fn code_statuses(store: &Arc<dyn Store>, caller: &Caller) -> Result<Vec<CodeStatus>, ApiError> {
+    Ok(store.code_statuses(caller.account.id, Utc::now()).await?)
+}
