@@ -7,6 +7,8 @@ pub mod qr;
 pub mod server;
 pub mod sheet;
 pub mod store;
+pub mod sync;
+pub mod token;
 
 pub use error::ClientError;
 pub use server::{ServerClient, ServerStatus};

@@ -1,6 +1,7 @@
 //! A typed client of the sync server's HTTP API.
 
-use bouquet_core::api::{CreateSession, ErrorBody, Health, SessionView};
+use bouquet_core::api::{CreateSession, ErrorBody, Health, SessionView, StatsView};
+use bouquet_core::sync::{CodeStatus, PullPage, PushRequest, PushResponse, SyncState};
 use serde::de::DeserializeOwned;
 
 use crate::ClientError;
@@ -9,6 +10,8 @@ use crate::ClientError;
 pub struct ServerClient {
     base_url: String,
     http: reqwest::Client,
+    /// The device's bearer token, for the calls that need one.
+    token: Option<String>,
 }
 
 impl ServerClient {
@@ -17,7 +20,13 @@ impl ServerClient {
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .expect("a default reqwest client always builds");
-        Self { base_url: base_url.trim_end_matches('/').to_string(), http }
+        Self { base_url: base_url.trim_end_matches('/').to_string(), http, token: None }
+    }
+
+    /// The same server, calling as the device holding `token`.
+    pub fn with_token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_string());
+        self
     }
 
     pub fn base_url(&self) -> &str {
@@ -41,14 +50,44 @@ impl ServerClient {
         Self::answer(response).await
     }
 
+    pub async fn push(&self, request: &PushRequest) -> Result<PushResponse, ClientError> {
+        self.send(self.http.post(self.url("/api/v1/sync/push")).json(request)).await
+    }
+
+    pub async fn pull(&self, after: i64, epoch: Option<&str>, limit: i64) -> Result<PullPage, ClientError> {
+        let mut query = vec![("after", after.to_string()), ("limit", limit.to_string())];
+        if let Some(epoch) = epoch {
+            query.push(("epoch", epoch.to_string()));
+        }
+        self.send(self.http.get(self.url("/api/v1/sync/pull")).query(&query)).await
+    }
+
+    pub async fn sync_state(&self) -> Result<SyncState, ClientError> {
+        self.send(self.http.get(self.url("/api/v1/sync/state"))).await
+    }
+
+    pub async fn code_statuses(&self) -> Result<Vec<CodeStatus>, ClientError> {
+        self.send(self.http.get(self.url("/api/v1/sync/codes"))).await
+    }
+
+    pub async fn stats(&self) -> Result<StatsView, ClientError> {
+        self.send(self.http.get(self.url("/api/v1/me/stats"))).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        let url = format!("{}{path}", self.base_url);
-        let response = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| ClientError::Offline { url: self.base_url.clone(), reason: e.to_string() })?;
+        self.send(self.http.get(self.url(path))).await
+    }
+
+    async fn send<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, ClientError> {
+        let request = match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        let response = request.send().await.map_err(|e| ClientError::Offline { url: self.base_url.clone(), reason: e.to_string() })?;
         Self::answer(response).await
     }
 

@@ -243,7 +243,8 @@ pub struct EventOutcome {
     pub touches_linked: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
 pub struct StatsView {
     pub account_id: Uuid,
     pub total_referrals: i64,

@@ -363,8 +363,10 @@ pub struct CodeStatus {
     pub clicks: i64,
     pub qr_scans: i64,
     pub leads: i64,
-    pub signed_up: bool,
-    pub converted: bool,
+    /// When the first couple who came through it signed up.
+    pub signed_up_at: Option<DateTime<Utc>>,
+    /// When it brought a conversion (as the primary referral).
+    pub converted_at: Option<DateTime<Utc>>,
     /// The fraud review's state: `pending`, `clear`, `hold`…
     pub fraud_status: String,
     pub expired: bool,

@@ -7,3 +7,6 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod service;
+
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -3,6 +3,7 @@
 //! lead, the platform reports sign-up and conversion, and the conversion is attributed.
 
 mod common;
+use bouquet_server::on_both_backends;
 
 use bouquet_core::api::{EventOutcome, EventStatus, ReferralPage, ReferralView, SessionView, StatsView};
 use bouquet_core::{AccountKind, AttributionModel, Channel, Money, ReferralCode};

@@ -1,6 +1,7 @@
 //! One conformance suite for the storage trait, run on SQLite and on PostgreSQL.
 
 mod common;
+use bouquet_server::on_both_backends;
 
 use std::collections::HashSet;
 use std::sync::Arc;

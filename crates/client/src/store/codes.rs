@@ -8,7 +8,8 @@ use ts_rs::TS;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::outbox::{self, Op};
+use super::tracking;
+use bouquet_core::sync::Entity;
 use super::session::LocalSession;
 use super::{LocalStore, Result, clean, now_text};
 use crate::ClientError;
@@ -44,19 +45,6 @@ pub struct LocalCode {
     pub link: String,
 }
 
-/// What the server is told about a code made here (the shape of `POST /api/v1/referrals`).
-#[derive(Serialize)]
-struct CodePayload<'a> {
-    code: &'a ReferralCode,
-    method: ReferralMethod,
-    utm_source: &'a Option<String>,
-    utm_medium: &'a Option<String>,
-    utm_campaign: &'a Option<String>,
-    message: &'a Option<String>,
-    incentive_offered: &'a Option<String>,
-    created_at: &'a str,
-}
-
 impl LocalStore {
     /// Makes one code.
     pub fn create_code(&self, input: CodeInput) -> Result<LocalCode> {
@@ -82,11 +70,42 @@ impl LocalStore {
     }
 
     /// How many codes this device has made (for a fair, or all).
+    /// Deletes a code: once synced, its link tells couples it is no longer active.
+    pub fn delete_code(&self, id: Uuid) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let changed = tx.execute("UPDATE codes SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL", params![id.to_string(), now_text()])?;
+        if changed == 0 {
+            return Err(ClientError::NotFound("that code does not exist (it may have been deleted)".into()));
+        }
+        tracking::record(&tx, Entity::Code, &id.to_string())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Changes the message and offer printed with a code.
+    pub fn edit_code(&self, id: Uuid, message: Option<&str>, incentive: Option<&str>) -> Result<()> {
+        let message = clean("message", message, 500)?;
+        let incentive = clean("incentive", incentive, 200)?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE codes SET message = ?2, incentive = ?3 WHERE id = ?1 AND deleted_at IS NULL",
+            params![id.to_string(), message, incentive],
+        )?;
+        if changed == 0 {
+            return Err(ClientError::NotFound("that code does not exist (it may have been deleted)".into()));
+        }
+        tracking::record(&tx, Entity::Code, &id.to_string())?;
+        tx.commit()?;
+        Ok(())
+    }
+
     pub fn count_codes(&self, fair_id: Option<Uuid>) -> Result<i64> {
         let conn = self.conn();
         Ok(match fair_id {
-            Some(f) => conn.query_row("SELECT COUNT(*) FROM codes WHERE fair_id = ?1", [f.to_string()], |r| r.get(0))?,
-            None => conn.query_row("SELECT COUNT(*) FROM codes", [], |r| r.get(0))?,
+            Some(f) => conn.query_row("SELECT COUNT(*) FROM codes WHERE fair_id = ?1 AND deleted_at IS NULL", [f.to_string()], |r| r.get(0))?,
+            None => conn.query_row("SELECT COUNT(*) FROM codes WHERE deleted_at IS NULL", [], |r| r.get(0))?,
         })
     }
 
@@ -95,7 +114,7 @@ impl LocalStore {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT id, code, method, utm_source, utm_medium, utm_campaign, message, incentive, link
-             FROM codes WHERE fair_id = ?1 ORDER BY created_at, code",
+             FROM codes WHERE fair_id = ?1 AND deleted_at IS NULL ORDER BY created_at, code",
         )?;
         let rows = stmt.query_map([fair_id.to_string()], |r| {
             Ok((
@@ -172,17 +191,7 @@ pub(super) fn make_codes(tx: &rusqlite::Transaction<'_>, session: &LocalSession,
         if inserted == 0 {
             continue;
         }
-        let payload = CodePayload {
-            code: &code,
-            method: input.method,
-            utm_source: &utm.source,
-            utm_medium: &utm.medium,
-            utm_campaign: &utm.campaign,
-            message: &message,
-            incentive_offered: &incentive,
-            created_at: &now,
-        };
-        outbox::append(tx, "referral", &id.to_string(), Op::Upsert, &payload)?;
+        tracking::record(tx, Entity::Code, &id.to_string())?;
         made.push(LocalCode {
             id,
             code,
@@ -227,7 +236,7 @@ impl LocalStore {
         }
         let cards = {
             let conn = self.conn();
-            let mut stmt = conn.prepare("SELECT code, link, incentive FROM codes WHERE fair_id = ?1 AND method = 'qr' ORDER BY created_at, code")?;
+            let mut stmt = conn.prepare("SELECT code, link, incentive FROM codes WHERE fair_id = ?1 AND method = 'qr' AND deleted_at IS NULL ORDER BY created_at, code")?;
             let rows = stmt.query_map([fair_id.to_string()], |r| {
                 Ok(crate::sheet::Card {
                     code: r.get(0)?,

@@ -11,7 +11,8 @@ use ts_rs::TS;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::outbox::{self, Op};
+use super::tracking;
+use bouquet_core::sync::Entity;
 use super::{LocalStore, Result, clean, now_text};
 use crate::ClientError;
 
@@ -216,7 +217,7 @@ impl LocalStore {
         if changed == 0 {
             return Err(ClientError::NotFound("that contact does not exist (it may have been deleted)".into()));
         }
-        outbox::append(&tx, "contact", &id.to_string(), Op::Upsert, &contact)?;
+        tracking::record(&tx, Entity::Contact, &id.to_string())?;
         let possible_duplicates = duplicates_of(&tx, &contact)?;
         tx.commit()?;
         Ok(Saved { contact, possible_duplicates })
@@ -234,7 +235,7 @@ impl LocalStore {
         if changed == 0 {
             return Err(ClientError::NotFound("that contact does not exist (it may have been deleted)".into()));
         }
-        outbox::append(&tx, "contact", &id.to_string(), Op::Delete, &serde_json::json!({ "id": id, "deleted_at": now }))?;
+        tracking::record(&tx, Entity::Contact, &id.to_string())?;
         tx.commit()?;
         Ok(())
     }
@@ -297,7 +298,7 @@ pub(super) fn insert(tx: &rusqlite::Transaction<'_>, contact: &Contact) -> Resul
         &format!("INSERT INTO contacts ({COLUMNS}, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)"),
         params_from_iter(values(contact)),
     )?;
-    outbox::append(tx, "contact", &contact.id.to_string(), Op::Upsert, contact)?;
+    tracking::record(tx, Entity::Contact, &contact.id.to_string())?;
     Ok(())
 }
 

@@ -41,16 +41,16 @@ impl LocalStore {
         let conn = self.conn();
         let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, params![], |r| r.get(0))?) };
         let totals = Figures {
-            codes_made: count("SELECT COUNT(*) FROM codes")?,
-            leads_captured: count("SELECT COUNT(*) FROM fair_leads")?,
-            invitations_drafted: count("SELECT COUNT(*) FROM invitations WHERE status = 'draft'")?,
-            invitations_queued: count("SELECT COUNT(*) FROM invitations WHERE status = 'queued'")?,
-            invitations_sent: count("SELECT COUNT(*) FROM invitations WHERE status IN ('sent', 'opened', 'joined')")?,
+            codes_made: count("SELECT COUNT(*) FROM codes WHERE deleted_at IS NULL")?,
+            leads_captured: count("SELECT COUNT(*) FROM fair_leads WHERE deleted_at IS NULL")?,
+            invitations_drafted: count("SELECT COUNT(*) FROM invitations WHERE status = 'draft' AND deleted_at IS NULL")?,
+            invitations_queued: count("SELECT COUNT(*) FROM invitations WHERE status = 'queued' AND deleted_at IS NULL")?,
+            invitations_sent: count("SELECT COUNT(*) FROM invitations WHERE status IN ('sent', 'opened', 'joined') AND deleted_at IS NULL")?,
             contacts: count("SELECT COUNT(*) FROM contacts WHERE deleted_at IS NULL")?,
         };
         let mut stmt = conn.prepare(
             "SELECT f.id, f.name,
-                (SELECT COUNT(*) FROM codes c WHERE c.fair_id = f.id),
+                (SELECT COUNT(*) FROM codes c WHERE c.fair_id = f.id AND c.deleted_at IS NULL),
                 (SELECT COUNT(*) FROM fair_leads l WHERE l.fair_id = f.id)
              FROM fairs f WHERE f.deleted_at IS NULL ORDER BY f.date IS NULL, f.date DESC, f.name",
         )?;

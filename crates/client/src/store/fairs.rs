@@ -6,7 +6,8 @@ use ts_rs::TS;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::outbox::{self, Op};
+use super::tracking;
+use bouquet_core::sync::Entity;
 use super::{LocalStore, Result, clean, now_text};
 use crate::ClientError;
 
@@ -46,7 +47,7 @@ impl LocalStore {
             "INSERT INTO fairs (id, name, date, place, notes, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
             params![fair.id.to_string(), fair.name, fair.date.map(|d| d.to_string()), fair.place, fair.notes, now],
         )?;
-        outbox::append(&tx, "fair", &fair.id.to_string(), Op::Upsert, &fair)?;
+        tracking::record(&tx, Entity::Fair, &fair.id.to_string())?;
         tx.commit()?;
         Ok(fair)
     }

@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use super::codes::{CodeInput, make_codes};
 use super::contacts::ContactKind;
-use super::outbox::{self, Op};
+use super::tracking;
+use bouquet_core::sync::Entity;
 use super::session::LocalSession;
 use super::{LocalStore, Result, clean, now_text, time_text};
 use crate::ClientError;
@@ -191,7 +192,7 @@ fn insert_invitation(tx: &rusqlite::Transaction<'_>, session: &LocalSession, inp
         send_after,
         expires_at: None,
     };
-    outbox::append(tx, "invitation", &id.to_string(), Op::Upsert, &invitation)?;
+    tracking::record(tx, Entity::Invitation, &id.to_string())?;
     Ok(invitation)
 }
 
@@ -277,6 +278,37 @@ impl LocalStore {
         Ok(BulkResult { queued: plan.queued(), batches, skipped, predicted_conversions, prediction_rate_bp })
     }
 
+    /// Rewrites an invitation's message (the rendered text the couple will read).
+    pub fn edit_invitation_message(&self, id: Uuid, message: &str) -> Result<()> {
+        let message = clean("message", Some(message), 10_000)?.ok_or_else(|| ClientError::Invalid("the message cannot be empty".into()))?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE invitations SET personal_message = ?2, updated_at = ?3 WHERE id = ?1 AND deleted_at IS NULL",
+            params![id.to_string(), message, now_text()],
+        )?;
+        if changed == 0 {
+            return Err(ClientError::NotFound("that invitation does not exist (it may have been deleted)".into()));
+        }
+        tracking::record(&tx, Entity::Invitation, &id.to_string())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deletes an invitation (its code keeps working; delete the code to stop it).
+    pub fn delete_invitation(&self, id: Uuid) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = now_text();
+        let changed = tx.execute("UPDATE invitations SET deleted_at = ?2, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NULL", params![id.to_string(), now])?;
+        if changed == 0 {
+            return Err(ClientError::NotFound("that invitation does not exist (it may have been deleted)".into()));
+        }
+        tracking::record(&tx, Entity::Invitation, &id.to_string())?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Invitations, oldest queued first, optionally of one status.
     pub fn invitations(&self, status: Option<InvitationStatus>) -> Result<Vec<Invitation>> {
         let conn = self.conn();
@@ -284,7 +316,7 @@ impl LocalStore {
             "SELECT i.id, i.contact_id, c.code, c.link, i.couple_names, i.email, i.wedding_date, i.personal_message,
                     i.discount_offered, i.status, i.batch_number, i.send_after, i.expires_at
              FROM invitations i JOIN codes c ON c.id = i.code_id
-             WHERE ?1 IS NULL OR i.status = ?1
+             WHERE (?1 IS NULL OR i.status = ?1) AND i.deleted_at IS NULL
              ORDER BY i.batch_number IS NULL, i.batch_number, i.created_at",
         )?;
         let rows = stmt.query_map([status.map(|s| s.as_str())], |r| {
@@ -333,7 +365,7 @@ impl LocalStore {
             .into_iter()
             .map(|s| {
                 let n = conn
-                    .query_row("SELECT COUNT(*) FROM invitations WHERE status = ?1", [s.as_str()], |r| r.get(0))
+                    .query_row("SELECT COUNT(*) FROM invitations WHERE status = ?1 AND deleted_at IS NULL", [s.as_str()], |r| r.get(0))
                     .optional()?
                     .unwrap_or(0);
                 Ok((s, n))

@@ -3,7 +3,6 @@
 //! time of capture so attribution later judges it by when it happened — all offline,
 //! all in one transaction with their outbox entries.
 
-use bouquet_core::attribution::Channel;
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, params};
 use ts_rs::TS;
@@ -11,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::contacts::{Contact, ContactInput, ContactKind, insert, prepare};
-use super::outbox::{self, Op};
+use super::tracking;
+use bouquet_core::sync::Entity;
 use super::{LocalStore, Result, now_text};
 use crate::ClientError;
 
@@ -58,7 +58,7 @@ impl LocalStore {
         let tx = conn.transaction()?;
         let code: String = tx
             .query_row(
-                "SELECT code FROM codes WHERE id = ?1 AND (fair_id = ?2 OR fair_id IS NULL)",
+                "SELECT code FROM codes WHERE id = ?1 AND (fair_id = ?2 OR fair_id IS NULL) AND deleted_at IS NULL",
                 params![input.code_id.to_string(), fair.id.to_string()],
                 |r| r.get(0),
             )
@@ -71,11 +71,7 @@ impl LocalStore {
             "INSERT INTO fair_leads (id, fair_id, code_id, contact_id, captured_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id.to_string(), fair.id.to_string(), input.code_id.to_string(), contact.id.to_string(), captured_at],
         )?;
-        let payload = serde_json::json!({
-            "id": id, "code": code, "channel": Channel::FairLead, "occurred_at": captured_at,
-            "couple_names": contact.names, "email": contact.email, "wedding_date": contact.wedding_date,
-        });
-        outbox::append(&tx, "lead", &id.to_string(), Op::Upsert, &payload)?;
+        tracking::record(&tx, Entity::Lead, &id.to_string())?;
         tx.commit()?;
         Ok(CapturedLead { id, contact, code, captured_at })
     }

@@ -11,6 +11,8 @@ pub mod invitations;
 pub mod leads;
 pub mod outbox;
 pub mod session;
+pub mod syncing;
+pub(crate) mod tracking;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -27,7 +29,10 @@ pub type Result<T> = std::result::Result<T, ClientError>;
 pub const DATABASE_FILE: &str = "bouquet.db";
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("../../../../migrations/client/0001_init.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("../../../../migrations/client/0001_init.sql")),
+        M::up(include_str!("../../../../migrations/client/0002_sync.sql")),
+    ])
 }
 
 /// The data folder: `BOUQUET_DATA_DIR`, else the platform's app-data folder
@@ -54,7 +59,17 @@ impl LocalStore {
         // The CLI and the app may have the same file open; wait rather than fail.
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         migrations().to_latest(&mut conn)?;
+        conn.execute_batch("CREATE TEMP TABLE clock_skew (ms INTEGER NOT NULL)")?;
         Ok(Self { conn: Mutex::new(conn), dir: dir.to_path_buf() })
+    }
+
+    /// Makes this store's wall clock run `skew` ahead (negative: behind) of the system's,
+    /// as on a device whose clock is wrong. For tests and demonstrations of sync.
+    pub fn set_clock_skew(&self, skew: chrono::Duration) -> Result<()> {
+        let conn = self.conn();
+        conn.execute("DELETE FROM temp.clock_skew", [])?;
+        conn.execute("INSERT INTO temp.clock_skew (ms) VALUES (?1)", [skew.num_milliseconds()])?;
+        Ok(())
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -101,6 +116,6 @@ mod tests {
         drop(LocalStore::open(dir.path()).unwrap());
         let store = LocalStore::open(dir.path()).unwrap();
         let version: i64 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(version, 1);
+        assert_eq!(version, 2);
     }
 }

@@ -1,37 +1,10 @@
 //! The outbox: every change that must reach the server, in order, written in the same
-//! transaction as the change itself, so a crash can never keep one without the other.
+//! transaction as the change itself (by `tracking::record`), so a crash can never keep
+//! one without the other.
 
-use rusqlite::{Transaction, params};
 use serde::Serialize;
 
-use super::{Result, now_text};
-use crate::ClientError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    Upsert,
-    Delete,
-}
-
-impl Op {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Upsert => "upsert",
-            Self::Delete => "delete",
-        }
-    }
-}
-
-/// Appends one change for `entity`/`id` carrying `payload` (the record as the server
-/// should see it).
-pub(crate) fn append(tx: &Transaction<'_>, entity: &str, id: &str, op: Op, payload: &impl Serialize) -> Result<()> {
-    let json = serde_json::to_string(payload).map_err(|e| ClientError::Database(e.to_string()))?;
-    tx.execute(
-        "INSERT INTO outbox (entity, entity_id, op, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![entity, id, op.as_str(), json, now_text()],
-    )?;
-    Ok(())
-}
+use super::Result;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OutboxEntry {

@@ -177,8 +177,8 @@ pub(super) fn code_status(row: &impl Columns, now: DateTime<Utc>) -> StoreResult
         clicks: row.int("unique_visits")?,
         qr_scans: row.int("qr_scans")?,
         leads: row.int("leads")?,
-        signed_up: row.opt_time("signed_up_at")?.is_some(),
-        converted: row.opt_time("converted_at")?.is_some(),
+        signed_up_at: row.opt_time("signed_up_at")?,
+        converted_at: row.opt_time("converted_at")?,
         fraud_status: row.text("fraud_status")?,
         expired: row.opt_time("expires_at")?.is_some_and(|at| at <= now),
     })

@@ -1,0 +1,305 @@
+//! Sync bookkeeping inside the local store. Every write to a synced table calls
+//! [`record`] in the same transaction: the fields that differ from the values last
+//! stamped get a new hybrid-logical-clock time and go to the outbox as one change.
+//! Pulled records are merged back here too ([`apply_remote`]). The tables' columns are
+//! named like the fields of `bouquet_core::sync::Entity`, so one generic mapping serves
+//! every kind of record.
+
+use std::collections::BTreeMap;
+
+use bouquet_core::Hlc;
+use bouquet_core::sync::{CLOCK_TOLERANCE_MS, Entity, Record, RecordState};
+use chrono::{DateTime, Utc};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
+use serde_json::{Map, Value};
+
+use super::{Result, now_text, time_text};
+use crate::ClientError;
+
+/// The table behind each kind of record.
+fn table(entity: Entity) -> (&'static str, bool) {
+    // (table, whether it has an updated_at column)
+    match entity {
+        Entity::Contact => ("contacts", true),
+        Entity::Fair => ("fairs", true),
+        Entity::Code => ("codes", false),
+        Entity::Lead => ("fair_leads", false),
+        Entity::Invitation => ("invitations", true),
+    }
+}
+
+fn json_of(value: ValueRef<'_>) -> Value {
+    match value {
+        ValueRef::Null | ValueRef::Blob(_) => Value::Null,
+        ValueRef::Integer(i) => Value::from(i),
+        ValueRef::Real(f) => Value::from(f),
+        ValueRef::Text(t) => Value::from(String::from_utf8_lossy(t).into_owned()),
+    }
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> ClientError {
+    ClientError::Database(format!("sync metadata {what}: {e}"))
+}
+
+/// The record's synced fields as they are in its table, and whether it is deleted.
+fn read_row(conn: &Connection, entity: Entity, id: &str) -> Result<Option<(Map<String, Value>, bool)>> {
+    let (table, _) = table(entity);
+    let names: Vec<&str> = entity.fields().iter().map(|f| f.name).collect();
+    let sql = format!("SELECT {}, deleted_at FROM {table} WHERE id = ?1", names.join(", "));
+    Ok(conn
+        .query_row(&sql, [id], |r| {
+            let mut fields = Map::new();
+            for (i, name) in names.iter().enumerate() {
+                fields.insert((*name).to_string(), json_of(r.get_ref(i)?));
+            }
+            let deleted: Option<String> = r.get(names.len())?;
+            Ok((fields, deleted.is_some()))
+        })
+        .optional()?)
+}
+
+/// Every record of a kind: id, fields, deleted.
+pub(crate) fn read_all(conn: &Connection, entity: Entity) -> Result<Vec<(uuid::Uuid, Map<String, Value>, bool)>> {
+    let (table, _) = table(entity);
+    let ids: Vec<String> = conn.prepare(&format!("SELECT id FROM {table}"))?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let mut all = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some((fields, deleted)) = read_row(conn, entity, &id)? {
+            all.push((uuid::Uuid::parse_str(&id).map_err(|e| corrupt("id", e))?, fields, deleted));
+        }
+    }
+    Ok(all)
+}
+
+fn read_meta(conn: &Connection, entity: Entity, id: &str) -> Result<Option<RecordState>> {
+    let row = conn
+        .query_row("SELECT fields, clocks, deleted FROM sync_meta WHERE entity = ?1 AND entity_id = ?2", params![entity.as_str(), id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
+        })
+        .optional()?;
+    let Some((fields, clocks, deleted)) = row else { return Ok(None) };
+    Ok(Some(RecordState {
+        fields: serde_json::from_str(&fields).map_err(|e| corrupt("fields", e))?,
+        clocks: serde_json::from_str(&clocks).map_err(|e| corrupt("clocks", e))?,
+        deleted: deleted.map(|d| d.parse()).transpose().map_err(|e| corrupt("delete clock", e))?,
+    }))
+}
+
+fn write_meta(conn: &Connection, entity: Entity, id: &str, state: &RecordState) -> Result<()> {
+    let clocks = serde_json::to_string(&state.clocks).map_err(|e| corrupt("clocks", e))?;
+    conn.execute(
+        "INSERT INTO sync_meta (entity, entity_id, fields, clocks, deleted) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (entity, entity_id) DO UPDATE SET fields = excluded.fields, clocks = excluded.clocks, deleted = excluded.deleted",
+        params![entity.as_str(), id, Value::Object(state.fields.clone()).to_string(), clocks, state.deleted.as_ref().map(ToString::to_string)],
+    )?;
+    Ok(())
+}
+
+/// The device's wall clock: the system's, shifted by [`LocalStore::set_clock_skew`]
+/// (which tests use to play a device whose clock is wrong).
+pub(crate) fn wall_clock(conn: &Connection) -> Result<DateTime<Utc>> {
+    let skew: i64 = conn.query_row("SELECT COALESCE((SELECT ms FROM temp.clock_skew), 0)", [], |r| r.get(0))?;
+    Ok(Utc::now() + chrono::Duration::milliseconds(skew))
+}
+
+/// The device's best notion of now: its wall clock plus the offset to the server's
+/// clock learned at the last sync.
+pub(crate) fn device_now(conn: &Connection) -> Result<DateTime<Utc>> {
+    let offset: i64 = conn.query_row("SELECT clock_offset_ms FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
+    Ok(wall_clock(conn)? + chrono::Duration::milliseconds(offset))
+}
+
+/// This device's node name in clocks: its device id once signed in.
+fn node(conn: &Connection) -> Result<String> {
+    let device: Option<String> = conn.query_row("SELECT device_id FROM session WHERE id = 1", [], |r| r.get(0)).optional()?;
+    Ok(device.map(|d| d.replace('-', "")).unwrap_or_else(|| "local".into()))
+}
+
+fn last_clock(conn: &Connection) -> Result<Option<Hlc>> {
+    let text: Option<String> = conn.query_row("SELECT last_clock FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
+    text.map(|t| t.parse()).transpose().map_err(|e| corrupt("last clock", e))
+}
+
+fn set_last_clock(conn: &Connection, clock: Option<&Hlc>) -> Result<()> {
+    conn.execute("UPDATE sync_state SET last_clock = ?1 WHERE id = 1", [clock.map(ToString::to_string)])?;
+    Ok(())
+}
+
+/// A clock for a local write, after every clock this device has made or seen.
+fn tick(conn: &Connection) -> Result<Hlc> {
+    let now = device_now(conn)?.timestamp_millis();
+    let clock = Hlc::tick(last_clock(conn)?.as_ref(), now, &node(conn)?);
+    set_last_clock(conn, Some(&clock))?;
+    Ok(clock)
+}
+
+/// Remembers a clock seen from another device, so later local writes come after it.
+fn observe(conn: &Connection, seen: Option<&Hlc>) -> Result<()> {
+    let Some(seen) = seen else { return Ok(()) };
+    if last_clock(conn)?.is_none_or(|last| *seen > last) {
+        set_last_clock(conn, Some(seen))?;
+    }
+    Ok(())
+}
+
+/// After learning the server's time: a clock that had run ahead of it (the device's
+/// wall clock was wrong) is dropped, so new writes stop carrying the wrong time.
+pub(crate) fn correct_clock(conn: &Connection, server_time: DateTime<Utc>) -> Result<()> {
+    let offset_ms = (server_time - wall_clock(conn)?).num_milliseconds();
+    conn.execute("UPDATE sync_state SET clock_offset_ms = ?1 WHERE id = 1", [offset_ms])?;
+    let now = device_now(conn)?.timestamp_millis();
+    if last_clock(conn)?.is_some_and(|last| last.wall_ms > now + CLOCK_TOLERANCE_MS) {
+        set_last_clock(conn, None)?;
+    }
+    Ok(())
+}
+
+fn append_outbox(conn: &Connection, entity: Entity, id: &str, change: &RecordState) -> Result<()> {
+    let payload = serde_json::to_string(change).map_err(|e| corrupt("change", e))?;
+    let op = if change.deleted.is_some() { "delete" } else { "upsert" };
+    conn.execute(
+        "INSERT INTO outbox (entity, entity_id, op, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![entity.as_str(), id, op, payload, now_text()],
+    )?;
+    Ok(())
+}
+
+/// Stamps what changed in the record since it was last stamped and queues it for the
+/// server. Call after writing the row, inside the same transaction.
+pub(crate) fn record(conn: &Connection, entity: Entity, id: &str) -> Result<()> {
+    let Some((fields, deleted)) = read_row(conn, entity, id)? else { return Ok(()) };
+    let mut meta = read_meta(conn, entity, id)?.unwrap_or_default();
+    let changed: Map<String, Value> =
+        fields.into_iter().filter(|(name, value)| meta.fields.get(name) != Some(value)).collect();
+    let newly_deleted = deleted && meta.deleted.is_none();
+    if changed.is_empty() && !newly_deleted {
+        return Ok(());
+    }
+    let clock = tick(conn)?;
+    let change = RecordState {
+        clocks: changed.keys().map(|k| (k.clone(), clock.clone())).collect(),
+        fields: changed,
+        deleted: newly_deleted.then(|| clock.clone()),
+    };
+    meta.merge(&change.fields, &change.clocks, change.deleted.as_ref());
+    write_meta(conn, entity, id, &meta)?;
+    append_outbox(conn, entity, id, &change)
+}
+
+/// Queues every record as it is, each field with its own clock, so the server can be
+/// given everything again (after it lost data, or for records made before sync).
+pub(crate) fn enqueue_snapshot(conn: &Connection) -> Result<usize> {
+    let mut queued = 0;
+    for entity in Entity::ALL {
+        let (table, _) = table(entity);
+        let ids: Vec<String> = conn.prepare(&format!("SELECT id FROM {table} ORDER BY rowid"))?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        for id in ids {
+            let Some((fields, deleted)) = read_row(conn, entity, &id)? else { continue };
+            let mut meta = read_meta(conn, entity, &id)?.unwrap_or_default();
+            // Fields never stamped (made before sync) get a clock now.
+            let unstamped: Vec<String> = fields.keys().filter(|k| !meta.clocks.contains_key(*k)).cloned().collect();
+            if !unstamped.is_empty() || (deleted && meta.deleted.is_none()) {
+                let clock = tick(conn)?;
+                for name in unstamped {
+                    meta.clocks.insert(name, clock.clone());
+                }
+                if deleted && meta.deleted.is_none() {
+                    meta.deleted = Some(clock);
+                }
+            }
+            meta.fields = fields;
+            write_meta(conn, entity, &id, &meta)?;
+            append_outbox(conn, entity, &id, &meta)?;
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// The fields of the record that this device has changed and not yet had acknowledged.
+fn pending_fields(conn: &Connection, entity: Entity, id: &str) -> Result<(BTreeMap<String, Hlc>, Option<Hlc>)> {
+    let mut stmt = conn.prepare_cached("SELECT payload FROM outbox WHERE entity = ?1 AND entity_id = ?2")?;
+    let mut clocks = BTreeMap::new();
+    let mut deleted = None;
+    for payload in stmt.query_map(params![entity.as_str(), id], |r| r.get::<_, String>(0))? {
+        let change: RecordState = serde_json::from_str(&payload?).map_err(|e| corrupt("outbox change", e))?;
+        clocks.extend(change.clocks);
+        deleted = deleted.or(change.deleted);
+    }
+    Ok((clocks, deleted))
+}
+
+/// Merges a record from the server. The server's state is the truth for everything
+/// this device has had acknowledged; a field changed here and not yet sent keeps the
+/// local value unless the server's is newer. Returns whether the local record changed.
+pub(crate) fn apply_remote(conn: &Connection, record: &Record) -> Result<bool> {
+    let entity = record.entity;
+    let id = record.id.to_string();
+    observe(conn, record.state().newest_clock())?;
+    let local = read_meta(conn, entity, &id)?.unwrap_or_default();
+    let (pending, pending_delete) = pending_fields(conn, entity, &id)?;
+    let mut merged = record.state();
+    for (name, clock) in &pending {
+        if merged.clocks.get(name).is_none_or(|server| clock > server)
+            && let Some(value) = local.fields.get(name)
+        {
+            merged.fields.insert(name.clone(), value.clone());
+            merged.clocks.insert(name.clone(), clock.clone());
+        }
+    }
+    if merged.deleted.is_none() {
+        merged.deleted = pending_delete.or(local.deleted.clone());
+    }
+    if merged == local {
+        return Ok(false);
+    }
+    write_row(conn, entity, &id, &merged)?;
+    write_meta(conn, entity, &id, &merged)?;
+    Ok(true)
+}
+
+/// Writes the record's fields into its table (creating the row if needed).
+fn write_row(conn: &Connection, entity: Entity, id: &str, state: &RecordState) -> Result<()> {
+    let (table, has_updated_at) = table(entity);
+    let exists: bool = conn.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"), [id], |r| r.get(0))?;
+    let complete = entity.fields().iter().filter(|f| f.required).all(|f| state.fields.get(f.name).is_some_and(|v| !v.is_null()));
+    if !exists && !complete {
+        // A delete (or edit) of a record whose creation has not arrived: kept in the
+        // metadata only, and the row is written when the rest arrives.
+        return Ok(());
+    }
+    let now = now_text();
+    let deleted_at: Option<String> = state.deleted.as_ref().map(|d| {
+        DateTime::from_timestamp_millis(d.wall_ms).map(time_text).unwrap_or_else(|| now.clone())
+    });
+    let mut columns: Vec<&str> = vec!["id"];
+    let mut values: Vec<Box<dyn ToSql>> = vec![Box::new(id.to_string())];
+    for field in entity.fields() {
+        if let Some(value) = state.fields.get(field.name) {
+            columns.push(field.name);
+            values.push(match value {
+                Value::Null => Box::new(rusqlite::types::Null),
+                Value::Number(n) => Box::new(n.as_i64().unwrap_or_default()),
+                Value::String(s) => Box::new(s.clone()),
+                other => Box::new(other.to_string()),
+            });
+        }
+    }
+    if has_updated_at {
+        columns.push("updated_at");
+        values.push(Box::new(now.clone()));
+    }
+    columns.push("deleted_at");
+    values.push(Box::new(deleted_at));
+    let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    let updates: Vec<String> = columns.iter().skip(1).map(|c| format!("{c} = excluded.{c}")).collect();
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}",
+        columns.join(", "),
+        placeholders.join(", "),
+        updates.join(", ")
+    );
+    conn.execute(&sql, rusqlite::params_from_iter(values.iter().map(|v| v.as_ref())))?;
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! One sync round (docs/sync.md): push the outbox in numbered batches until the server
+//! has it all, pull every record changed since the cursor, then fetch the server's
+//! figures for the dashboard. Each step is safe to interrupt: the outbox only shrinks
+//! for what the server acknowledged, and a pulled page commits with its cursor.
+
+use bouquet_core::sync::{MAX_BATCH, PushRequest, SCHEMA_VERSION};
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::store::session::LocalSession;
+use crate::{ClientError, LocalStore, ServerClient, token};
+
+/// Changes per push and records per pull page.
+pub const BATCH: i64 = 500;
+const _: () = assert!(BATCH as usize <= MAX_BATCH);
+
+/// What one round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct SyncReport {
+    /// Changes the server acknowledged.
+    pub pushed: i64,
+    /// Records that changed here because of the pull.
+    pub pulled: i64,
+    /// The server asked this device to start again (restored from a backup).
+    pub reset: bool,
+}
+
+/// Signs this device in: the session is kept in the store, the token beside it.
+pub async fn log_in(store: &LocalStore, server_url: &str, email: &str, password: &str, device_name: &str) -> Result<LocalSession, ClientError> {
+    let server = ServerClient::new(server_url);
+    let session = server.sign_in(email, password, device_name).await?;
+    if let Some(current) = store.session()?
+        && current.account_id != session.account.id
+    {
+        return Err(ClientError::Invalid(format!(
+            "this data folder belongs to {}; use another data folder for another account",
+            current.email
+        )));
+    }
+    token::save(store.data_dir(), &session.token)?;
+    let local = store.save_session(server.base_url(), &session)?;
+    store.start_device_numbering()?;
+    Ok(local)
+}
+
+/// The signed-in server, calling with this device's token.
+pub fn server_of(store: &LocalStore) -> Result<ServerClient, ClientError> {
+    let session = store.session()?.ok_or(ClientError::NotSignedIn)?;
+    let token = token::load(store.data_dir())?.ok_or(ClientError::NotSignedIn)?;
+    Ok(ServerClient::new(&session.server_url).with_token(&token))
+}
+
+/// One full round; the outcome (and any error's reason) is kept for the status line.
+pub async fn sync_once(store: &LocalStore) -> Result<SyncReport, ClientError> {
+    let outcome = async {
+        let server = server_of(store)?;
+        round(store, &server).await
+    }
+    .await;
+    store.record_sync_outcome(outcome.as_ref().map(|_| ()))?;
+    outcome
+}
+
+async fn round(store: &LocalStore, server: &ServerClient) -> Result<SyncReport, ClientError> {
+    let mut report = SyncReport::default();
+    store.prepare_push()?;
+    report.pushed += push_all(store, server).await?;
+    loop {
+        let (after, epoch) = store.pull_position()?;
+        let page = server.pull(after, epoch.as_deref(), BATCH).await?;
+        store.learn_server_time(page.server_time)?;
+        report.reset |= page.reset;
+        report.pulled += store.apply_page(&page)? as i64;
+        if !page.more {
+            break;
+        }
+    }
+    if report.reset {
+        // Everything local was queued again for the server that forgot it.
+        report.pushed += push_all(store, server).await?;
+    }
+    store.save_server_view("stats", &server.stats().await?)?;
+    store.save_server_view("codes", &server.code_statuses().await?)?;
+    Ok(report)
+}
+
+async fn push_all(store: &LocalStore, server: &ServerClient) -> Result<i64, ClientError> {
+    let mut pushed = 0;
+    let mut gaps = 0;
+    loop {
+        let changes = store.changes_to_push(BATCH)?;
+        if changes.is_empty() {
+            return Ok(pushed);
+        }
+        let request = PushRequest {
+            schema_version: SCHEMA_VERSION,
+            changes: changes.iter().map(|c| serde_json::to_value(c).map_err(|e| ClientError::Protocol(e.to_string()))).collect::<Result<_, _>>()?,
+        };
+        match server.push(&request).await {
+            Ok(answer) => {
+                store.learn_server_time(answer.server_time)?;
+                pushed += store.acknowledge(answer.applied_through)? as i64;
+            }
+            Err(ClientError::Server { code, .. }) if code == "push_gap" && gaps < 2 => {
+                // The server has less of this device's history than was acknowledged.
+                gaps += 1;
+                let state = server.sync_state().await?;
+                store.resend_everything(state.applied_through)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// When the next attempt should be after `failures` failures in a row: 2 s doubling up
+/// to 5 minutes, so a flaky network is retried soon and a dead one is not hammered.
+pub fn backoff(failures: u32) -> std::time::Duration {
+    std::time::Duration::from_secs(2u64.saturating_pow(failures.min(9)).min(300))
+}

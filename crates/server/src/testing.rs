@@ -1,0 +1,144 @@
+//! Test helpers, for this crate's tests and for other crates' tests that need a real
+//! server (the client's sync tests, the CLI's): throwaway databases (a SQLite file in a
+//! temp dir, or a fresh PostgreSQL database that is dropped afterwards) and a real
+//! server on a random port. Only built with the `testing` feature.
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::http::{self, AppState};
+use crate::store::{self, Store};
+use sqlx::Connection;
+use tokio::sync::oneshot;
+
+pub const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("bouquet.db").display());
+        Self { url, _dir: Some(dir), pg_name: None }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (with a note) when PostgreSQL is not
+    /// reachable. Under `CI=true` an unreachable PostgreSQL fails the test instead.
+    pub async fn postgres() -> Option<Self> {
+        let admin = std::env::var("BOUQUET_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_PG.into());
+        let mut conn = match sqlx::PgConnection::connect(&admin).await {
+            Ok(c) => c,
+            Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+                eprintln!("skipping PostgreSQL test: {admin} unreachable ({e})");
+                return None;
+            }
+            Err(e) => panic!("PostgreSQL at {admin} is unreachable under CI=true: {e}"),
+        };
+        let name = format!("bouquet_test_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create database");
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin).to_string();
+        Some(Self { url: format!("{base}/{name}"), _dir: None, pg_name: Some((admin, name)) })
+    }
+
+    pub async fn open(&self) -> Arc<dyn Store> {
+        store::open(&self.url).await.expect("open store")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.pg_name.take() else { return };
+        // Drop runs outside async; a small runtime on its own thread does the cleanup.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                        .execute(&mut conn)
+                        .await;
+                }
+            })
+        })
+        .join();
+    }
+}
+
+/// A real server on 127.0.0.1:<random port>, stopped when dropped.
+pub struct TestServer {
+    pub url: String,
+    pub store: Arc<dyn Store>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start(db: &TestDb) -> Self {
+        Self::start_with(db, |_| {}).await
+    }
+
+    pub async fn start_with(db: &TestDb, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let mut settings = Settings::for_tests(&db.url);
+        settings.public_url = url.clone();
+        tweak(&mut settings);
+        let store = db.open().await;
+        let state = AppState::new(store.clone(), settings).await.expect("state");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            http::serve(listener, state, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("serve");
+        });
+        Self { url, store, stop: Some(stop), task: Some(task) }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Runs an async test body against SQLite and (when reachable) PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = $crate::testing::TestDb::sqlite();
+                    super::$name(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = $crate::testing::TestDb::postgres().await else { return };
+                    super::$name(&db).await;
+                }
+            )*
+        }
+    };
+}
