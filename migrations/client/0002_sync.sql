@@ -30,7 +30,8 @@ CREATE TABLE sync_state (
     needs_snapshot  INTEGER NOT NULL DEFAULT 0
 );
 -- Records made before sync existed never went anywhere: send them all once.
-INSERT INTO sync_state (id, needs_snapshot) VALUES (1, 1);
+INSERT INTO sync_state (id, needs_snapshot)
+VALUES (1, EXISTS (SELECT 1 FROM contacts) OR EXISTS (SELECT 1 FROM fairs) OR EXISTS (SELECT 1 FROM codes));
 -- Their outbox rows described whole records in the pre-sync shape; the snapshot
 -- replaces them.
 DELETE FROM outbox;

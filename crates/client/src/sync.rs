@@ -67,11 +67,9 @@ async fn round(store: &LocalStore, server: &ServerClient) -> Result<SyncReport, 
     store.prepare_push()?;
     report.pushed += push_all(store, server).await?;
     loop {
-        let (after, epoch) = store.pull_position()?;
-        let page = server.pull(after, epoch.as_deref(), BATCH).await?;
-        store.learn_server_time(page.server_time)?;
+        let page = pull_once(store, server, BATCH).await?;
         report.reset |= page.reset;
-        report.pulled += store.apply_page(&page)? as i64;
+        report.pulled += page.changed;
         if !page.more {
             break;
         }
@@ -87,11 +85,22 @@ async fn round(store: &LocalStore, server: &ServerClient) -> Result<SyncReport, 
 
 async fn push_all(store: &LocalStore, server: &ServerClient) -> Result<i64, ClientError> {
     let mut pushed = 0;
-    let mut gaps = 0;
     loop {
-        let changes = store.changes_to_push(BATCH)?;
+        match push_once(store, server, BATCH).await? {
+            0 => return Ok(pushed),
+            n => pushed += n,
+        }
+    }
+}
+
+/// One push of at most `limit` changes; returns how many left the outbox. A gap (the
+/// server has less of this device's history than it acknowledged: it was restored from
+/// a backup) queues everything again, numbered to follow what the server has.
+pub async fn push_once(store: &LocalStore, server: &ServerClient, limit: i64) -> Result<i64, ClientError> {
+    for _attempt in 0..2 {
+        let changes = store.changes_to_push(limit)?;
         if changes.is_empty() {
-            return Ok(pushed);
+            return Ok(0);
         }
         let request = PushRequest {
             schema_version: SCHEMA_VERSION,
@@ -100,17 +109,34 @@ async fn push_all(store: &LocalStore, server: &ServerClient) -> Result<i64, Clie
         match server.push(&request).await {
             Ok(answer) => {
                 store.learn_server_time(answer.server_time)?;
-                pushed += store.acknowledge(answer.applied_through)? as i64;
+                return Ok(store.acknowledge(answer.applied_through)? as i64);
             }
-            Err(ClientError::Server { code, .. }) if code == "push_gap" && gaps < 2 => {
-                // The server has less of this device's history than was acknowledged.
-                gaps += 1;
+            Err(ClientError::Server { code, .. }) if code == "push_gap" => {
                 let state = server.sync_state().await?;
                 store.resend_everything(state.applied_through)?;
             }
             Err(e) => return Err(e),
         }
     }
+    Err(ClientError::Protocol("the server refused this device's change numbers twice in a row".into()))
+}
+
+/// What one pulled page did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PulledPage {
+    /// Local records that changed.
+    pub changed: i64,
+    pub more: bool,
+    pub reset: bool,
+}
+
+/// Pulls and applies one page of at most `limit` records.
+pub async fn pull_once(store: &LocalStore, server: &ServerClient, limit: i64) -> Result<PulledPage, ClientError> {
+    let (after, epoch) = store.pull_position()?;
+    let page = server.pull(after, epoch.as_deref(), limit).await?;
+    store.learn_server_time(page.server_time)?;
+    let changed = store.apply_page(&page)? as i64;
+    Ok(PulledPage { changed, more: page.more, reset: page.reset })
 }
 
 /// When the next attempt should be after `failures` failures in a row: 2 s doubling up

@@ -45,6 +45,34 @@ impl TestDb {
         Some(Self { url: format!("{base}/{name}"), _dir: None, pg_name: Some((admin, name)) })
     }
 
+    /// A copy of the database as it is now, as a backup would hold it.
+    pub async fn backup(&self) -> TestDb {
+        match &self.pg_name {
+            None => {
+                let copy = Self::sqlite();
+                let path = copy.url.trim_start_matches("sqlite://").to_string();
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.expect("open sqlite");
+                sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{path}'"))).execute(&mut conn).await.expect("vacuum into");
+                copy
+            }
+            Some(_) => {
+                let copy = Self::postgres().await.expect("postgres");
+                let dump = std::process::Command::new("pg_dump").arg("--no-owner").arg(&self.url).output().expect("pg_dump");
+                assert!(dump.status.success(), "pg_dump: {}", String::from_utf8_lossy(&dump.stderr));
+                let mut psql = std::process::Command::new("psql")
+                    .args(["-q", "-v", "ON_ERROR_STOP=1", &copy.url])
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .expect("psql");
+                use std::io::Write;
+                psql.stdin.take().expect("stdin").write_all(&dump.stdout).expect("restore");
+                assert!(psql.wait().expect("psql").success(), "psql restore failed");
+                copy
+            }
+        }
+    }
+
     pub async fn open(&self) -> Arc<dyn Store> {
         store::open(&self.url).await.expect("open store")
     }
@@ -82,7 +110,12 @@ impl TestServer {
     }
 
     pub async fn start_with(db: &TestDb, tweak: impl FnOnce(&mut Settings)) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::start_on(db, "127.0.0.1:0", tweak).await
+    }
+
+    /// On a given address: a server restarted where its clients expect it.
+    pub async fn start_on(db: &TestDb, addr: &str, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let mut settings = Settings::for_tests(&db.url);
         settings.public_url = url.clone();

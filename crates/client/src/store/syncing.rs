@@ -71,8 +71,9 @@ impl LocalStore {
         Ok(())
     }
 
-    /// The oldest `limit` changes not yet acknowledged, numbered for the device.
-    pub(crate) fn changes_to_push(&self, limit: i64) -> Result<Vec<Change>> {
+    /// The oldest `limit` changes not yet acknowledged, numbered for the device: what
+    /// the next push carries.
+    pub fn changes_to_push(&self, limit: i64) -> Result<Vec<Change>> {
         let conn = self.conn();
         let base: i64 = conn.query_row("SELECT seq_base FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
         let mut stmt = conn.prepare("SELECT seq, entity, entity_id, payload FROM outbox ORDER BY seq LIMIT ?1")?;
