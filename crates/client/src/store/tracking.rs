@@ -292,14 +292,13 @@ fn write_row(conn: &Connection, entity: Entity, id: &str, state: &RecordState) -
     }
     columns.push("deleted_at");
     values.push(Box::new(deleted_at));
-    let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
-    let updates: Vec<String> = columns.iter().skip(1).map(|c| format!("{c} = excluded.{c}")).collect();
-    let sql = format!(
-        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}",
-        columns.join(", "),
-        placeholders.join(", "),
-        updates.join(", ")
-    );
+    let sql = if exists {
+        let sets: Vec<String> = columns.iter().enumerate().skip(1).map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
+        format!("UPDATE {table} SET {} WHERE id = ?1", sets.join(", "))
+    } else {
+        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+        format!("INSERT INTO {table} ({}) VALUES ({})", columns.join(", "), placeholders.join(", "))
+    };
     conn.execute(&sql, rusqlite::params_from_iter(values.iter().map(|v| v.as_ref())))?;
     Ok(())
 }
