@@ -3,7 +3,7 @@
 //! figures for the dashboard. Each step is safe to interrupt: the outbox only shrinks
 //! for what the server acknowledged, and a pulled page commits with its cursor.
 
-use bouquet_core::sync::{MAX_BATCH, PushRequest, SCHEMA_VERSION};
+use bouquet_core::sync::{MAX_BATCH, MAX_PUSH_BYTES, PushRequest, SCHEMA_VERSION};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -102,10 +102,18 @@ pub async fn push_once(store: &LocalStore, server: &ServerClient, limit: i64) ->
         if changes.is_empty() {
             return Ok(0);
         }
-        let request = PushRequest {
-            schema_version: SCHEMA_VERSION,
-            changes: changes.iter().map(|c| serde_json::to_value(c).map_err(|e| ClientError::Protocol(e.to_string()))).collect::<Result<_, _>>()?,
-        };
+        // Cut the batch well inside the server's body limit.
+        let mut size = 0;
+        let mut batch = Vec::with_capacity(changes.len());
+        for change in &changes {
+            let value = serde_json::to_value(change).map_err(|e| ClientError::Protocol(e.to_string()))?;
+            size += value.to_string().len();
+            if size > MAX_PUSH_BYTES / 2 && !batch.is_empty() {
+                break;
+            }
+            batch.push(value);
+        }
+        let request = PushRequest { schema_version: SCHEMA_VERSION, changes: batch };
         match server.push(&request).await {
             Ok(answer) => {
                 store.learn_server_time(answer.server_time)?;

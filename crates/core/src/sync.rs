@@ -19,6 +19,8 @@ pub const SCHEMA_VERSION: u32 = 2;
 pub const OLDEST_SCHEMA_VERSION: u32 = SCHEMA_VERSION - 1;
 /// Most changes in one push and records in one pull page.
 pub const MAX_BATCH: usize = 1000;
+/// The largest push body the server takes (a batch of long invitations is large).
+pub const MAX_PUSH_BYTES: usize = 8 * 1024 * 1024;
 /// A clock this far ahead of the server's is brought back to the server's time.
 pub const CLOCK_TOLERANCE_MS: i64 = 5 * 60 * 1000;
 

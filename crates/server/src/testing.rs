@@ -133,6 +133,15 @@ impl TestServer {
         Self { url, store, stop: Some(stop), task: Some(task) }
     }
 
+    /// Stops the server abruptly, as a killed process would: requests in flight are
+    /// dropped mid-way and their transactions roll back.
+    pub async fn kill(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

@@ -111,30 +111,41 @@ impl LocalStore {
 
     /// The codes made for a fair, oldest first.
     pub fn codes_for_fair(&self, fair_id: Uuid) -> Result<Vec<LocalCode>> {
+        self.codes_where("fair_id = ?1", &fair_id.to_string())
+    }
+
+    /// Every code, oldest first.
+    pub fn all_codes(&self) -> Result<Vec<LocalCode>> {
+        self.codes_where("?1 = ?1", "")
+    }
+
+    /// The code with this text (any case, dashes optional).
+    pub fn code_by_text(&self, text: &str) -> Result<Option<LocalCode>> {
+        let code = ReferralCode::parse(text).map_err(|e| ClientError::Invalid(format!("'{text}': {e}")))?;
+        Ok(self.codes_where("code = ?1", code.as_str())?.pop())
+    }
+
+    fn codes_where(&self, condition: &str, param: &str) -> Result<Vec<LocalCode>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT id, code, method, utm_source, utm_medium, utm_campaign, message, incentive, link
-             FROM codes WHERE fair_id = ?1 AND deleted_at IS NULL ORDER BY created_at, code",
-        )?;
-        let rows = stmt.query_map([fair_id.to_string()], |r| {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT id, code, method, utm_source, utm_medium, utm_campaign, message, incentive, link, fair_id
+             FROM codes WHERE {condition} AND deleted_at IS NULL ORDER BY created_at, code"
+        ))?;
+        let rows = stmt.query_map([param], |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
+                (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?),
                 Utm { source: r.get(3)?, medium: r.get(4)?, campaign: r.get(5)? },
-                r.get::<_, Option<String>>(6)?,
-                r.get::<_, Option<String>>(7)?,
-                r.get::<_, String>(8)?,
+                (r.get::<_, Option<String>>(6)?, r.get::<_, Option<String>>(7)?, r.get::<_, String>(8)?, r.get::<_, Option<String>>(9)?),
             ))
         })?;
         let bad = |what: &str| ClientError::Database(format!("stored code has a bad {what}"));
         rows.map(|row| {
-            let (id, code, method, utm, message, incentive, link) = row?;
+            let ((id, code, method), utm, (message, incentive, link, fair_id)) = row?;
             Ok(LocalCode {
                 id: Uuid::parse_str(&id).map_err(|_| bad("id"))?,
                 code: ReferralCode::parse(&code).map_err(|_| bad("code"))?,
                 method: ReferralMethod::parse(&method).ok_or_else(|| bad("method"))?,
-                fair_id: Some(fair_id),
+                fair_id: fair_id.map(|f| Uuid::parse_str(&f)).transpose().map_err(|_| bad("fair"))?,
                 utm,
                 message,
                 incentive,

@@ -75,7 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/referrals", post(api::create_referral).get(api::list_referrals))
         .route("/events", post(api::post_event))
         .route("/me/stats", get(api::my_stats))
-        .route("/sync/push", post(api::sync_push))
+        .route("/sync/push", post(api::sync_push).layer(DefaultBodyLimit::max(bouquet_core::sync::MAX_PUSH_BYTES)))
         .route("/sync/pull", get(api::sync_pull))
         .route("/sync/state", get(api::sync_state))
         .route("/sync/codes", get(api::code_statuses))
