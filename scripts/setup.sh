@@ -29,8 +29,9 @@ BUILD_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev libg
   libsoup-3.0-dev libjavascriptcoregtk-4.1-dev curl)
 # End-to-end tests: Chromium for the server's pages; the app through tauri-driver +
 # WebKitWebDriver under Xvfb (ImageMagick photographs the display);
-# zbarimg, rsvg-convert and poppler's pdftoppm read rendered QR codes and PDFs back independently.
-TEST_PACKAGES=(chromium xvfb imagemagick xauth zbar-tools librsvg2-bin poppler-utils webkit2gtk-driver)
+# zbarimg, rsvg-convert and poppler's pdftoppm read rendered QR codes and PDFs back independently;
+# pg_dump/psql copy a PostgreSQL database for the restore-from-backup sync test.
+TEST_PACKAGES=(chromium xvfb imagemagick xauth zbar-tools librsvg2-bin poppler-utils webkit2gtk-driver postgresql-client)
 
 # The WebDriver server that drives the built app (its end-to-end tests).
 ensure_tauri_driver() {

@@ -8,7 +8,11 @@ use bouquet_client::store::fairs::{Fair, FairInput};
 use bouquet_client::store::invitations::{BulkResult, DEFAULT_BATCH_DELAY_SECONDS, Invitation, InvitationInput};
 use bouquet_client::store::leads::{CapturedLead, LeadInput};
 use bouquet_client::store::session::LocalSession;
-use bouquet_client::{ClientError, ServerClient, ServerStatus, qr};
+use bouquet_client::background::SyncView;
+use bouquet_client::store::syncing::AsOf;
+use bouquet_client::{ClientError, ServerClient, ServerStatus, qr, sync};
+use bouquet_core::api::StatsView;
+use bouquet_core::sync::CodeStatus;
 use chrono::NaiveDate;
 use tauri::State;
 use uuid::Uuid;
@@ -16,6 +20,14 @@ use uuid::Uuid;
 use crate::AppState;
 
 type Answer<T> = Result<T, ClientError>;
+
+/// A write went through: the background sync sends it shortly.
+fn changed<T>(state: &AppState, answer: Answer<T>) -> Answer<T> {
+    if answer.is_ok() {
+        state.sync.nudge();
+    }
+    answer
+}
 
 /// The server this device syncs with: the one it signed in to, else the default.
 fn server_url(state: &AppState) -> Answer<String> {
@@ -36,8 +48,37 @@ pub fn session(state: State<'_, AppState>) -> Answer<Option<LocalSession>> {
 #[tauri::command(async)]
 pub async fn sign_in(state: State<'_, AppState>, server_url: String, email: String, password: String) -> Answer<LocalSession> {
     let device = format!("Bouquet desktop on {}", std::env::consts::OS);
-    let session = ServerClient::new(&server_url).sign_in(&email, &password, &device).await?;
-    state.store.save_session(&server_url, &session)
+    changed(&state, sync::log_in(&state.store, &server_url, &email, &password, &device).await)
+}
+
+/// Where sync stands (synced / N pending / offline / error, last sync time).
+#[tauri::command(async)]
+pub fn sync_status(state: State<'_, AppState>) -> SyncView {
+    state.sync.refresh(&state.store)
+}
+
+/// Sync now (the user asked, or the network came back).
+#[tauri::command(async)]
+pub fn sync_now(state: State<'_, AppState>) {
+    state.sync.nudge();
+}
+
+/// The server's figures as of the last sync (usable offline).
+#[tauri::command(async)]
+pub fn server_stats(state: State<'_, AppState>) -> Answer<Option<AsOf<StatsView>>> {
+    state.store.server_stats()
+}
+
+/// The live state of codes with any activity, as of the last sync.
+#[tauri::command(async)]
+pub fn code_statuses(state: State<'_, AppState>) -> Answer<Option<AsOf<Vec<CodeStatus>>>> {
+    state.store.code_statuses()
+}
+
+/// Every code made on any of the account's devices.
+#[tauri::command(async)]
+pub fn all_codes(state: State<'_, AppState>) -> Answer<Vec<LocalCode>> {
+    state.store.all_codes()
 }
 
 #[tauri::command(async)]
@@ -47,12 +88,12 @@ pub fn contacts(state: State<'_, AppState>, query: Option<String>) -> Answer<Vec
 
 #[tauri::command(async)]
 pub fn create_contact(state: State<'_, AppState>, input: ContactInput) -> Answer<Saved> {
-    state.store.create_contact(input)
+    changed(&state, state.store.create_contact(input))
 }
 
 #[tauri::command(async)]
 pub fn delete_contact(state: State<'_, AppState>, id: Uuid) -> Answer<()> {
-    state.store.delete_contact(id)
+    changed(&state, state.store.delete_contact(id))
 }
 
 #[tauri::command(async)]
@@ -62,12 +103,12 @@ pub fn fairs(state: State<'_, AppState>) -> Answer<Vec<Fair>> {
 
 #[tauri::command(async)]
 pub fn create_fair(state: State<'_, AppState>, input: FairInput) -> Answer<Fair> {
-    state.store.create_fair(input)
+    changed(&state, state.store.create_fair(input))
 }
 
 #[tauri::command(async)]
 pub fn create_code(state: State<'_, AppState>, input: CodeInput) -> Answer<LocalCode> {
-    state.store.create_code(input)
+    changed(&state, state.store.create_code(input))
 }
 
 #[tauri::command(async)]
@@ -82,7 +123,7 @@ pub fn qr_svg(link: String, size: u32) -> Answer<String> {
 
 #[tauri::command(async)]
 pub fn capture_lead(state: State<'_, AppState>, input: LeadInput) -> Answer<CapturedLead> {
-    state.store.capture_lead(input)
+    changed(&state, state.store.capture_lead(input))
 }
 
 #[tauri::command(async)]
@@ -97,7 +138,7 @@ pub fn preview_invitation(state: State<'_, AppState>, template: String, couple_n
 
 #[tauri::command(async)]
 pub fn draft_invitation(state: State<'_, AppState>, input: InvitationInput) -> Answer<Invitation> {
-    state.store.draft_invitation(input)
+    changed(&state, state.store.draft_invitation(input))
 }
 
 #[tauri::command(async)]
@@ -110,7 +151,7 @@ pub fn queue_bulk_invitations(
 ) -> Answer<BulkResult> {
     let today = chrono::Local::now().date_naive();
     let delay = delay_seconds.unwrap_or(DEFAULT_BATCH_DELAY_SECONDS);
-    state.store.queue_bulk_invitations(&contact_ids, &template, discount, delay, today)
+    changed(&state, state.store.queue_bulk_invitations(&contact_ids, &template, discount, delay, today))
 }
 
 #[tauri::command(async)]
@@ -126,7 +167,7 @@ pub fn default_template() -> String {
 /// A CSV file's text, as read by the UI from the file the user picked.
 #[tauri::command(async)]
 pub fn import_contacts_csv(state: State<'_, AppState>, text: String) -> Answer<ImportReport> {
-    state.store.import_contacts_csv(text.as_bytes())
+    changed(&state, state.store.import_contacts_csv(text.as_bytes()))
 }
 
 /// Where exports go: `BOUQUET_EXPORT_DIR`, else Downloads, else the data folder.
@@ -165,7 +206,7 @@ pub fn export_contacts_csv(state: State<'_, AppState>) -> Answer<String> {
 
 #[tauri::command(async)]
 pub fn update_contact(state: State<'_, AppState>, id: Uuid, input: ContactInput) -> Answer<Saved> {
-    state.store.update_contact(id, input)
+    changed(&state, state.store.update_contact(id, input))
 }
 
 #[tauri::command(async)]

@@ -3,8 +3,12 @@
 
 mod commands;
 
+use std::sync::Arc;
+
 use bouquet_client::LocalStore;
+use bouquet_client::background::SyncLoop;
 use bouquet_client::store::default_data_dir;
+use tauri::Emitter;
 
 /// Where the sync server is until the user signs in to another: `BOUQUET_SERVER_URL`,
 /// else a server on this machine.
@@ -12,7 +16,10 @@ pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8080";
 
 pub struct AppState {
     pub default_server_url: String,
-    pub store: LocalStore,
+    pub store: Arc<LocalStore>,
+    /// Background sync: nudged after every change, its status pushed to the UI as
+    /// `sync-status` events.
+    pub sync: Arc<SyncLoop>,
 }
 
 pub fn run() {
@@ -25,8 +32,19 @@ pub fn run() {
             std::process::exit(1);
         }
     };
+    let store = Arc::new(store);
+    let sync = Arc::new(SyncLoop::new());
+    let background = (sync.clone(), store.clone());
     tauri::Builder::default()
-        .manage(AppState { default_server_url, store })
+        .manage(AppState { default_server_url, store, sync })
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            let (sync, store) = background;
+            tauri::async_runtime::spawn(sync.run(store, move |view| {
+                let _ = handle.emit("sync-status", view);
+            }));
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::server_status,
             commands::session,
@@ -52,6 +70,11 @@ pub fn run() {
             commands::export_contacts_csv,
             commands::update_contact,
             commands::data_dir,
+            commands::sync_status,
+            commands::sync_now,
+            commands::server_stats,
+            commands::code_statuses,
+            commands::all_codes,
         ])
         .run(tauri::generate_context!("tauri.conf.json"))
         .expect("the Bouquet window could not start");

@@ -2,7 +2,10 @@
 // display (run this file under xvfb-run), against a real server: sign in once, add a
 // contact, edit it, import a CSV, draft and bulk-queue invitations, create a fair and its
 // QR code, print its table cards, open fair mode and capture a lead, and see the
-// dashboard's figures change. A screenshot of fair mode is kept as an artifact.
+// dashboard's figures change. A screenshot of fair mode is kept as an artifact. Then a
+// second instance of the app, with its own data folder, signs in to the same account:
+// sync brings it the first one's contacts, and the fair lead, once synced, shows as
+// attributed on the dashboard after the platform reports the couple's sign-up.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
@@ -13,16 +16,34 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { startServer, api } from "../browser/server.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
-const appBin = join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "debug", "bouquet");
+const appBin = join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "debug", "bouquet-app");
 const driverBin = process.env.TAURI_DRIVER ?? join(process.env.CARGO_HOME ?? join(homedir(), ".cargo"), "bin", "tauri-driver");
 const artifacts = resolve(import.meta.dirname, "../artifacts");
-const WD = "http://127.0.0.1:4444";
+// The WebDriver endpoint and session of the app instance the helpers talk to.
+let WD = "http://127.0.0.1:4444";
 const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 
 let server;
 let driver;
 let dataDir;
 let session;
+let second; // { driver, dataDir, session } of the second app instance
+
+/** Starts tauri-driver on `port` for an app with its own data folder; returns its session. */
+async function startApp(port, dir) {
+  const child = spawn(driverBin, ["--port", String(port), "--native-port", String(port + 1)], {
+    env: { ...process.env, BOUQUET_DATA_DIR: dir, BOUQUET_EXPORT_DIR: join(dir, "exports"), BOUQUET_SERVER_URL: server.url, WEBKIT_DISABLE_COMPOSITING_MODE: "1" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 50; i++) {
+    if (await fetch(`${url}/status`).then((r) => r.ok, () => false)) break;
+    await sleep(200);
+  }
+  WD = url;
+  const created = await wd("POST", "/session", { capabilities: { alwaysMatch: { "tauri:options": { application: appBin } } } });
+  return { driver: child, url, session: created.sessionId };
+}
 
 async function wd(method, path, body) {
   const res = await fetch(WD + path, {
@@ -78,21 +99,19 @@ before(async () => {
     body: { kind: "supplier", email: "studio@example.com", password: "correct horse battery", business_name: "Golden Hour Studio", vendor_type: "photographer" },
   });
   dataDir = mkdtempSync(join(tmpdir(), "bouquet-app-"));
-  driver = spawn(driverBin, [], {
-    env: { ...process.env, BOUQUET_DATA_DIR: dataDir, BOUQUET_EXPORT_DIR: join(dataDir, "exports"), BOUQUET_SERVER_URL: server.url, WEBKIT_DISABLE_COMPOSITING_MODE: "1" },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  for (let i = 0; i < 50; i++) {
-    if (await fetch(`${WD}/status`).then((r) => r.ok, () => false)) break;
-    await sleep(200);
-  }
-  const created = await wd("POST", "/session", { capabilities: { alwaysMatch: { "tauri:options": { application: appBin } } } });
-  session = created.sessionId;
+  const first = await startApp(4444, dataDir);
+  driver = first.driver;
+  session = first.session;
 });
 
 after(async () => {
   if (session) await wd("DELETE", `/session/${session}`).catch(() => {});
   driver?.kill();
+  if (second) {
+    await fetch(`${second.url}/session/${second.session}`, { method: "DELETE" }).catch(() => {});
+    second.driver.kill();
+    rmSync(second.dataDir, { recursive: true, force: true });
+  }
   await server?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
@@ -175,4 +194,43 @@ test("a supplier signs in once, adds and imports contacts, invites couples, make
   await textBecomes("contact-list", /Priya & Sam/);
   execFileSync("import", ["-window", "root", join(artifacts, "contacts.png")]);
   assert.match(code, /-/);
+});
+
+test("a second app on the same account gets the first one's contacts, and the synced fair lead is attributed after the platform's sign-up", { timeout: 180_000 }, async () => {
+  // The first app sends everything (the status line says so once it has polled again).
+  await click("sync-status");
+  await sleep(3500);
+  await textBecomes("sync-status", /^Synced/);
+
+  // A second instance with its own data folder signs in to the same account.
+  const firstApp = { url: WD, session };
+  const secondDir = mkdtempSync(join(tmpdir(), "bouquet-app2-"));
+  second = { ...(await startApp(4446, secondDir)), dataDir: secondDir };
+  session = second.session;
+  await type("signin-email", "studio@example.com");
+  await type("signin-password", "correct horse battery");
+  await click("signin-submit");
+  await textBecomes("signed-in", /Golden Hour Studio/);
+  await textBecomes("sync-status", /^Synced/);
+  await click("nav-contacts");
+  await textBecomes("contact-list", /Anna & Benedict[\s\S]*Priya & Sam/);
+  writeFileSync(join(artifacts, "second-app-contacts.png"), Buffer.from(await wd("GET", `/session/${session}/screenshot`), "base64"));
+
+  // The couple met at the fair signs up on the platform with the email left at the booth.
+  await api(server, "POST", "/api/v1/events", {
+    token: server.apiKey,
+    body: { idempotency_key: "e2e-priya-signup", type: "signup", occurred_at: new Date().toISOString(), user: { id: "wedsync-priya", kind: "couple", email: "priya@example.com" } },
+  });
+  // Back on the first app: after a sync the dashboard shows the sign-up through the fair lead.
+  WD = firstApp.url;
+  session = firstApp.session;
+  await click("sync-status");
+  await click("nav-dashboard");
+  await click("nav-fairs");
+  await click("nav-dashboard");
+  assert.equal(await textBecomes("viral-coefficient", "1"), "1", "one couple joined through this supplier");
+  await textBecomes("funnel-signed-up", /^1\s*Signed up/);
+  await textBecomes("stats-as-of", /^as of /);
+  // Both windows share the X display; WebDriver photographs this one only.
+  writeFileSync(join(artifacts, "dashboard-synced.png"), Buffer.from(await wd("GET", `/session/${session}/screenshot`), "base64"));
 });

@@ -19,8 +19,15 @@ import type { LocalCode } from "./bindings/LocalCode";
 import type { LocalSession } from "./bindings/LocalSession";
 import type { Saved } from "./bindings/Saved";
 import type { ServerStatus } from "./bindings/ServerStatus";
+import type { SyncView } from "./bindings/SyncView";
+import type { StatsView } from "./bindings/StatsView";
+import type { CodeStatus } from "./bindings/CodeStatus";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+
+import type { AsOf } from "./bindings/AsOf";
 
 export type { ImportReport };
+export type { AsOf, CodeStatus, StatsView, SyncView };
 export type { BulkResult, CapturedLead, Contact, Dashboard, ErrorBody, Fair, Invitation, LocalCode, LocalSession, ServerStatus };
 
 function asError(e: unknown): ErrorBody {
@@ -67,7 +74,26 @@ export const backend = {
   queueBulkInvitations: (contactIds: string[], template: string, discount: string | null, delaySeconds: number) =>
     call<BulkResult>("queue_bulk_invitations", { contactIds, template, discount, delaySeconds }),
   invitations: () => call<Invitation[]>("invitations"),
+  allCodes: () => call<LocalCode[]>("all_codes"),
+  syncStatus: () => call<SyncView>("sync_status"),
+  syncNow: () => call<null>("sync_now"),
+  serverStats: () => call<AsOf<StatsView> | null>("server_stats"),
+  codeStatuses: () => call<AsOf<CodeStatus[]> | null>("code_statuses"),
+  /** Calls `handler` with every change of the background sync's status. */
+  onSyncStatus: (handler: (view: SyncView) => void): Promise<UnlistenFn> =>
+    listen<SyncView>("sync-status", (event) => handler(event.payload)),
 };
+
+/** A code's live state in words, from the server's last word on it. */
+export function codeStatusText(status: CodeStatus | undefined): string {
+  if (!status) return "no activity yet";
+  if (status.fraud_status === "hold") return "fraud hold";
+  if (status.converted_at) return "converted";
+  if (status.signed_up_at) return "signed up";
+  if (status.expired) return "expired";
+  if (status.clicks > 0 || status.leads > 0) return `clicked (${status.clicks} visits, ${status.leads} leads)`;
+  return "no activity yet";
+}
 
 /** Empty form fields become absent, not empty strings. */
 export function blankToUndefined(value: string): string | undefined {

@@ -2,6 +2,7 @@
 //! offline referral codes, the outbox), QR rendering and the server API client.
 //! Depends on bouquet-core only, never on Tauri, so every part is tested headless.
 
+pub mod background;
 pub mod error;
 pub mod qr;
 pub mod server;

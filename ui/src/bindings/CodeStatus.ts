@@ -4,7 +4,15 @@
  * The server's live state of one code (clicks, sign-ups, conversions, fraud hold),
  * read-only on devices.
  */
-export type CodeStatus = { code: string, clicks: number, qr_scans: number, leads: number, signed_up: boolean, converted: boolean, 
+export type CodeStatus = { code: string, clicks: number, qr_scans: number, leads: number, 
+/**
+ * When the first couple who came through it signed up.
+ */
+signed_up_at: string | null, 
+/**
+ * When it brought a conversion (as the primary referral).
+ */
+converted_at: string | null, 
 /**
  * The fraud review's state: `pending`, `clear`, `hold`…
  */

@@ -7,4 +7,8 @@ export type LocalCode = { id: string, code: string, method: ReferralMethod, fair
  * What the code's QR encodes / the link to share (`<server>/r/CODE`, with the QR
  * marker for QR codes, and the UTM fields).
  */
-link: string, };
+link: string, 
+/**
+ * When it was made (RFC 3339, UTC).
+ */
+created_at: string, };

@@ -43,6 +43,8 @@ pub struct LocalCode {
     /// What the code's QR encodes / the link to share (`<server>/r/CODE`, with the QR
     /// marker for QR codes, and the UTM fields).
     pub link: String,
+    /// When it was made (RFC 3339, UTC).
+    pub created_at: String,
 }
 
 impl LocalStore {
@@ -128,7 +130,7 @@ impl LocalStore {
     fn codes_where(&self, condition: &str, param: &str) -> Result<Vec<LocalCode>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
-            "SELECT id, code, method, utm_source, utm_medium, utm_campaign, message, incentive, link, fair_id
+            "SELECT id, code, method, utm_source, utm_medium, utm_campaign, message, incentive, link, fair_id, created_at
              FROM codes WHERE {condition} AND deleted_at IS NULL ORDER BY created_at, code"
         ))?;
         let rows = stmt.query_map([param], |r| {
@@ -136,11 +138,12 @@ impl LocalStore {
                 (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?),
                 Utm { source: r.get(3)?, medium: r.get(4)?, campaign: r.get(5)? },
                 (r.get::<_, Option<String>>(6)?, r.get::<_, Option<String>>(7)?, r.get::<_, String>(8)?, r.get::<_, Option<String>>(9)?),
+                r.get::<_, String>(10)?,
             ))
         })?;
         let bad = |what: &str| ClientError::Database(format!("stored code has a bad {what}"));
         rows.map(|row| {
-            let ((id, code, method), utm, (message, incentive, link, fair_id)) = row?;
+            let ((id, code, method), utm, (message, incentive, link, fair_id), created_at) = row?;
             Ok(LocalCode {
                 id: Uuid::parse_str(&id).map_err(|_| bad("id"))?,
                 code: ReferralCode::parse(&code).map_err(|_| bad("code"))?,
@@ -150,6 +153,7 @@ impl LocalStore {
                 message,
                 incentive,
                 link,
+                created_at,
             })
         })
         .collect()
@@ -212,6 +216,7 @@ pub(super) fn make_codes(tx: &rusqlite::Transaction<'_>, session: &LocalSession,
             message: message.clone(),
             incentive: incentive.clone(),
             link,
+            created_at: now.clone(),
         });
     }
     Ok(made)

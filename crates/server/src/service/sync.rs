@@ -110,6 +110,10 @@ async fn apply(
     match change.entity {
         Entity::Code if was_new && !state.fields.is_empty() => {
             let referral = referral_of(store, caller, &state, referral_lifetime, seq).await?;
+            // Uploaded before through `POST /api/v1/referrals`: already a referral.
+            if store.referral_by_code(&referral.code).await?.is_some_and(|r| r.view.referrer_id == account) {
+                return Ok(());
+            }
             tx.add_referral(&referral).await.map_err(|e| match e {
                 StoreError::Conflict(_) => ApiError::Conflict(format!("change {seq}: the code {} is already taken", referral.code)),
                 other => other.into(),

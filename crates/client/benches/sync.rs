@@ -1,0 +1,154 @@
+//! Sync costs against a real in-process server (SQLite), each with a baseline measured
+//! in the same run. Run: `cargo bench -p bouquet-client --bench sync`.
+//! - initial pull of 100,000 records into a fresh device (per-record figure beside it);
+//! - push of 10,000 outbox entries;
+//! - a sync round with nothing to do (baseline: one `GET /healthz` round trip);
+//! - a contact saved with its sync bookkeeping (clocks + outbox) against a plain insert
+//!   of the same row, in the same kind of transaction on the same kind of file.
+//! Under `--test` (as CI runs benchmarks) the record counts are cut to keep it quick.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use bouquet_client::store::contacts::ContactInput;
+use bouquet_client::{LocalStore, ServerClient, sync};
+use bouquet_server::testing::{TestDb, TestServer};
+use criterion::{BatchSize, Criterion};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery";
+
+fn quick() -> bool {
+    std::env::args().any(|a| a == "--test")
+}
+
+fn csv_of(n: usize) -> String {
+    let mut csv = String::from("names,email,wedding_date,notes\n");
+    for i in 0..n {
+        csv.push_str(&format!("Couple {i},couple{i}@example.com,2027-06-{:02},met at the Bath show\n", i % 28 + 1));
+    }
+    csv
+}
+
+struct Fixture {
+    runtime: tokio::runtime::Runtime,
+    server: TestServer,
+    _db: TestDb,
+    dirs: Vec<tempfile::TempDir>,
+}
+
+impl Fixture {
+    fn device(&mut self) -> LocalStore {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        self.runtime.block_on(sync::log_in(&store, &self.server.url, "studio@example.com", PASSWORD, "bench")).unwrap();
+        self.dirs.push(dir);
+        store
+    }
+}
+
+fn fixture() -> Fixture {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let db = TestDb::sqlite();
+    let server = runtime.block_on(TestServer::start(&db));
+    let body = json!({"kind": "supplier", "email": "studio@example.com", "password": PASSWORD, "business_name": "Golden Hour Studio"});
+    runtime.block_on(async { reqwest::Client::new().post(format!("{}/api/v1/accounts", server.url)).json(&body).send().await.unwrap() });
+    Fixture { runtime, server, _db: db, dirs: vec![] }
+}
+
+fn benches(c: &mut Criterion) {
+    let (pull_records, push_records) = if quick() { (2_000, 1_000) } else { (100_000, 10_000) };
+    let mut f = fixture();
+
+    // The account's records, made on one device and pushed once.
+    let maker = f.device();
+    maker.import_contacts_csv(csv_of(pull_records).as_bytes()).unwrap();
+    f.runtime.block_on(sync::sync_once(&maker)).unwrap();
+
+    let mut group = c.benchmark_group("sync");
+    group.sample_size(10).measurement_time(Duration::from_secs(if quick() { 1 } else { 30 }));
+    let health = ServerClient::new(&f.server.url);
+    group.bench_function("baseline_health_round_trip", |b| b.iter(|| f.runtime.block_on(health.health()).unwrap()));
+    group.bench_function("no_change_sync_round", |b| b.iter(|| f.runtime.block_on(sync::sync_once(black_box(&maker))).unwrap()));
+    group.bench_function(format!("initial_pull_{pull_records}"), |b| {
+        b.iter_batched(|| f.device(), |fresh| f.runtime.block_on(sync::sync_once(&fresh)).unwrap(), BatchSize::PerIteration)
+    });
+    let batch = csv_of(push_records);
+    group.bench_function(format!("push_{push_records}"), |b| {
+        b.iter_batched(
+            || {
+                let device = f.device();
+                device.import_contacts_csv(batch.as_bytes()).unwrap();
+                device
+            },
+            |device| f.runtime.block_on(sync::sync_once(&device)).unwrap(),
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+
+    // A write with its sync bookkeeping against the same row inserted plainly.
+    let mut group = c.benchmark_group("outbox_write");
+    group.measurement_time(Duration::from_secs(if quick() { 1 } else { 5 }));
+    let plain_dir = tempfile::tempdir().unwrap();
+    drop(LocalStore::open(plain_dir.path()).unwrap());
+    let plain = rusqlite::Connection::open(plain_dir.path().join("bouquet.db")).unwrap();
+    plain.pragma_update(None, "journal_mode", "WAL").unwrap();
+    plain.pragma_update(None, "synchronous", "NORMAL").unwrap();
+    let mut n = 0u64;
+    group.bench_function("baseline_plain_insert", |b| {
+        b.iter(|| {
+            n += 1;
+            plain
+                .execute(
+                    "INSERT INTO contacts (id, kind, names, email, created_at, updated_at) VALUES (?1, 'couple', ?2, ?3, ?4, ?4)",
+                    rusqlite::params![uuid::Uuid::now_v7().to_string(), format!("Couple {n}"), format!("c{n}@example.com"), chrono::Utc::now().to_rfc3339()],
+                )
+                .unwrap()
+        })
+    });
+    let tracked_dir = tempfile::tempdir().unwrap();
+    let tracked = LocalStore::open(tracked_dir.path()).unwrap();
+    group.bench_function("insert_with_clocks_and_outbox", |b| {
+        b.iter(|| {
+            n += 1;
+            tracked.create_contact(ContactInput { names: format!("Couple {n}"), email: Some(format!("c{n}@example.com")), ..Default::default() }).unwrap()
+        })
+    });
+    group.finish();
+    f.runtime.block_on(f.server.stop());
+}
+
+fn report_ratios() {
+    let dir = std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let mean = |group: &str, name: &str| -> Option<f64> {
+        let text = std::fs::read_to_string(dir.join("criterion").join(group).join(name).join("new/estimates.json")).ok()?;
+        serde_json::from_str::<Value>(&text).ok()?["mean"]["point_estimate"].as_f64()
+    };
+    if let Some(base) = mean("sync", "baseline_health_round_trip") {
+        println!("\nsync, against one GET /healthz round trip ({:.0} µs), measured in this run:", base / 1e3);
+        for name in ["no_change_sync_round", "initial_pull_100000", "push_10000"] {
+            if let Some(m) = mean("sync", name) {
+                println!("  sync/{name}: {:.1} ms = {:.1}× baseline", m / 1e6, m / base);
+            }
+        }
+        if let Some(m) = mean("sync", "initial_pull_100000") {
+            println!("  per pulled record: {:.1} µs", m / 1e3 / 100_000.0);
+        }
+        if let Some(m) = mean("sync", "push_10000") {
+            println!("  per pushed change: {:.1} µs", m / 1e3 / 10_000.0);
+        }
+    }
+    if let (Some(base), Some(m)) = (mean("outbox_write", "baseline_plain_insert"), mean("outbox_write", "insert_with_clocks_and_outbox")) {
+        println!("outbox write: plain insert {:.1} µs, with clocks and outbox {:.1} µs = {:.1}×", base / 1e3, m / 1e3, m / base);
+    }
+}
+
+fn main() {
+    let mut criterion = Criterion::default().configure_from_args();
+    benches(&mut criterion);
+    criterion.final_summary();
+    report_ratios();
+}
