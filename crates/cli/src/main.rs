@@ -312,8 +312,13 @@ async fn run(cli: Cli, out: &Output) -> Result<(), ClientError> {
         }
         Command::Qr { code, svg, png, size } => {
             let found = store.code_by_text(&code)?.ok_or_else(|| ClientError::NotFound(format!("no code {code} on this device")))?;
-            let path = svg.or(png).expect("clap requires --svg or --png");
-            qr::export(&found.link, size, &path)?;
+            // The flag says the format, whatever the file is called.
+            let (path, bytes) = match (svg, png) {
+                (Some(path), _) => (path, qr::svg(&found.link, size)?.into_bytes()),
+                (None, Some(path)) => (path, qr::png(&found.link, size)?),
+                (None, None) => return Err(ClientError::Invalid("say --svg FILE or --png FILE".into())),
+            };
+            std::fs::write(&path, bytes).map_err(|e| ClientError::Io(format!("{}: {e}", path.display())))?;
             out.line(&serde_json::json!({"code": found.code, "link": found.link, "file": path}), || format!("saved {} ({})", path.display(), found.link));
         }
         Command::Sheet { fair, paper, file } => {

@@ -1,5 +1,5 @@
-//! The real `bouquet` binary against a real server on a random port (SQLite backend;
-//! the sync protocol itself is tested on both backends in bouquet-client).
+//! The real `bouquet` binary against a real server on a random port (SQLite; the kill
+//! test on both backends, as is the sync protocol itself in bouquet-client's tests).
 
 use std::path::Path;
 use std::process::Command;
@@ -139,8 +139,17 @@ async fn contacts_import_reports_bad_rows_by_line_and_imports_the_rest() {
 /// The server killed in the middle of a push, and the client process killed in the
 /// middle of applying a pull: afterwards nothing is lost and nothing counted twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_server_and_killed_client_lose_nothing_and_duplicate_nothing() {
-    let db = TestDb::sqlite();
+async fn killed_server_and_killed_client_lose_nothing_and_duplicate_nothing_on_sqlite() {
+    killed_server_and_killed_client(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_server_and_killed_client_lose_nothing_and_duplicate_nothing_on_postgres() {
+    let Some(db) = TestDb::postgres().await else { return };
+    killed_server_and_killed_client(db).await;
+}
+
+async fn killed_server_and_killed_client(db: TestDb) {
     let server = TestServer::start(&db).await;
     let addr = server.url.trim_start_matches("http://").to_string();
     supplier(&server, "studio@example.com").await;
