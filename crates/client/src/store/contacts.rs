@@ -318,13 +318,21 @@ fn fts_prefix_query(query: &str) -> Option<String> {
 }
 
 fn duplicates_of(tx: &rusqlite::Transaction<'_>, c: &Contact) -> Result<Vec<Contact>> {
-    if c.email.is_none() && c.phone.is_none() {
-        return Ok(Vec::new());
+    // One indexed lookup per field (an OR across both would scan the whole table, which
+    // made importing a large CSV quadratic).
+    let mut found: Vec<Contact> = Vec::new();
+    for (column, value) in [("email", &c.email), ("phone", &c.phone)] {
+        let Some(value) = value else { continue };
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM contacts WHERE {column} = ?2 AND {column} IS NOT NULL AND deleted_at IS NULL AND id <> ?1"
+        ))?;
+        for row in stmt.query_map(params![c.id.to_string(), value], contact_from_row)? {
+            let row = row?;
+            if !found.iter().any(|f| f.id == row.id) {
+                found.push(row);
+            }
+        }
     }
-    let mut stmt = tx.prepare(&format!(
-        "SELECT {COLUMNS} FROM contacts WHERE deleted_at IS NULL AND id <> ?1
-         AND ((?2 IS NOT NULL AND email = ?2) OR (?3 IS NOT NULL AND phone = ?3)) ORDER BY names"
-    ))?;
-    let rows = stmt.query_map(params![c.id.to_string(), c.email, c.phone], contact_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    found.sort_by(|a, b| a.names.cmp(&b.names));
+    Ok(found)
 }
