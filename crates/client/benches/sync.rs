@@ -62,7 +62,9 @@ fn fixture() -> Fixture {
 }
 
 fn benches(c: &mut Criterion) {
-    let (pull_records, push_records) = if quick() { (2_000, 1_000) } else { (100_000, 10_000) };
+    // BOUQUET_BENCH_PULL / BOUQUET_BENCH_PUSH change the sizes (e.g. for a shorter run).
+    let size = |var: &str, full: usize, test: usize| std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(if quick() { test } else { full });
+    let (pull_records, push_records) = (size("BOUQUET_BENCH_PULL", 100_000, 2_000), size("BOUQUET_BENCH_PUSH", 10_000, 1_000));
     let f = fixture();
 
     // The account's records, made on one device and pushed once.
@@ -140,16 +142,18 @@ fn report_ratios() {
     };
     if let Some(base) = mean("sync", "baseline_health_round_trip") {
         println!("\nsync, against one GET /healthz round trip ({:.0} µs), measured in this run:", base / 1e3);
-        for name in ["no_change_sync_round", "initial_pull_100000", "push_10000"] {
-            if let Some(m) = mean("sync", name) {
-                println!("  sync/{name}: {:.1} ms = {:.1}× baseline", m / 1e6, m / base);
+        if let Some(m) = mean("sync", "no_change_sync_round") {
+            println!("  sync/no_change_sync_round: {:.1} ms = {:.1}× baseline", m / 1e6, m / base);
+        }
+        for (prefix, what) in [("initial_pull_", "pulled record"), ("push_", "pushed change")] {
+            let Ok(entries) = std::fs::read_dir(dir.join("criterion/sync")) else { continue };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                let Some(count) = name.strip_prefix(prefix).and_then(|n| n.parse::<f64>().ok()) else { continue };
+                if let Some(m) = mean("sync", &name) {
+                    println!("  sync/{name}: {:.0} ms = {:.0}× baseline, {:.1} µs per {what}", m / 1e6, m / base, m / 1e3 / count);
+                }
             }
-        }
-        if let Some(m) = mean("sync", "initial_pull_100000") {
-            println!("  per pulled record: {:.1} µs", m / 1e3 / 100_000.0);
-        }
-        if let Some(m) = mean("sync", "push_10000") {
-            println!("  per pushed change: {:.1} µs", m / 1e3 / 10_000.0);
         }
     }
     if let (Some(base), Some(m)) = (mean("outbox_write", "baseline_plain_insert"), mean("outbox_write", "insert_with_clocks_and_outbox")) {
