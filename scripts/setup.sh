@@ -25,13 +25,16 @@ ensure_apt() {
 }
 
 # Building the desktop app (Tauri 2 on WebKitGTK) and the server.
+# libdbus-1-dev: the device token goes to the desktop's Secret Service (keyring crate).
 BUILD_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev
-  libsoup-3.0-dev libjavascriptcoregtk-4.1-dev curl)
+  libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libdbus-1-dev curl)
 # End-to-end tests: Chromium for the server's pages; the app through tauri-driver +
 # WebKitWebDriver under Xvfb (ImageMagick photographs the display);
 # zbarimg, rsvg-convert and poppler's pdftoppm read rendered QR codes and PDFs back independently;
-# pg_dump/psql copy a PostgreSQL database for the restore-from-backup sync test.
-TEST_PACKAGES=(chromium xvfb imagemagick xauth zbar-tools librsvg2-bin poppler-utils webkit2gtk-driver postgresql-client)
+# pg_dump/psql copy a PostgreSQL database for the restore-from-backup sync test;
+# dbus-daemon + gnome-keyring (read back with secret-tool) are a real keyring for the token test.
+TEST_PACKAGES=(chromium xvfb imagemagick xauth zbar-tools librsvg2-bin poppler-utils webkit2gtk-driver postgresql-client
+  dbus-daemon gnome-keyring libsecret-tools)
 
 # The WebDriver server that drives the built app (its end-to-end tests).
 ensure_tauri_driver() {

@@ -353,13 +353,19 @@ async fn run(cli: Cli, out: &Output) -> Result<(), ClientError> {
                 Some(s) => Some(bouquet_client::ServerClient::new(&s.server_url).status().await),
                 None => None,
             };
-            let value = serde_json::json!({"sync": status, "session": session, "server": server});
+            let token_kept_in = bouquet_client::token::place(store.data_dir())?;
+            let value = serde_json::json!({"sync": status, "session": session, "server": server, "token_kept_in": token_kept_in});
             out.line(&value, || {
                 let reach = server.as_ref().map_or("not signed in".to_string(), |s| {
                     if s.reachable { format!("{} reachable", s.server_url) } else { format!("{} unreachable", s.server_url) }
                 });
+                let token = match token_kept_in {
+                    Some(bouquet_client::token::TokenPlace::Keyring) => "; token in the OS keyring",
+                    Some(bouquet_client::token::TokenPlace::File) => "; token in a private file",
+                    None => "",
+                };
                 format!(
-                    "{} pending; last sync {}; {}{}",
+                    "{} pending; last sync {}; {}{token}{}",
                     status.pending,
                     status.last_sync_at.clone().unwrap_or_else(|| "never".into()),
                     reach,

@@ -20,7 +20,8 @@ async fn supplier(server: &TestServer, email: &str) {
 /// server keeps serving) and returns (success, stdout, stderr).
 async fn bouquet(dir: &Path, args: &[&str]) -> (bool, String, String) {
     let mut command = Command::new(cargo_bin("bouquet"));
-    command.arg("--data-dir").arg(dir).args(args).env("BOUQUET_PASSWORD", PASSWORD);
+    // No session bus, so no keyring: the token goes to the data folder, as on a server.
+    command.arg("--data-dir").arg(dir).args(args).env("BOUQUET_PASSWORD", PASSWORD).env_remove("DBUS_SESSION_BUS_ADDRESS");
     let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
     (output.status.success(), String::from_utf8(output.stdout).unwrap(), String::from_utf8(output.stderr).unwrap())
 }
@@ -70,6 +71,7 @@ async fn two_data_folders_on_one_account_share_contacts_after_sync() {
     let status = json_of(laptop.path(), &["status"]).await;
     assert_eq!(status["sync"]["pending"], 0);
     assert_eq!(status["server"]["reachable"], true);
+    assert_eq!(status["token_kept_in"], "file", "no session bus, no keyring");
     server.stop().await;
 }
 

@@ -1,12 +1,88 @@
-//! The device's bearer token: in the OS keyring where there is one, else in a file in
-//! the data folder that only the user can read. It never goes into the database, so a
-//! copied database file signs nobody in.
+//! The device's bearer token: in the OS keyring where there is one (the Secret Service
+//! of a Linux desktop session, the macOS Keychain, the Windows Credential Manager), else
+//! in a file in the data folder that only the user can read. It never goes into the
+//! database, so a copied database file signs nobody in.
 
 use std::path::{Path, PathBuf};
+
+use serde::Serialize;
 
 use crate::ClientError;
 
 const FILE: &str = "device-token";
+/// The keyring's service name; each data folder is its own entry under it.
+const SERVICE: &str = "Bouquet";
+
+/// Where a device's token is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenPlace {
+    Keyring,
+    File,
+}
+
+/// Keeps the token: in the keyring if it takes it, else in the file. A token moved to
+/// the keyring leaves no copy in the file.
+pub fn save(dir: &Path, token: &str) -> Result<TokenPlace, ClientError> {
+    if let Some(entry) = keyring_entry(dir)
+        && entry.set_password(token).is_ok()
+    {
+        remove_file(dir)?;
+        return Ok(TokenPlace::Keyring);
+    }
+    write_file(dir, token)?;
+    Ok(TokenPlace::File)
+}
+
+/// The token, from the keyring or else the file. A token found in the file while a
+/// keyring is there (kept before the keyring was, or by a session without one) moves
+/// to the keyring.
+pub fn load(dir: &Path) -> Result<Option<String>, ClientError> {
+    let entry = keyring_entry(dir);
+    if let Some(entry) = &entry
+        && let Ok(token) = entry.get_password()
+    {
+        return Ok(Some(token));
+    }
+    let token = read_file(dir)?;
+    if let (Some(entry), Some(token)) = (&entry, &token)
+        && entry.set_password(token).is_ok()
+    {
+        remove_file(dir)?;
+    }
+    Ok(token)
+}
+
+/// Where the token is kept now, if there is one.
+pub fn place(dir: &Path) -> Result<Option<TokenPlace>, ClientError> {
+    if keyring_entry(dir).is_some_and(|entry| entry.get_password().is_ok()) {
+        return Ok(Some(TokenPlace::Keyring));
+    }
+    Ok(read_file(dir)?.map(|_| TokenPlace::File))
+}
+
+/// Whether this machine has a keyring to ask. On Linux and the BSDs that is the Secret
+/// Service on the session bus: without a session bus (a server, an ssh login, CI) there
+/// is none, and asking would only make libdbus try to start one.
+fn keyring_available() -> bool {
+    if std::env::var_os("BOUQUET_TOKEN_STORE").is_some_and(|v| v == "file") {
+        return false;
+    }
+    if cfg!(any(target_os = "macos", target_os = "windows")) {
+        return true;
+    }
+    std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|a| !a.is_empty())
+}
+
+/// The keyring entry of this data folder: two folders (two accounts, or the tests'
+/// devices) never share a token.
+fn keyring_entry(dir: &Path) -> Option<keyring::Entry> {
+    if !keyring_available() {
+        return None;
+    }
+    let folder = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    keyring::Entry::new(SERVICE, &format!("device token for {}", folder.display())).ok()
+}
 
 fn path(dir: &Path) -> PathBuf {
     dir.join(FILE)
@@ -16,7 +92,7 @@ fn io(e: std::io::Error) -> ClientError {
     ClientError::Io(format!("the device token: {e}"))
 }
 
-pub fn save(dir: &Path, token: &str) -> Result<(), ClientError> {
+fn write_file(dir: &Path, token: &str) -> Result<(), ClientError> {
     use std::io::Write;
     let target = path(dir);
     let temp = dir.join(format!("{FILE}.tmp"));
@@ -33,7 +109,7 @@ pub fn save(dir: &Path, token: &str) -> Result<(), ClientError> {
     std::fs::rename(&temp, &target).map_err(io)
 }
 
-pub fn load(dir: &Path) -> Result<Option<String>, ClientError> {
+fn read_file(dir: &Path) -> Result<Option<String>, ClientError> {
     match std::fs::read_to_string(path(dir)) {
         Ok(token) => Ok(Some(token.trim().to_string()).filter(|t| !t.is_empty())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -41,13 +117,28 @@ pub fn load(dir: &Path) -> Result<Option<String>, ClientError> {
     }
 }
 
+fn remove_file(dir: &Path) -> Result<(), ClientError> {
+    match std::fs::remove_file(path(dir)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(e)),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::TokenPlace;
+
+    // The tests' processes run without a session bus (see `tests/keyring.rs` for the
+    // keyring), so this is the file every headless machine uses.
     #[test]
-    fn the_token_file_is_private() {
+    fn without_a_keyring_the_token_file_is_private() {
+        if super::keyring_available() {
+            return; // a developer's desktop session: covered by tests/keyring.rs
+        }
         let dir = tempfile::tempdir().unwrap();
-        super::save(dir.path(), "bqd_secret").unwrap();
+        assert_eq!(super::save(dir.path(), "bqd_secret").unwrap(), TokenPlace::File);
         assert_eq!(super::load(dir.path()).unwrap().as_deref(), Some("bqd_secret"));
+        assert_eq!(super::place(dir.path()).unwrap(), Some(TokenPlace::File));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
