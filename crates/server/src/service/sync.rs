@@ -4,6 +4,7 @@
 //! in one transaction. Codes become referrals and fair leads become touches with their
 //! original times. A pull pages through the account's records by change number.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use bouquet_core::code::prefixes_for;
@@ -78,56 +79,109 @@ pub async fn push(store: &Arc<dyn Store>, caller: &Caller, req: PushRequest, ref
         )));
     }
     let mut last = applied;
+    let mut push = Push { store, caller, referral_lifetime, now, own_namespaces: HashSet::new() };
     for change in changes.into_iter().filter(|c| c.seq > applied) {
         last = change.seq;
-        apply(&mut *tx, store, caller, change, referral_lifetime, now).await?;
+        push.apply(&mut *tx, change).await?;
     }
     tx.set_applied_through(caller.device_id, last).await?;
     tx.commit().await?;
     Ok(PushResponse { applied_through: last, server_time: now })
 }
 
-async fn apply(
-    tx: &mut dyn SyncTx,
-    store: &Arc<dyn Store>,
-    caller: &Caller,
-    change: Change,
+/// What applying one push's changes needs besides the transaction.
+struct Push<'a> {
+    store: &'a Arc<dyn Store>,
+    caller: &'a Caller,
     referral_lifetime: Duration,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    let account = caller.account.id;
-    let existing = tx.record(account, change.entity, change.id).await?;
-    check_change(change.entity, &change, existing.as_ref())
-        .map_err(|e| ApiError::invalid("invalid_change", format!("change {}: {e}. Nothing was applied.", change.seq)))?;
-    let was_new = existing.as_ref().is_none_or(|r| r.fields.is_empty());
-    let was_deleted = existing.as_ref().is_some_and(|r| r.deleted.is_some());
-    let mut state = existing.unwrap_or_default();
-    if !state.merge(&change.fields, &change.clocks, change.deleted.as_ref()) {
-        return Ok(());
-    }
-    tx.save_record(account, change.entity, change.id, &state).await?;
-    let seq = change.seq;
-    match change.entity {
-        Entity::Code if was_new && !state.fields.is_empty() => {
-            let referral = referral_of(store, caller, &state, referral_lifetime, seq).await?;
-            // Uploaded before through `POST /api/v1/referrals`: already a referral.
-            if store.referral_by_code(&referral.code).await?.is_some_and(|r| r.view.referrer_id == account) {
-                return Ok(());
-            }
-            tx.add_referral(&referral).await.map_err(|e| match e {
-                StoreError::Conflict(_) => ApiError::Conflict(format!("change {seq}: the code {} is already taken", referral.code)),
-                other => other.into(),
-            })?;
+    /// Code namespaces already found to be the caller's: a push of offline codes is
+    /// mostly from one namespace, checked once.
+    own_namespaces: HashSet<String>,
+}
+
+impl Push<'_> {
+    async fn apply(&mut self, tx: &mut dyn SyncTx, change: Change) -> Result<(), ApiError> {
+        let account = self.caller.account.id;
+        let existing = tx.record(account, change.entity, change.id).await?;
+        check_change(change.entity, &change, existing.as_ref())
+            .map_err(|e| ApiError::invalid("invalid_change", format!("change {}: {e}. Nothing was applied.", change.seq)))?;
+        let was_new = existing.as_ref().is_none_or(|r| r.fields.is_empty());
+        let was_deleted = existing.as_ref().is_some_and(|r| r.deleted.is_some());
+        let mut state = existing.unwrap_or_default();
+        if !state.merge(&change.fields, &change.clocks, change.deleted.as_ref()) {
+            return Ok(());
         }
-        Entity::Code if !was_deleted && state.deleted.is_some() => {
-            if let Some(code) = text(&state, "code") {
-                tx.end_referral(&code, account, now).await?;
+        tx.save_record(account, change.entity, change.id, &state).await?;
+        let seq = change.seq;
+        match change.entity {
+            Entity::Code if was_new && !state.fields.is_empty() => {
+                let referral = self.referral_of(&state, seq).await?;
+                // Uploaded before through `POST /api/v1/referrals`: already a referral.
+                if self.store.referral_by_code(&referral.code).await?.is_some_and(|r| r.view.referrer_id == account) {
+                    return Ok(());
+                }
+                tx.add_referral(&referral).await.map_err(|e| match e {
+                    StoreError::Conflict(_) => ApiError::Conflict(format!("change {seq}: the code {} is already taken", referral.code)),
+                    other => other.into(),
+                })?;
             }
+            Entity::Code if !was_deleted && state.deleted.is_some() => {
+                if let Some(code) = text(&state, "code") {
+                    tx.end_referral(&code, account, self.now).await?;
+                }
+            }
+            Entity::Lead if was_new && !state.fields.is_empty() => add_fair_lead(tx, account, change.id, &state, seq).await?,
+            _ => {}
         }
-        Entity::Lead if was_new && !state.fields.is_empty() => add_fair_lead(tx, account, change.id, &state, seq).await?,
-        _ => {}
+        Ok(())
     }
-    Ok(())
+
+    /// The referral a code made on a device stands for. The code must be in one of the
+    /// account's namespaces, so no device can claim another account's codes.
+    async fn referral_of(&mut self, state: &RecordState, seq: i64) -> Result<NewReferral, ApiError> {
+        let caller = self.caller;
+        let invalid = |m: String| ApiError::invalid("invalid_change", format!("change {seq}: {m}"));
+        let kind = caller.account.kind;
+        if kind == AccountKind::Admin {
+            return Err(ApiError::Forbidden("admin accounts do not refer anyone"));
+        }
+        let typed = text(state, "code").unwrap_or_default();
+        let code = ReferralCode::parse(&typed).map_err(|e| invalid(format!("{typed}: {e}")))?;
+        let namespace = code.namespace();
+        let own = prefixes_for(kind).contains(&code.prefix())
+            && (self.own_namespaces.contains(namespace) || self.store.namespace_belongs_to(namespace, caller.account.id).await?);
+        if !own {
+            return Err(ApiError::invalid("foreign_code_namespace", format!("change {seq}: the code {code} was not made in one of this account's code namespaces")));
+        }
+        self.own_namespaces.insert(namespace.to_string());
+        let method = text(state, "method").unwrap_or_default();
+        if !["email", "link", "qr", "social"].contains(&method.as_str()) {
+            return Err(invalid(format!("method '{method}' is not email, link, qr or social")));
+        }
+        let created_at = time(state, "created_at", seq)?.min(Utc::now());
+        Ok(NewReferral {
+            id: Uuid::now_v7(),
+            code: code.to_string(),
+            referrer_id: caller.account.id,
+            referrer_type: kind,
+            referee_type: if kind == AccountKind::Couple { AccountKind::Supplier } else { AccountKind::Couple },
+            method,
+            campaign_id: None,
+            source_url: None,
+            utm_source: text(state, "utm_source"),
+            utm_medium: text(state, "utm_medium"),
+            utm_campaign: text(state, "utm_campaign"),
+            vendor_type: caller.account.vendor_type.map(|v| v.as_str().to_string()),
+            wedding_date: None,
+            location: None,
+            message: text(state, "message"),
+            incentive_offered: text(state, "incentive"),
+            incentive_amount: None,
+            created_at,
+            expires_at: Some(created_at + self.referral_lifetime),
+        })
+    }
 }
 
 fn text(state: &RecordState, field: &str) -> Option<String> {
@@ -139,47 +193,6 @@ fn time(state: &RecordState, field: &str, seq: i64) -> Result<DateTime<Utc>, Api
         .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
         .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| ApiError::invalid("invalid_change", format!("change {seq}: {field} must be an RFC 3339 time")))
-}
-
-/// The referral a code made on a device stands for. The code must be in one of the
-/// account's namespaces, so no device can claim another account's codes.
-async fn referral_of(store: &Arc<dyn Store>, caller: &Caller, state: &RecordState, lifetime: Duration, seq: i64) -> Result<NewReferral, ApiError> {
-    let invalid = |m: String| ApiError::invalid("invalid_change", format!("change {seq}: {m}"));
-    let kind = caller.account.kind;
-    if kind == AccountKind::Admin {
-        return Err(ApiError::Forbidden("admin accounts do not refer anyone"));
-    }
-    let typed = text(state, "code").unwrap_or_default();
-    let code = ReferralCode::parse(&typed).map_err(|e| invalid(format!("{typed}: {e}")))?;
-    if !prefixes_for(kind).contains(&code.prefix()) || !store.namespace_belongs_to(code.namespace(), caller.account.id).await? {
-        return Err(ApiError::invalid("foreign_code_namespace", format!("change {seq}: the code {code} was not made in one of this account's code namespaces")));
-    }
-    let method = text(state, "method").unwrap_or_default();
-    if !["email", "link", "qr", "social"].contains(&method.as_str()) {
-        return Err(invalid(format!("method '{method}' is not email, link, qr or social")));
-    }
-    let created_at = time(state, "created_at", seq)?.min(Utc::now());
-    Ok(NewReferral {
-        id: Uuid::now_v7(),
-        code: code.to_string(),
-        referrer_id: caller.account.id,
-        referrer_type: kind,
-        referee_type: if kind == AccountKind::Couple { AccountKind::Supplier } else { AccountKind::Couple },
-        method,
-        campaign_id: None,
-        source_url: None,
-        utm_source: text(state, "utm_source"),
-        utm_medium: text(state, "utm_medium"),
-        utm_campaign: text(state, "utm_campaign"),
-        vendor_type: caller.account.vendor_type.map(|v| v.as_str().to_string()),
-        wedding_date: None,
-        location: None,
-        message: text(state, "message"),
-        incentive_offered: text(state, "incentive"),
-        incentive_amount: None,
-        created_at,
-        expires_at: Some(created_at + lifetime),
-    })
 }
 
 /// A couple captured at the booth becomes a fair-lead touch on the code they were
