@@ -9,7 +9,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir, homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -24,17 +24,25 @@ let WD = "http://127.0.0.1:4444";
 const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 
 let server;
-let driver;
+let first; // { driver, url, session } of the first app instance
 let dataDir;
 let session;
 let second; // { driver, dataDir, session } of the second app instance
 
-/** Starts tauri-driver on `port` for an app with its own data folder; returns its session. */
+/**
+ * Starts tauri-driver on `port` for an app with its own data folder; returns its session.
+ * The driver, WebKitWebDriver and the app run in their own process group, killed whole by
+ * `stopApp`: killing tauri-driver alone leaves WebKitWebDriver running. Their output goes
+ * to a log file in the artifacts, so nothing left behind can hold the test's output open.
+ */
 async function startApp(port, dir) {
+  const log = openSync(join(artifacts, `tauri-driver-${port}.log`), "w");
   const child = spawn(driverBin, ["--port", String(port), "--native-port", String(port + 1)], {
     env: { ...process.env, BOUQUET_DATA_DIR: dir, BOUQUET_EXPORT_DIR: join(dir, "exports"), BOUQUET_SERVER_URL: server.url, WEBKIT_DISABLE_COMPOSITING_MODE: "1" },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", log, log],
+    detached: true,
   });
+  closeSync(log);
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 50; i++) {
     if (await fetch(`${url}/status`).then((r) => r.ok, () => false)) break;
@@ -43,6 +51,15 @@ async function startApp(port, dir) {
   WD = url;
   const created = await wd("POST", "/session", { capabilities: { alwaysMatch: { "tauri:options": { application: appBin } } } });
   return { driver: child, url, session: created.sessionId };
+}
+
+/** Ends the app's session and kills its driver's whole process group. */
+async function stopApp(app) {
+  if (!app) return;
+  if (app.session) await fetch(`${app.url}/session/${app.session}`, { method: "DELETE" }).catch(() => {});
+  try {
+    process.kill(-app.driver.pid, "SIGKILL");
+  } catch {}
 }
 
 async function wd(method, path, body) {
@@ -99,17 +116,14 @@ before(async () => {
     body: { kind: "supplier", email: "studio@example.com", password: "correct horse battery", business_name: "Golden Hour Studio", vendor_type: "photographer" },
   });
   dataDir = mkdtempSync(join(tmpdir(), "bouquet-app-"));
-  const first = await startApp(4444, dataDir);
-  driver = first.driver;
+  first = await startApp(4444, dataDir);
   session = first.session;
 });
 
 after(async () => {
-  if (session) await wd("DELETE", `/session/${session}`).catch(() => {});
-  driver?.kill();
+  await stopApp(first);
   if (second) {
-    await fetch(`${second.url}/session/${second.session}`, { method: "DELETE" }).catch(() => {});
-    second.driver.kill();
+    await stopApp(second);
     rmSync(second.dataDir, { recursive: true, force: true });
   }
   await server?.stop();

@@ -5,7 +5,7 @@
 //! - a sync round with nothing to do (baseline: one `GET /healthz` round trip);
 //! - a contact saved with its sync bookkeeping (clocks + outbox) against a plain insert
 //!   of the same row, in the same kind of transaction on the same kind of file.
-//! Under `--test` (as CI runs benchmarks) the record counts are cut to keep it quick.
+//! In test mode (`cargo test --benches`, as CI runs benchmarks) the record counts are cut.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -18,8 +18,10 @@ use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery";
 
+/// Criterion's test mode: `cargo test --benches` (no `--bench` flag) or `cargo bench -- --test`.
 fn quick() -> bool {
-    std::env::args().any(|a| a == "--test")
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().any(|a| a == "--test") || !args.iter().any(|a| a == "--bench")
 }
 
 fn csv_of(n: usize) -> String {
