@@ -138,6 +138,61 @@ async fn contacts_import_reports_bad_rows_by_line_and_imports_the_rest() {
     assert_eq!(error["code"], "not_found");
 }
 
+/// The app open on a data folder while scripts run the CLI on it: every write from
+/// either lands once, with its change queued for the server, and the file stays sound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_and_the_app_write_one_data_folder_at_once() {
+    const CLI_PROCESSES: usize = 3;
+    const CLI_WRITES: usize = 15;
+    let dir = tempfile::tempdir().unwrap();
+    let app = bouquet_client::LocalStore::open(dir.path()).unwrap();
+    // The app keeps writing until the scripts are done, each write read-then-write (the
+    // duplicate check, then the row, its clocks and its outbox entry).
+    let scripts_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let app_writer = std::thread::spawn({
+        let scripts_done = scripts_done.clone();
+        move || {
+            let mut written = 0;
+            while !scripts_done.load(std::sync::atomic::Ordering::SeqCst) || written < 50 {
+                let input = bouquet_client::store::contacts::ContactInput {
+                    names: format!("App couple {written}"),
+                    email: Some(format!("app{written}@example.com")),
+                    ..Default::default()
+                };
+                app.create_contact(input).unwrap_or_else(|e| panic!("the app's write {written} failed beside the CLI: {e}"));
+                written += 1;
+            }
+            (app, written)
+        }
+    });
+    let scripts: Vec<_> = (0..CLI_PROCESSES)
+        .map(|p| {
+            let dir = dir.path().to_path_buf();
+            tokio::spawn(async move {
+                for i in 0..CLI_WRITES {
+                    let (names, email) = (format!("CLI {p} couple {i}"), format!("cli{p}-{i}@example.com"));
+                    let (success, _, err) = bouquet(&dir, &["contacts", "add", "--names", &names, "--email", &email]).await;
+                    assert!(success, "bouquet contacts add beside the app failed: {err}");
+                }
+            })
+        })
+        .collect();
+    for script in scripts {
+        script.await.unwrap();
+    }
+    scripts_done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (app, app_writes) = tokio::task::spawn_blocking(move || app_writer.join().unwrap()).await.unwrap();
+
+    let expected = app_writes + CLI_PROCESSES * CLI_WRITES;
+    let listed = json_of(dir.path(), &["contacts", "list"]).await;
+    assert_eq!(listed.as_array().unwrap().len(), expected);
+    assert_eq!(app.contacts().unwrap().len(), expected, "the app sees the CLI's contacts");
+    assert_eq!(json_of(dir.path(), &["status"]).await["sync"]["pending"], expected as i64, "one queued change per write");
+    let check = rusqlite::Connection::open(dir.path().join("bouquet.db")).unwrap();
+    let integrity: String = check.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(integrity, "ok");
+}
+
 /// The server killed in the middle of a push, and the client process killed in the
 /// middle of applying a pull: afterwards nothing is lost and nothing counted twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

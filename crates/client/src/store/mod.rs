@@ -56,8 +56,12 @@ impl LocalStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // The CLI and the app may have the same file open; wait rather than fail.
+        // The CLI and the app may have the same file open; wait rather than fail. Write
+        // transactions take the write lock when they begin: a deferred one that reads
+        // first and then writes fails at once with "database is locked" if another
+        // process wrote in between, and no timeout helps it.
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         migrations().to_latest(&mut conn)?;
         conn.execute_batch("CREATE TEMP TABLE clock_skew (ms INTEGER NOT NULL)")?;
         Ok(Self { conn: Mutex::new(conn), dir: dir.to_path_buf() })
