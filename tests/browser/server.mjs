@@ -9,10 +9,9 @@ const root = resolve(import.meta.dirname, "../..");
 export const serverBin =
   process.env.BOUQUET_SERVER_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "debug", "bouquet-server");
 
-export async function startServer() {
-  const dir = mkdtempSync(join(tmpdir(), "bouquet-e2e-"));
-  const databaseUrl = `sqlite://${join(dir, "server.db")}`;
-  const child = spawn(serverBin, ["serve", "--bind", "127.0.0.1:0", "--database-url", databaseUrl], {
+/** Runs bouquet-server on `bind` over `databaseUrl`; resolves once it listens. */
+async function launch(bind, databaseUrl) {
+  const child = spawn(serverBin, ["serve", "--bind", bind, "--database-url", databaseUrl], {
     env: { ...process.env, BOUQUET_LOG: "warn" },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -21,15 +20,34 @@ export async function startServer() {
     lines.once("line", (line) => ok(line.trim().split(" ").pop()));
     child.once("exit", (code) => fail(new Error(`bouquet-server exited with ${code}`)));
   });
+  return { child, url };
+}
+
+async function kill(child) {
+  child.kill("SIGTERM");
+  await new Promise((ok) => (child.exitCode !== null ? ok() : child.once("exit", ok)));
+}
+
+export async function startServer() {
+  const dir = mkdtempSync(join(tmpdir(), "bouquet-e2e-"));
+  const databaseUrl = `sqlite://${join(dir, "server.db")}`;
+  let { child, url } = await launch("127.0.0.1:0", databaseUrl);
   const apiKey = execFileSync(serverBin, ["api-key", "create", "--name", "wedsync", "--database-url", databaseUrl])
     .toString()
     .trim();
   return {
     url,
     apiKey,
+    /** Takes the server off the network (the app is offline); its database stays. */
+    async pause() {
+      await kill(child);
+    },
+    /** Back on the same address with the same database. */
+    async resume() {
+      ({ child } = await launch(new URL(url).host, databaseUrl));
+    },
     async stop() {
-      child.kill("SIGTERM");
-      await new Promise((ok) => (child.exitCode !== null ? ok() : child.once("exit", ok)));
+      await kill(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

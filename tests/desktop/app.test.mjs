@@ -1,7 +1,8 @@
 // The built desktop app, driven through tauri-driver + WebKitWebDriver in a virtual X
 // display (run this file under xvfb-run), against a real server: sign in once, add a
-// contact, edit it, import a CSV, draft and bulk-queue invitations, create a fair and its
-// QR code, print its table cards, open fair mode and capture a lead, and see the
+// contact, edit it, import a CSV, draft and bulk-queue invitations; then, with the server
+// gone (a fair with no network), create a fair and its QR code, print its table cards,
+// open fair mode and capture a lead, see the header count what waits to be sent and the
 // dashboard's figures change. A screenshot of fair mode is kept as an artifact. Then a
 // second instance of the app, with its own data folder, signs in to the same account:
 // sync brings it the first one's contacts, and the fair lead, once synced, shows as
@@ -130,7 +131,7 @@ after(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-test("a supplier signs in once, adds and imports contacts, invites couples, makes a fair's QR code and captures a lead in fair mode", { timeout: 180_000 }, async () => {
+test("a supplier signs in once, adds and imports contacts, invites couples, and at a fair with no network makes a QR code and captures a lead", { timeout: 180_000 }, async () => {
   // First start: no session yet, so the app opens on Settings.
   await type("signin-email", "studio@example.com");
   await type("signin-password", "correct horse battery");
@@ -168,6 +169,8 @@ test("a supplier signs in once, adds and imports contacts, invites couples, make
   await textBecomes("invite-batches", /Batch 1, from .*: 0 urgent, 0 soon, 1 later/);
   await textBecomes("invite-queue", /Anna & Benedict\s*queued\s*0/);
 
+  // At the fair there is no network: the server is gone until the supplier is back.
+  await server.pause();
   await click("nav-fairs");
   await type("fair-name", "Bath Wedding Show");
   await click("fair-add");
@@ -193,6 +196,9 @@ test("a supplier signs in once, adds and imports contacts, invites couples, make
   await click("lead-submit");
   await textBecomes("lead-thanks", /Thank you, Priya & Sam/);
   await click("fair-mode-close");
+  // Everything made at the fair waits in the outbox, and the header says so.
+  await click("sync-status");
+  await textBecomes("sync-status", /^Offline · [1-9]\d* pending/);
 
   await click("nav-dashboard");
   assert.equal(await textBecomes("codes-made", "3"), "3", "the fair's QR code and one code per invitation");
@@ -208,6 +214,8 @@ test("a supplier signs in once, adds and imports contacts, invites couples, make
   await textBecomes("contact-list", /Priya & Sam/);
   execFileSync("import", ["-window", "root", join(artifacts, "contacts.png")]);
   assert.match(code, /-/);
+  // Back from the fair: the server is reachable again at the same address.
+  await server.resume();
 });
 
 test("a second app on the same account gets the first one's contacts, and the synced fair lead is attributed after the platform's sign-up", { timeout: 180_000 }, async () => {
