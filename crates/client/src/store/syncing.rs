@@ -130,13 +130,10 @@ impl LocalStore {
         conn.execute_batch("PRAGMA foreign_keys = OFF")?;
         let applied = (|| {
             let tx = conn.transaction()?;
-            let mut changed = 0;
             if page.reset {
                 tracking::enqueue_snapshot(&tx)?;
             }
-            for record in &page.records {
-                changed += usize::from(tracking::apply_remote(&tx, record)?);
-            }
+            let changed = tracking::apply_remote_page(&tx, &page.records)?;
             tx.execute("UPDATE sync_state SET cursor = ?1, epoch = ?2 WHERE id = 1", params![page.next_after, page.epoch])?;
             tx.commit()?;
             Ok(changed)

@@ -1,7 +1,7 @@
 //! Sync bookkeeping inside the local store. Every write to a synced table calls
 //! [`record`] in the same transaction: the fields that differ from the values last
 //! stamped get a new hybrid-logical-clock time and go to the outbox as one change.
-//! Pulled records are merged back here too ([`apply_remote`]). The tables' columns are
+//! Pulled records are merged back here too ([`apply_remote_page`]). The tables' columns are
 //! named like the fields of `bouquet_core::sync::Entity`, so one generic mapping serves
 //! every kind of record.
 
@@ -74,9 +74,8 @@ pub(crate) fn read_all(conn: &Connection, entity: Entity) -> Result<Vec<(uuid::U
 
 fn read_meta(conn: &Connection, entity: Entity, id: &str) -> Result<Option<RecordState>> {
     let row = conn
-        .query_row("SELECT fields, clocks, deleted FROM sync_meta WHERE entity = ?1 AND entity_id = ?2", params![entity.as_str(), id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
-        })
+        .prepare_cached("SELECT fields, clocks, deleted FROM sync_meta WHERE entity = ?1 AND entity_id = ?2")?
+        .query_row(params![entity.as_str(), id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)))
         .optional()?;
     let Some((fields, clocks, deleted)) = row else { return Ok(None) };
     Ok(Some(RecordState {
@@ -88,11 +87,11 @@ fn read_meta(conn: &Connection, entity: Entity, id: &str) -> Result<Option<Recor
 
 fn write_meta(conn: &Connection, entity: Entity, id: &str, state: &RecordState) -> Result<()> {
     let clocks = serde_json::to_string(&state.clocks).map_err(|e| corrupt("clocks", e))?;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO sync_meta (entity, entity_id, fields, clocks, deleted) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (entity, entity_id) DO UPDATE SET fields = excluded.fields, clocks = excluded.clocks, deleted = excluded.deleted",
-        params![entity.as_str(), id, Value::Object(state.fields.clone()).to_string(), clocks, state.deleted.as_ref().map(ToString::to_string)],
-    )?;
+    )?
+    .execute(params![entity.as_str(), id, Value::Object(state.fields.clone()).to_string(), clocks, state.deleted.as_ref().map(ToString::to_string)])?;
     Ok(())
 }
 
@@ -230,15 +229,27 @@ fn pending_fields(conn: &Connection, entity: Entity, id: &str) -> Result<(BTreeM
     Ok((clocks, deleted))
 }
 
-/// Merges a record from the server. The server's state is the truth for everything
-/// this device has had acknowledged; a field changed here and not yet sent keeps the
-/// local value unless the server's is newer. Returns whether the local record changed.
-pub(crate) fn apply_remote(conn: &Connection, record: &Record) -> Result<bool> {
+/// Merges a page of records from the server; returns how many changed a local record.
+/// The server's state is the truth for everything this device has had acknowledged; a
+/// field changed here and not yet sent keeps the local value unless the server's is
+/// newer.
+pub(crate) fn apply_remote_page(conn: &Connection, records: &[Record]) -> Result<usize> {
+    // Later local writes must come after every clock seen.
+    observe(conn, records.iter().filter_map(|r| r.clocks.values().chain(r.deleted.iter()).max()).max())?;
+    // Nothing waits to be sent (always so on a fresh device): no local field to keep.
+    let outbox_empty: bool = conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM outbox)", [], |r| r.get(0))?;
+    let mut changed = 0;
+    for record in records {
+        changed += usize::from(apply_remote(conn, record, outbox_empty)?);
+    }
+    Ok(changed)
+}
+
+fn apply_remote(conn: &Connection, record: &Record, outbox_empty: bool) -> Result<bool> {
     let entity = record.entity;
     let id = record.id.to_string();
-    observe(conn, record.state().newest_clock())?;
     let local = read_meta(conn, entity, &id)?.unwrap_or_default();
-    let (pending, pending_delete) = pending_fields(conn, entity, &id)?;
+    let (pending, pending_delete) = if outbox_empty { Default::default() } else { pending_fields(conn, entity, &id)? };
     let mut merged = record.state();
     for (name, clock) in &pending {
         if merged.clocks.get(name).is_none_or(|server| clock > server)
@@ -262,7 +273,7 @@ pub(crate) fn apply_remote(conn: &Connection, record: &Record) -> Result<bool> {
 /// Writes the record's fields into its table (creating the row if needed).
 fn write_row(conn: &Connection, entity: Entity, id: &str, state: &RecordState) -> Result<()> {
     let (table, has_updated_at) = table(entity);
-    let exists: bool = conn.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"), [id], |r| r.get(0))?;
+    let exists: bool = conn.prepare_cached(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"))?.query_row([id], |r| r.get(0))?;
     let complete = entity.fields().iter().filter(|f| f.required).all(|f| state.fields.get(f.name).is_some_and(|v| !v.is_null()));
     if !exists && !complete {
         // A delete (or edit) of a record whose creation has not arrived: kept in the
@@ -299,6 +310,7 @@ fn write_row(conn: &Connection, entity: Entity, id: &str, state: &RecordState) -
         let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
         format!("INSERT INTO {table} ({}) VALUES ({})", columns.join(", "), placeholders.join(", "))
     };
-    conn.execute(&sql, rusqlite::params_from_iter(values.iter().map(|v| v.as_ref())))?;
+    // The same kinds of record with the same fields make the same statement: cached.
+    conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values.iter().map(|v| v.as_ref())))?;
     Ok(())
 }
