@@ -268,15 +268,21 @@ async fn an_account_never_sees_or_writes_another(db: &TestDb) {
     a.sync().await;
     b.sync().await;
     assert!(b.records().is_empty(), "B pulls nothing of A's");
-    // B writing to A's record id lands in B's own account only.
+    // B writing a whole record under A's record id makes a record in B's own account,
+    // with a later clock than A's: A's record does not change.
+    let clock = "0004102444800000-0000-b"; // the year 2100: brought back to the server's time
     let hijack = json!({"schema_version": 2, "changes": [{"seq": 1, "entity": "contact", "id": secret,
-        "fields": {"names": "hijacked"}, "clocks": {"names": "9999999999999-0000-b"}}]});
+        "fields": {"kind": "couple", "names": "hijacked", "created_at": "2026-01-01T00:00:00Z"},
+        "clocks": {"kind": clock, "names": clock, "created_at": clock}}]});
     let response = b.raw_push(&server, &hijack).await;
-    assert_eq!(response.status(), 422, "a record B never made cannot be half-written");
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let b_view = b.server_view(100).await;
+    assert_eq!(b_view[&(Entity::Contact, secret)].0["names"], "hijacked", "B's own copy");
     a.sync().await;
     assert_eq!(a.names(secret).as_deref(), Some("A's client"));
+    assert_eq!(a.server_view(100).await[&(Entity::Contact, secret)].0["names"], "A's client");
     // B cannot claim a code from A's namespace.
-    let claim = json!({"schema_version": 2, "changes": [{"seq": 1, "entity": "code", "id": uuid::Uuid::now_v7(),
+    let claim = json!({"schema_version": 2, "changes": [{"seq": 2, "entity": "code", "id": uuid::Uuid::now_v7(),
         "fields": {"code": a_code.code.as_str(), "method": "link", "link": "x", "created_at": "2026-01-01T00:00:00Z"},
         "clocks": {"code": "0001767225600000-0000-b", "method": "0001767225600000-0000-b", "link": "0001767225600000-0000-b", "created_at": "0001767225600000-0000-b"}}]});
     let response = b.raw_push(&server, &claim).await;
