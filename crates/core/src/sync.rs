@@ -339,6 +339,11 @@ impl Record {
     pub fn state(&self) -> RecordState {
         RecordState { fields: self.fields.clone(), clocks: self.clocks.clone(), deleted: self.deleted.clone() }
     }
+
+    /// The latest clock of any of its writes.
+    pub fn newest_clock(&self) -> Option<&Hlc> {
+        self.clocks.values().chain(self.deleted.iter()).max()
+    }
 }
 
 /// `GET /api/v1/sync/pull?after=N&epoch=E&limit=L`: records changed after change `N`,

@@ -62,6 +62,8 @@ impl LocalStore {
         // process wrote in between, and no timeout helps it.
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+        // Pulls write each kind of record with a few shapes of statement; keep them all.
+        conn.set_prepared_statement_cache_capacity(64);
         migrations().to_latest(&mut conn)?;
         conn.execute_batch("CREATE TEMP TABLE clock_skew (ms INTEGER NOT NULL)")?;
         Ok(Self { conn: Mutex::new(conn), dir: dir.to_path_buf() })

@@ -235,7 +235,7 @@ fn pending_fields(conn: &Connection, entity: Entity, id: &str) -> Result<(BTreeM
 /// newer.
 pub(crate) fn apply_remote_page(conn: &Connection, records: &[Record]) -> Result<usize> {
     // Later local writes must come after every clock seen.
-    observe(conn, records.iter().filter_map(|r| r.clocks.values().chain(r.deleted.iter()).max()).max())?;
+    observe(conn, records.iter().filter_map(Record::newest_clock).max())?;
     // Nothing waits to be sent (always so on a fresh device): no local field to keep.
     let outbox_empty: bool = conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM outbox)", [], |r| r.get(0))?;
     let mut changed = 0;
