@@ -10,6 +10,7 @@ use bouquet_client::store::leads::{CapturedLead, LeadInput};
 use bouquet_client::store::session::LocalSession;
 use bouquet_client::background::SyncView;
 use bouquet_client::store::syncing::AsOf;
+use bouquet_client::token::{self, TokenPlace};
 use bouquet_client::{ClientError, ServerClient, ServerStatus, qr, sync};
 use bouquet_core::api::StatsView;
 use bouquet_core::sync::CodeStatus;
@@ -212,4 +213,9 @@ pub fn update_contact(state: State<'_, AppState>, id: Uuid, input: ContactInput)
 #[tauri::command(async)]
 pub fn data_dir(state: State<'_, AppState>) -> String {
     state.store.data_dir().display().to_string()
+}
+
+#[tauri::command(async)]
+pub fn token_place(state: State<'_, AppState>) -> Answer<Option<TokenPlace>> {
+    Ok(token::place(state.store.data_dir())?)
 }

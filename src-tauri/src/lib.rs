@@ -70,6 +70,7 @@ pub fn run() {
             commands::export_contacts_csv,
             commands::update_contact,
             commands::data_dir,
+            commands::token_place,
             commands::sync_status,
             commands::sync_now,
             commands::server_stats,

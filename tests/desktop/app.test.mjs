@@ -38,8 +38,11 @@ let second; // { driver, dataDir, session } of the second app instance
  */
 async function startApp(port, dir) {
   const log = openSync(join(artifacts, `tauri-driver-${port}.log`), "w");
+  const env = { ...process.env, BOUQUET_DATA_DIR: dir, BOUQUET_EXPORT_DIR: join(dir, "exports"), BOUQUET_SERVER_URL: server.url, WEBKIT_DISABLE_COMPOSITING_MODE: "1" };
+  // No desktop session, so no keyring, even when the tests run from one.
+  delete env.DBUS_SESSION_BUS_ADDRESS;
   const child = spawn(driverBin, ["--port", String(port), "--native-port", String(port + 1)], {
-    env: { ...process.env, BOUQUET_DATA_DIR: dir, BOUQUET_EXPORT_DIR: join(dir, "exports"), BOUQUET_SERVER_URL: server.url, WEBKIT_DISABLE_COMPOSITING_MODE: "1" },
+    env,
     stdio: ["ignore", log, log],
     detached: true,
   });
@@ -137,6 +140,7 @@ test("a supplier signs in once, adds and imports contacts, invites couples, and 
   await type("signin-password", "correct horse battery");
   await click("signin-submit");
   await textBecomes("signed-in", /Golden Hour Studio/);
+  await textBecomes("token-place", /kept in a file only you can read/);
   await textBecomes("server-status", "Online");
 
   await click("nav-contacts");

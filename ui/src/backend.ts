@@ -9,6 +9,7 @@ import type { Dashboard } from "./bindings/Dashboard";
 import type { ErrorBody } from "./bindings/ErrorBody";
 import type { Fair } from "./bindings/Fair";
 import type { Paper } from "./bindings/Paper";
+import type { TokenPlace } from "./bindings/TokenPlace";
 import type { ImportReport } from "./bindings/ImportReport";
 import type { FairInput } from "./bindings/FairInput";
 import type { BulkResult } from "./bindings/BulkResult";
@@ -27,7 +28,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AsOf } from "./bindings/AsOf";
 
 export type { ImportReport };
-export type { AsOf, CodeStatus, StatsView, SyncView };
+export type { AsOf, CodeStatus, StatsView, SyncView, TokenPlace };
 export type { BulkResult, CapturedLead, Contact, Dashboard, ErrorBody, Fair, Invitation, LocalCode, LocalSession, ServerStatus };
 
 function asError(e: unknown): ErrorBody {
@@ -57,6 +58,7 @@ export const backend = {
   exportContactsCsv: () => call<string>("export_contacts_csv"),
   exportQr: (code: string, link: string, format: "svg" | "png") => call<string>("export_qr", { code, link, format }),
   dataDir: () => call<string>("data_dir"),
+  tokenPlace: () => call<TokenPlace | null>("token_place"),
   deleteContact: (id: string) => call<null>("delete_contact", { id }),
   importContactsCsv: (text: string) => call<ImportReport>("import_contacts_csv", { text }),
   fairs: () => call<Fair[]>("fairs"),

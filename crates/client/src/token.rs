@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::ClientError;
 
@@ -14,8 +15,9 @@ const FILE: &str = "device-token";
 const SERVICE: &str = "Bouquet";
 
 /// Where a device's token is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(export)]
 pub enum TokenPlace {
     Keyring,
     File,
