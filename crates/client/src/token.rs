@@ -36,31 +36,28 @@ pub fn save(dir: &Path, token: &str) -> Result<TokenPlace, ClientError> {
     Ok(TokenPlace::File)
 }
 
-/// The token, from the keyring or else the file. A token found in the file while a
-/// keyring is there (kept before the keyring was, or by a session without one) moves
-/// to the keyring.
+/// The token. One in the file is the newest (saving to the keyring removes the file,
+/// so a file token was kept later, by a session without a keyring): when a keyring is
+/// there it moves into it, replacing what the keyring held.
 pub fn load(dir: &Path) -> Result<Option<String>, ClientError> {
     let entry = keyring_entry(dir);
-    if let Some(entry) = &entry
-        && let Ok(token) = entry.get_password()
-    {
+    if let Some(token) = read_file(dir)? {
+        if let Some(entry) = &entry
+            && entry.set_password(&token).is_ok()
+        {
+            remove_file(dir)?;
+        }
         return Ok(Some(token));
     }
-    let token = read_file(dir)?;
-    if let (Some(entry), Some(token)) = (&entry, &token)
-        && entry.set_password(token).is_ok()
-    {
-        remove_file(dir)?;
-    }
-    Ok(token)
+    Ok(entry.and_then(|entry| entry.get_password().ok()))
 }
 
 /// Where the token is kept now, if there is one.
 pub fn place(dir: &Path) -> Result<Option<TokenPlace>, ClientError> {
-    if keyring_entry(dir).is_some_and(|entry| entry.get_password().is_ok()) {
-        return Ok(Some(TokenPlace::Keyring));
+    if read_file(dir)?.is_some() {
+        return Ok(Some(TokenPlace::File));
     }
-    Ok(read_file(dir)?.map(|_| TokenPlace::File))
+    Ok(keyring_entry(dir).filter(|entry| entry.get_password().is_ok()).map(|_| TokenPlace::Keyring))
 }
 
 /// Whether this machine has a keyring to ask. On Linux and the BSDs that is the Secret

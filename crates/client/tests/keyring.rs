@@ -145,4 +145,12 @@ async fn the_token_lives_in_the_keyring() {
     assert!(!older.path().join("device-token").exists());
     assert_eq!(token_in_keyring(older.path()).as_deref(), Some("bqd_from_file"));
     assert_eq!(token::load(older.path()).unwrap().as_deref(), Some("bqd_from_file"));
+
+    // A sign-in without the keyring (an ssh session) leaves a newer token in the file
+    // than the keyring's: the newer one wins and replaces the keyring's.
+    std::fs::write(older.path().join("device-token"), "bqd_newer").unwrap();
+    assert_eq!(token::place(older.path()).unwrap(), Some(TokenPlace::File));
+    assert_eq!(token::load(older.path()).unwrap().as_deref(), Some("bqd_newer"));
+    assert_eq!(token_in_keyring(older.path()).as_deref(), Some("bqd_newer"));
+    assert!(!older.path().join("device-token").exists());
 }
