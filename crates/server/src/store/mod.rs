@@ -1,10 +1,19 @@
-//! Storage: one trait of business verbs ([`Store`], and [`EventTx`] for the steps of an
-//! event that must commit together), two backends (`sqlite`, `postgres`). Nothing above
-//! this module knows SQL; nothing in here knows HTTP or the business rules.
+//! Storage: one trait of business verbs ([`Store`], and [`EventTx`]/[`SyncTx`] for the
+//! steps that must commit together), implemented once (`sql`) for SQLite and PostgreSQL.
+//! Nothing above this module knows SQL; nothing in here knows HTTP or the business rules.
+//!
+//! - `sql`, `events`, `syncing`: the operations, one SQL text for both databases.
+//! - `db`: runs a statement on either database; encodes arguments and decodes rows.
+//! - `dialect`: the little that must differ (connecting, row locks, one statement).
+//! - `migrations`: the schema, shared where the databases agree.
 
-mod postgres;
+mod db;
+mod dialect;
+mod events;
+mod migrations;
 mod rows;
-mod sqlite;
+mod sql;
+mod syncing;
 mod time;
 
 use std::sync::Arc;
@@ -17,8 +26,7 @@ use bouquet_core::{AccountKind, AttributionModel, CodeNamespace, Money};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
+pub use sql::SqlStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -37,11 +45,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Opens the database named by `url` (`sqlite://…` or `postgres://…`) and migrates it.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::open(url).await?))
-    } else {
-        Ok(Arc::new(SqliteStore::open(url).await?))
-    }
+    Ok(Arc::new(SqlStore::open(url).await?))
 }
 
 pub struct NewAccount {

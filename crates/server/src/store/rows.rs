@@ -1,6 +1,6 @@
-//! Rows → domain values, once for both backends. The backends differ only in how a
-//! column becomes a uuid, a time or a date (SQLite keeps them as text), which is what
-//! [`Columns`] abstracts.
+//! Rows → domain values, once for both databases. They differ only in how a column
+//! becomes a uuid, a time or a date (SQLite keeps them as text), which [`Columns`]
+//! abstracts and `db::Row` implements.
 
 use bouquet_core::api::{AccountView, ConversionView, ReferralView};
 use bouquet_core::attribution::{Channel, Credit, Touch};
@@ -40,9 +40,6 @@ pub(super) trait Columns {
         parse(&s).ok_or_else(|| StoreError::Corrupt(format!("{col} '{s}'")))
     }
 }
-
-pub(super) const ACCOUNT_COLUMNS: &str =
-    "id, kind, email, business_name, vendor_type, couple_names, wedding_date, location, created_at";
 
 pub(super) fn account(row: &impl Columns) -> StoreResult<AccountView> {
     Ok(AccountView {

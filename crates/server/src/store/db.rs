@@ -1,0 +1,314 @@
+//! How the store speaks to either database: one small layer that runs a statement with
+//! its arguments and hands back rows, so every store operation is written once.
+//!
+//! Both databases take `$N` parameters, `ON CONFLICT`, `RETURNING` and CTEs, so one SQL
+//! text serves both. What differs is how values are *encoded*: PostgreSQL has native
+//! `uuid`, `timestamptz`, `date` and `boolean`; SQLite keeps uuids and times as text (see
+//! `time`). An [`Arg`] names the kind of value, and [`bind_sqlite`]/[`bind_postgres`] encode
+//! it — the only place that knows the difference. Rows come back as a [`Row`] whose
+//! [`Columns`] accessors decode the same way in reverse. The statements whose *text* must
+//! differ live in `dialect`.
+//!
+//! Why not sqlx's `Any` driver: it carries only integers, floats, text and blobs, so
+//! PostgreSQL would have to store uuids and times as text too, giving up its native types
+//! (and a schema change for deployments). Why not code generic over `sqlx::Database`: the
+//! trait bounds for executors and encoders leak into every function for no gain over an
+//! enum with two arms.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{PgConnection, PgPool, Postgres, Row as _, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use uuid::Uuid;
+
+use super::rows::Columns;
+use super::time::{date_from_text, opt_from_text, to_text};
+use super::{StoreError, StoreResult};
+
+/// Which database is behind a [`Pool`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// One statement argument, by kind: the kind decides how each database encodes it.
+#[derive(Debug, Clone, Copy)]
+pub enum Arg<'a> {
+    Text(Option<&'a str>),
+    Int(Option<i64>),
+    Bool(Option<bool>),
+    Uuid(Option<Uuid>),
+    Time(Option<DateTime<Utc>>),
+    Date(Option<NaiveDate>),
+}
+
+/// The arguments of one statement, in `$1, $2, …` order: `args![id, &name, at]`.
+macro_rules! args {
+    ($($arg:expr),* $(,)?) => {
+        [$($crate::store::db::Arg::from($arg)),*]
+    };
+}
+pub(super) use args;
+
+macro_rules! arg_from {
+    ($($ty:ty => $variant:ident($conv:expr)),* $(,)?) => {
+        $(
+            impl<'a> From<$ty> for Arg<'a> {
+                fn from(v: $ty) -> Self {
+                    #[allow(clippy::redundant_closure_call)]
+                    Arg::$variant(($conv)(v))
+                }
+            }
+        )*
+    };
+}
+
+arg_from! {
+    &'a str => Text(Some),
+    &'a String => Text(|s: &'a String| Some(s.as_str())),
+    Option<&'a str> => Text(|s| s),
+    &'a Option<String> => Text(|s: &'a Option<String>| s.as_deref()),
+    i64 => Int(Some),
+    Option<i64> => Int(|v| v),
+    bool => Bool(Some),
+    Uuid => Uuid(Some),
+    Option<Uuid> => Uuid(|v| v),
+    DateTime<Utc> => Time(Some),
+    Option<DateTime<Utc>> => Time(|v| v),
+    NaiveDate => Date(Some),
+    Option<NaiveDate> => Date(|v| v),
+}
+
+/// SQLite: uuids and times as text (times in the fixed format whose string order is time
+/// order), dates as `YYYY-MM-DD`, booleans as 0/1.
+fn bind_sqlite<'q>(sql: &'static str, args: &[Arg<'_>]) -> Query<'q, Sqlite, SqliteArguments> {
+    args.iter().fold(sqlx::query(sql), |q, arg| match *arg {
+        Arg::Text(v) => q.bind(v),
+        Arg::Int(v) => q.bind(v),
+        Arg::Bool(v) => q.bind(v),
+        Arg::Uuid(v) => q.bind(v.map(|u| u.to_string())),
+        Arg::Time(v) => q.bind(v.map(to_text)),
+        Arg::Date(v) => q.bind(v),
+    })
+}
+
+/// PostgreSQL: every kind in its native type.
+fn bind_postgres<'q>(sql: &'static str, args: &[Arg<'_>]) -> Query<'q, Postgres, PgArguments> {
+    args.iter().fold(sqlx::query(sql), |q, arg| match *arg {
+        Arg::Text(v) => q.bind(v),
+        Arg::Int(v) => q.bind(v),
+        Arg::Bool(v) => q.bind(v),
+        Arg::Uuid(v) => q.bind(v),
+        Arg::Time(v) => q.bind(v),
+        Arg::Date(v) => q.bind(v),
+    })
+}
+
+/// A connection pool of either database.
+#[derive(Clone)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A write transaction; dropped without [`Tx::commit`] it rolls back.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// A result row of either database.
+pub enum Row {
+    Sqlite(SqliteRow),
+    Postgres(PgRow),
+}
+
+/// Where a statement runs: the pool (a connection of its own) or an open transaction.
+enum Target<'c> {
+    SqlitePool(&'c SqlitePool),
+    SqliteConn(&'c mut SqliteConnection),
+    PostgresPool(&'c PgPool),
+    PostgresConn(&'c mut PgConnection),
+}
+
+/// Runs one statement on a [`Target`]: the four arms differ only in the executor, and
+/// rows are wrapped into [`Row`] by `From`.
+macro_rules! run {
+    ($target:expr, $sql:expr, $args:expr, |$q:ident, $exec:ident| $body:expr) => {
+        match $target {
+            Target::SqlitePool($exec) => { let $q = bind_sqlite($sql, $args); $body }
+            Target::SqliteConn($exec) => { let $q = bind_sqlite($sql, $args); $body }
+            Target::PostgresPool($exec) => { let $q = bind_postgres($sql, $args); $body }
+            Target::PostgresConn($exec) => { let $q = bind_postgres($sql, $args); $body }
+        }
+    };
+}
+
+impl From<SqliteRow> for Row {
+    fn from(row: SqliteRow) -> Self {
+        Row::Sqlite(row)
+    }
+}
+
+impl From<PgRow> for Row {
+    fn from(row: PgRow) -> Self {
+        Row::Postgres(row)
+    }
+}
+
+impl Target<'_> {
+    async fn execute(self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        Ok(run!(self, sql, args, |q, e| q.execute(e).await?.rows_affected()))
+    }
+
+    async fn fetch_optional(self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Option<Row>> {
+        Ok(run!(self, sql, args, |q, e| q.fetch_optional(e).await?.map(Row::from)))
+    }
+
+    async fn fetch_all(self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Vec<Row>> {
+        Ok(run!(self, sql, args, |q, e| q.fetch_all(e).await?.into_iter().map(Row::from).collect()))
+    }
+}
+
+/// The statements that both a pool (`&self`: it is shared) and a transaction
+/// (`&mut self`) run, written once.
+macro_rules! statements {
+    ($receiver:ty) => {
+        /// Runs a statement, returning how many rows it changed.
+        pub async fn execute(self: $receiver, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<u64> {
+            self.target().execute(sql, args).await
+        }
+
+        pub async fn fetch_optional(self: $receiver, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Option<Row>> {
+            self.target().fetch_optional(sql, args).await
+        }
+
+        /// The one row a statement must return (none is a database error).
+        pub async fn fetch_one(self: $receiver, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Row> {
+            self.target().fetch_optional(sql, args).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+        }
+
+        pub async fn fetch_all(self: $receiver, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Vec<Row>> {
+            self.target().fetch_all(sql, args).await
+        }
+    };
+}
+
+impl Pool {
+    statements!(&Self);
+
+    fn target(&self) -> Target<'_> {
+        match self {
+            Pool::Sqlite(p) => Target::SqlitePool(p),
+            Pool::Postgres(p) => Target::PostgresPool(p),
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Pool::Sqlite(_) => Dialect::Sqlite,
+            Pool::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// A transaction that will write. On SQLite it takes the database's write lock at
+    /// `BEGIN` (`BEGIN IMMEDIATE`), so two writers queue on the lock instead of one
+    /// failing half-way after reading; PostgreSQL locks rows as it goes.
+    pub async fn begin_write(&self) -> StoreResult<Tx> {
+        Ok(match self {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+}
+
+impl Tx {
+    statements!(&mut Self);
+
+    fn target(&mut self) -> Target<'_> {
+        match self {
+            Tx::Sqlite(t) => Target::SqliteConn(&mut **t),
+            Tx::Postgres(t) => Target::PostgresConn(&mut **t),
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Tx::Sqlite(_) => Dialect::Sqlite,
+            Tx::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    pub async fn commit(self) -> StoreResult<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// A unique constraint's "no" becomes [`StoreError::Conflict`] naming `what` exists.
+pub fn unique_violation(err: StoreError, what: &'static str) -> StoreError {
+    match &err {
+        StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => err,
+    }
+}
+
+/// Decoding: the reverse of [`bind_sqlite`]/[`bind_postgres`].
+impl Columns for Row {
+    fn text(&self, col: &str) -> StoreResult<String> {
+        Ok(match self {
+            Row::Sqlite(r) => r.try_get(col)?,
+            Row::Postgres(r) => r.try_get(col)?,
+        })
+    }
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        Ok(match self {
+            Row::Sqlite(r) => r.try_get(col)?,
+            Row::Postgres(r) => r.try_get(col)?,
+        })
+    }
+    fn int(&self, col: &str) -> StoreResult<i64> {
+        Ok(match self {
+            Row::Sqlite(r) => r.try_get(col)?,
+            Row::Postgres(r) => r.try_get(col)?,
+        })
+    }
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
+        Ok(match self {
+            Row::Sqlite(r) => r.try_get(col)?,
+            Row::Postgres(r) => r.try_get(col)?,
+        })
+    }
+    fn flag(&self, col: &str) -> StoreResult<bool> {
+        Ok(match self {
+            Row::Sqlite(r) => r.try_get(col)?,
+            Row::Postgres(r) => r.try_get(col)?,
+        })
+    }
+    fn opt_uuid(&self, col: &str) -> StoreResult<Option<Uuid>> {
+        match self {
+            Row::Sqlite(r) => r
+                .try_get::<Option<String>, _>(col)?
+                .map(|s| Uuid::parse_str(&s).map_err(|e| StoreError::Corrupt(format!("{col} '{s}': {e}"))))
+                .transpose(),
+            Row::Postgres(r) => Ok(r.try_get(col)?),
+        }
+    }
+    fn opt_time(&self, col: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        match self {
+            Row::Sqlite(r) => opt_from_text(r.try_get(col)?),
+            Row::Postgres(r) => Ok(r.try_get(col)?),
+        }
+    }
+    fn opt_date(&self, col: &str) -> StoreResult<Option<NaiveDate>> {
+        match self {
+            Row::Sqlite(r) => date_from_text(r.try_get(col)?),
+            Row::Postgres(r) => Ok(r.try_get(col)?),
+        }
+    }
+}

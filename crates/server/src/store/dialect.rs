@@ -1,0 +1,104 @@
+//! What truly differs between the two databases, and nothing else: how to connect, how a
+//! row is locked, the one statement SQLite cannot write as PostgreSQL does, and how a
+//! per-account critical section is taken. Everything else in the store is one SQL text.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use uuid::Uuid;
+
+use super::db::{Dialect, Pool, Tx, args};
+use super::{StoreResult, migrations};
+
+/// Opens the database named by `url` (`sqlite://…`, a bare file path, or `postgres://…`)
+/// and brings its schema up to date.
+pub async fn connect(url: &str) -> StoreResult<Pool> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
+        // sqlx takes an advisory lock while migrating, so processes starting together are safe.
+        migrations::for_dialect(Dialect::Postgres).run(&pool).await?;
+        Ok(Pool::Postgres(pool))
+    } else {
+        let url = if url.starts_with("sqlite:") { url.to_string() } else { format!("sqlite://{url}") };
+        let options = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        // A local file does not drop connections: skip the ping before each checkout.
+        let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await?;
+        migrations::for_dialect(Dialect::Sqlite).run(&pool).await?;
+        Ok(Pool::Sqlite(pool))
+    }
+}
+
+impl Dialect {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+        }
+    }
+
+    /// The text for this database when the two must differ.
+    pub fn pick(self, sqlite: &'static str, postgres: &'static str) -> &'static str {
+        match self {
+            Dialect::Sqlite => sqlite,
+            Dialect::Postgres => postgres,
+        }
+    }
+}
+
+/// A `SELECT` that locks the rows it reads until commit. PostgreSQL needs `FOR UPDATE`;
+/// SQLite has no row locks and needs none: a write transaction (`BEGIN IMMEDIATE`)
+/// already holds the whole database.
+macro_rules! locking {
+    ($dialect:expr, $select:expr) => {
+        $dialect.pick($select, concat!($select, " FOR UPDATE"))
+    };
+}
+pub(super) use locking;
+
+/// Records a landing-page visit in one statement (one round trip on the `/r/CODE` hot
+/// path): the touch, whether it is unique, and — when it is — the referral's counters.
+/// PostgreSQL bumps the counters in a data-modifying CTE; SQLite has none, so its
+/// `touches_count_unique_visit` trigger does the same. Both return `is_unique`.
+pub fn record_visit_sql(dialect: Dialect) -> &'static str {
+    dialect.pick(
+        "INSERT INTO touches (id, referral_id, referrer_id, channel, occurred_at, is_unique, visitor_key, ip_hash,
+            user_agent, referer, utm_source, utm_medium, utm_campaign)
+         SELECT $1, $2, $3, $4, $5,
+            NOT EXISTS (SELECT 1 FROM touches WHERE referral_id = $2 AND visitor_key = $6 AND occurred_at > $13),
+            $6, $7, $8, $9, $10, $11, $12
+         RETURNING is_unique",
+        "WITH inserted AS (
+            INSERT INTO touches (id, referral_id, referrer_id, channel, occurred_at, is_unique, visitor_key, ip_hash,
+                user_agent, referer, utm_source, utm_medium, utm_campaign)
+            SELECT $1, $2, $3, $4, $5,
+                NOT EXISTS (SELECT 1 FROM touches WHERE referral_id = $2 AND visitor_key = $6 AND occurred_at > $13),
+                $6, $7, $8, $9, $10, $11, $12
+            RETURNING referral_id, is_unique, channel, occurred_at
+         ), counted AS (
+            UPDATE referrals r
+            SET unique_visits = r.unique_visits + 1,
+                qr_scans = r.qr_scans + CASE WHEN i.channel = 'qr' THEN 1 ELSE 0 END,
+                clicked_at = COALESCE(r.clicked_at, i.occurred_at)
+            FROM inserted i
+            WHERE r.id = i.referral_id AND i.is_unique
+         )
+         SELECT is_unique FROM inserted",
+    )
+}
+
+/// Serialises writers of one account's per-account rows that may not exist yet (so no
+/// row can be locked), until the transaction ends. SQLite's write transaction already
+/// excludes every other writer; PostgreSQL takes a transaction-scoped advisory lock.
+pub async fn lock_account(tx: &mut Tx, account_id: Uuid) -> StoreResult<()> {
+    if tx.dialect() == Dialect::Postgres {
+        tx.execute("SELECT pg_advisory_xact_lock(hashtext($1::text))", &args![account_id]).await?;
+    }
+    Ok(())
+}

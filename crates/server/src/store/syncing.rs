@@ -1,0 +1,108 @@
+//! Applying one device push inside one transaction ([`SyncTx`]), for either database.
+
+use async_trait::async_trait;
+use bouquet_core::attribution::Channel;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::db::{Tx, args};
+use super::dialect::locking;
+use super::rows::{self, Columns};
+use super::sql::insert_referral;
+use super::*;
+
+pub(super) struct SqlSyncTx {
+    pub(super) tx: Tx,
+}
+
+#[async_trait]
+impl SyncTx for SqlSyncTx {
+    async fn applied_through(&mut self, device_id: Uuid) -> StoreResult<i64> {
+        // The lock makes a second push from the same device (another server process, a
+        // retry racing the first) wait here until this one commits.
+        let sql = locking!(self.tx.dialect(), "SELECT applied_through FROM devices WHERE id = $1");
+        self.tx.fetch_one(sql, &args![device_id]).await?.int("applied_through")
+    }
+
+    async fn set_applied_through(&mut self, device_id: Uuid, seq: i64) -> StoreResult<()> {
+        self.tx.execute("UPDATE devices SET applied_through = $2 WHERE id = $1", &args![device_id, seq]).await?;
+        Ok(())
+    }
+
+    async fn record(&mut self, account_id: Uuid, entity: Entity, id: Uuid) -> StoreResult<Option<RecordState>> {
+        let row = self
+            .tx
+            .fetch_optional(
+                "SELECT fields, clocks, deleted FROM sync_records WHERE account_id = $1 AND entity = $2 AND id = $3",
+                &args![account_id, entity.as_str(), id],
+            )
+            .await?;
+        row.as_ref().map(rows::record_state).transpose()
+    }
+
+    async fn save_record(&mut self, account_id: Uuid, entity: Entity, id: Uuid, state: &RecordState) -> StoreResult<i64> {
+        // The account's row stays locked until commit: change numbers become visible in
+        // order, so a puller that has seen N has seen everything below N.
+        let change = self
+            .tx
+            .fetch_one(
+                "INSERT INTO sync_accounts (account_id, last_change) VALUES ($1, 1)
+                 ON CONFLICT (account_id) DO UPDATE SET last_change = sync_accounts.last_change + 1 RETURNING last_change",
+                &args![account_id],
+            )
+            .await?
+            .int("last_change")?;
+        let encoded = rows::encode_state(state);
+        self.tx
+            .execute(
+                "INSERT INTO sync_records (account_id, entity, id, fields, clocks, deleted, change) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (account_id, entity, id) DO UPDATE
+                 SET fields = excluded.fields, clocks = excluded.clocks, deleted = excluded.deleted, change = excluded.change",
+                &args![account_id, entity.as_str(), id, &encoded.fields, &encoded.clocks, &encoded.deleted, change],
+            )
+            .await?;
+        Ok(change)
+    }
+
+    async fn add_referral(&mut self, referral: &NewReferral) -> StoreResult<()> {
+        insert_referral(&mut self.tx, referral).await
+    }
+
+    async fn end_referral(&mut self, code: &str, referrer_id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        self.tx
+            .execute(
+                "UPDATE referrals SET expires_at = $3 WHERE code = $1 AND referrer_id = $2 AND (expires_at IS NULL OR expires_at > $3)",
+                &args![code, referrer_id, at],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn add_fair_lead(&mut self, lead: &NewFairLead) -> StoreResult<bool> {
+        let referral = self
+            .tx
+            .fetch_optional("SELECT id FROM referrals WHERE code = $1 AND referrer_id = $2", &args![&lead.code, lead.referrer_id])
+            .await?;
+        let Some(referral) = referral else { return Ok(false) };
+        let referral_id = referral.uuid("id")?;
+        // Not a visit (not unique, no visitor): the booth is not a click on the link.
+        self.tx
+            .execute(
+                "INSERT INTO touches (id, referral_id, referrer_id, channel, occurred_at, is_unique) VALUES ($1, $2, $3, $4, $5, FALSE)",
+                &args![lead.id, referral_id, lead.referrer_id, Channel::FairLead.as_str(), lead.captured_at],
+            )
+            .await?;
+        self.tx
+            .execute(
+                "INSERT INTO leads (id, touch_id, referral_id, couple_names, email, wedding_date, created_at) VALUES ($1, $1, $2, $3, $4, $5, $6)",
+                &args![lead.id, referral_id, &lead.couple_names, &lead.email, lead.wedding_date, lead.captured_at],
+            )
+            .await?;
+        self.tx.execute("UPDATE referrals SET leads = leads + 1 WHERE id = $1", &args![referral_id]).await?;
+        Ok(true)
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await
+    }
+}
