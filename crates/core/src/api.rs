@@ -11,8 +11,13 @@ use uuid::Uuid;
 use crate::account::{AccountKind, VendorType};
 use crate::attribution::{AttributionModel, Credit};
 use crate::code::{CodeNamespace, ReferralCode};
+use crate::leaderboard::LeaderboardPeriod;
+use crate::ledger::{LedgerBucket, LedgerCause};
 use crate::money::Money;
 use crate::referral::ReferralMethod;
+use crate::reward_status::RewardStatus;
+use crate::rewards::RewardRole;
+use crate::tiers::{PerkInfo, Tier, TierInfo};
 
 /// Every error the API returns: a stable machine-readable code and a sentence for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
@@ -241,6 +246,11 @@ pub struct EventOutcome {
     pub conversion: Option<ConversionView>,
     /// Touches newly tied to the user by this event (`signup` and others).
     pub touches_linked: i64,
+    /// `convert`: the rewards it earned — each referrer's and the referee's incentive
+    /// (role `referee`, for the platform to apply) — and tier perks it unlocked;
+    /// `refund`/`churn`: the rewards it voided or clawed back.
+    #[serde(default)]
+    pub rewards: Vec<RewardView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
@@ -263,6 +273,156 @@ pub struct StatsView {
     /// Value of attributed conversions, per currency (this account's credited share).
     pub value_generated: Vec<Money>,
     pub last_referral_at: Option<DateTime<Utc>>,
+}
+
+/// One reward (`/me/rewards`): what it is for, how much, where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct RewardView {
+    pub id: Uuid,
+    pub role: RewardRole,
+    /// Credits (`CRD`) for referrer and tier rewards; a referee's incentive is in its own
+    /// currency. 0 for a tier whose perk is not paid in credits.
+    pub amount: Money,
+    pub status: RewardStatus,
+    /// In words with its numbers, e.g. "5% of 400.00 GBP = 20.00 credits".
+    pub reason: String,
+    pub referral_id: Option<Uuid>,
+    pub conversion_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    /// When the holding period ends.
+    pub eligible_at: Option<DateTime<Utc>>,
+    /// Unclaimed after this, it expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub claimed_at: Option<DateTime<Utc>>,
+    /// Tier rewards: the tier reached (its perk is `Tier`'s perk).
+    pub tier: Option<Tier>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct RewardsPage {
+    pub items: Vec<RewardView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A holder's credit balances (`/me/balance`), all in `CRD`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct BalanceView {
+    /// Earned, inside the holding period or waiting for a paid plan.
+    pub pending: Money,
+    /// Claimable now.
+    pub available: Money,
+    /// Claimed so far.
+    pub claimed: Money,
+    /// Frozen for review.
+    pub held: Money,
+    /// Earned and kept: pending + available + claimed + held (expired, voided and
+    /// clawed-back credits are not counted).
+    pub lifetime: Money,
+}
+
+/// One entry of a holder's ledger (`/me/ledger`): one side of a posting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct LedgerEntryView {
+    pub id: Uuid,
+    /// The holder's account the entry is on.
+    pub account: LedgerBucket,
+    /// Signed: positive into the account, negative out of it.
+    pub amount: Money,
+    pub cause: LedgerCause,
+    pub reward_id: Option<Uuid>,
+    /// Adjustments: the admin's reason.
+    pub memo: Option<String>,
+    /// Adjustments: the admin who made it.
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct LedgerPage {
+    pub items: Vec<LedgerEntryView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Where an account stands on its tier ladder (`/me/tier`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct TierView {
+    pub kind: AccountKind,
+    /// The highest tier reached; absent before the first.
+    pub tier: Option<TierInfo>,
+    pub successful_referrals: i64,
+    /// Absent at the top tier.
+    pub next_tier: Option<TierInfo>,
+    pub referrals_to_next: Option<i64>,
+    /// The perks of every tier reached, lowest first.
+    pub perks: Vec<PerkInfo>,
+}
+
+/// The next tier a leaderboard entry is heading for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct Milestone {
+    pub tier: Tier,
+    pub threshold: i64,
+    pub referrals_to_go: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct LeaderboardEntry {
+    /// From 1; no shared ranks (ties are broken, see `leaderboard::leaderboard_order`).
+    pub rank: i64,
+    /// The account's name, or "A Bouquet supplier" / "A Bouquet couple" if it opted out.
+    pub display_name: String,
+    pub tier: Option<Tier>,
+    pub badge: Option<String>,
+    pub successful_referrals: i64,
+    pub value_generated: Money,
+    pub next_milestone: Option<Milestone>,
+    /// This entry is the caller's.
+    pub is_you: bool,
+}
+
+/// A leaderboard (`/leaderboards?kind=supplier&period=month`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct Leaderboard {
+    pub kind: AccountKind,
+    pub period: LeaderboardPeriod,
+    /// Best first, at most `leaderboard::LEADERBOARD_SIZE`.
+    pub entries: Vec<LeaderboardEntry>,
+    /// The caller's own entry when they are of this kind, also when outside `entries`.
+    pub you: Option<LeaderboardEntry>,
+}
+
+/// An admin's correction of a holder's available credits (`/admin/ledger/adjustments`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerAdjustment {
+    pub account_id: Uuid,
+    /// Credits (`CRD`), signed: positive adds, negative removes (never below zero).
+    pub amount: Money,
+    /// Why, for the holder's ledger and the audit trail; required.
+    pub reason: String,
+    /// A retry with the same key is answered, never posted twice.
+    pub idempotency_key: Option<String>,
+}
+
+/// A platform user's rewards, for the platform (WedSync) to show or apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct PlatformUserRewards {
+    /// The platform's own id for the user (as in `EventUser::id`).
+    pub user_id: String,
+    pub items: Vec<RewardView>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -150,6 +150,12 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     pub body_limit_bytes: usize,
     pub log_json: bool,
+    /// The reward rules (the seed's by default).
+    pub rewards: bouquet_core::rewards::RewardRules,
+    /// The currency leaderboards report conversion value in (the platform bills in one).
+    pub reporting_currency: String,
+    /// How often the rewards scheduler looks for rewards that time made eligible or expired.
+    pub scheduler_interval: std::time::Duration,
     /// Whether public_url (and the default signup_url) were derived from `bind`, and so
     /// must follow the address actually bound (port 0 picks one at start).
     derived_from_bind: bool,
@@ -256,6 +262,9 @@ impl Settings {
             trust_forwarded_for: args.trust_forwarded_for.or(file.trust_forwarded_for).unwrap_or(false),
             body_limit_bytes: args.body_limit_bytes.or(file.body_limit_bytes).unwrap_or(DEFAULT_BODY_LIMIT),
             log_json: log_format == "json",
+            rewards: bouquet_core::rewards::RewardRules::default(),
+            reporting_currency: "GBP".into(),
+            scheduler_interval: std::time::Duration::from_secs(60),
             derived_from_bind,
         })
     }

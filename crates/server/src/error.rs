@@ -79,6 +79,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Conflict(what) => Self::Conflict(format!("{what} already exists")),
+            StoreError::Refused(why) => Self::Conflict(why.to_string()),
             StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => {
                 Self::Unavailable(err)
             }

@@ -42,7 +42,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
             let address = listener.local_addr().map_err(|e| e.to_string())?;
             settings.bound_to(address);
-            let state = AppState::new(store, settings).await.map_err(|e| e.to_string())?;
+            let every = settings.scheduler_interval;
+            let state = AppState::new(store.clone(), settings).await.map_err(|e| e.to_string())?;
+            // Time-driven reward changes (eligible, expired) happen without a request.
+            tokio::spawn(bouquet_server::service::rewards::run_scheduler(store, every));
             // Tests and scripts read this line to find a port chosen with :0.
             println!("bouquet-server listening on http://{address}");
             tracing::info!(%address, "listening");

@@ -6,6 +6,6 @@ export type Money = {
  */
 amount_minor: number, 
 /**
- * Three-letter ISO 4217 code, upper case.
+ * Three-letter ISO 4217 code, upper case; `CRD` for reward credits.
  */
 currency: string, };

@@ -86,7 +86,7 @@ pub async fn post_event(
     ApiJson(event): ApiJson<PlatformEvent>,
 ) -> Result<Json<EventOutcome>, ApiError> {
     let kind = event.event_type.as_str();
-    let outcome = events::apply(&state.store, &state.settings.attribution, event).await?;
+    let outcome = events::apply(&state.store, &state.settings.attribution, &state.settings.rewards, event).await?;
     state.metrics.event(kind, &outcome);
     Ok(Json(outcome))
 }

@@ -102,3 +102,19 @@ impl FromRequestParts<AppState> for Platform {
         accounts::authenticate_platform(&state.store, bearer(parts)).await.map(|()| Self)
     }
 }
+
+/// A signed-in operator: a device token of an admin account. Anyone else signed in gets
+/// 403, nobody signed in 401.
+pub struct Admin(pub Caller);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = accounts::authenticate(&state.store, bearer(parts)).await?;
+        if caller.account.kind != bouquet_core::AccountKind::Admin {
+            return Err(ApiError::Forbidden("this needs an operator (admin) account"));
+        }
+        Ok(Self(caller))
+    }
+}

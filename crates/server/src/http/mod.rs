@@ -4,6 +4,7 @@
 mod api;
 mod extract;
 mod landing;
+mod rewards;
 pub mod metrics;
 pub mod openapi;
 
@@ -15,7 +16,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -75,6 +76,16 @@ pub fn router(state: AppState) -> Router {
         .route("/referrals", post(api::create_referral).get(api::list_referrals))
         .route("/events", post(api::post_event))
         .route("/me/stats", get(api::my_stats))
+        .route("/me/rewards", get(rewards::my_rewards))
+        .route("/me/rewards/{id}/claim", post(rewards::claim_reward))
+        .route("/me/balance", get(rewards::my_balance))
+        .route("/me/ledger", get(rewards::my_ledger))
+        .route("/me/tier", get(rewards::my_tier))
+        .route("/me/leaderboard-visibility", put(rewards::set_visibility))
+        .route("/leaderboards", get(rewards::leaderboards))
+        .route("/platform/users/{id}/rewards", get(rewards::platform_user_rewards))
+        .route("/admin/ledger/adjustments", post(rewards::adjust))
+        .route("/admin/accounts/{id}/ledger", get(rewards::account_ledger))
         .route("/sync/push", post(api::sync_push).layer(DefaultBodyLimit::max(bouquet_core::sync::MAX_PUSH_BYTES)))
         .route("/sync/pull", get(api::sync_pull))
         .route("/sync/state", get(api::sync_state))

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{api, landing, metrics};
+use super::{api, landing, metrics, rewards};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,9 +14,11 @@ use super::{api, landing, metrics};
         api::register, api::log_in, api::create_referral, api::list_referrals, api::post_event, api::my_stats,
         api::sync_push, api::sync_pull, api::sync_state, api::code_statuses,
         api::health, metrics::serve, serve, landing::show, landing::submit_lead, landing::lookup, landing::welcome,
+        rewards::my_rewards, rewards::my_balance, rewards::my_ledger, rewards::claim_reward, rewards::my_tier,
+        rewards::set_visibility, rewards::leaderboards, rewards::platform_user_rewards, rewards::adjust, rewards::account_ledger,
     ),
     modifiers(&BearerSchemes),
-    tags((name = "accounts"), (name = "referrals"), (name = "events"), (name = "sync"), (name = "landing"), (name = "operations"))
+    tags((name = "accounts"), (name = "referrals"), (name = "events"), (name = "sync"), (name = "landing"), (name = "rewards"), (name = "admin"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

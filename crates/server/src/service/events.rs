@@ -16,7 +16,10 @@ use bouquet_core::{AccountKind, Channel, Money, ReferralCode};
 use chrono::{Duration, Utc};
 use uuid::Uuid;
 
+use bouquet_core::rewards::{RewardRules, is_free_plan};
+
 use crate::error::ApiError;
+use crate::service::rewards::{self, Undo};
 use crate::store::{EventClaim, EventTx, NewConversion, Stage, Store};
 
 /// Events may arrive late (captured offline) but not from the future.
@@ -42,7 +45,7 @@ struct TypedCode {
     referrer_id: Uuid,
 }
 
-pub async fn apply(store: &Arc<dyn Store>, rules: &AttributionRules, mut event: PlatformEvent) -> Result<EventOutcome, ApiError> {
+pub async fn apply(store: &Arc<dyn Store>, rules: &AttributionRules, reward_rules: &RewardRules, mut event: PlatformEvent) -> Result<EventOutcome, ApiError> {
     let key = event.idempotency_key.trim().to_string();
     if key.is_empty() || key.len() > 200 {
         return Err(invalid("idempotency_key must have 1 to 200 characters"));
@@ -89,26 +92,46 @@ pub async fn apply(store: &Arc<dyn Store>, rules: &AttributionRules, mut event: 
 
     tx.upsert_user(&user_id, event.user.kind, email.as_deref()).await?;
     let touches_linked = link_touches(tx.as_mut(), &event, &user_id, email.as_deref(), typed).await?;
-    let conversion = match event.event_type {
+    let now = Utc::now();
+    let (conversion, earned) = match event.event_type {
         EventType::Signup => {
             tx.stamp_stage(&user_id, Stage::SignedUp, at).await?;
-            None
+            (None, Vec::new())
         }
         EventType::Activate => {
             tx.stamp_stage(&user_id, Stage::Activated, at).await?;
-            None
+            (None, Vec::new())
         }
-        EventType::Convert => convert(tx.as_mut(), rules, &event, event_id, &user_id).await?,
+        EventType::Convert => match convert(tx.as_mut(), rules, &event, event_id, &user_id).await? {
+            Converted::New(view, recorded) => {
+                let earned = rewards::reward_conversion(tx.rewards(), reward_rules, &recorded, now).await?;
+                (Some(view), earned)
+            }
+            Converted::Before(view) => {
+                // A paid plan after a free one: the free conversion's rewards stop waiting.
+                if event.plan.as_deref().is_some_and(|p| !is_free_plan(p)) {
+                    rewards::paid_plan_reached(tx.rewards(), &user_id, now).await?;
+                }
+                let earned = tx.rewards().rewards_of_referee(&user_id).await?;
+                (view, earned)
+            }
+        },
         EventType::Churn => {
             tx.stamp_stage(&user_id, Stage::Churned, at).await?;
-            None
+            (None, rewards::undo_conversion(tx.rewards(), &user_id, Undo::Churn, at, now).await?)
         }
         EventType::Refund => {
             tx.stamp_stage(&user_id, Stage::Refunded, at).await?;
-            None
+            (None, rewards::undo_conversion(tx.rewards(), &user_id, Undo::Refund, at, now).await?)
         }
     };
-    let outcome = EventOutcome { event_id, status: EventStatus::Recorded, conversion, touches_linked };
+    let outcome = EventOutcome {
+        event_id,
+        status: EventStatus::Recorded,
+        conversion,
+        touches_linked,
+        rewards: earned.iter().map(rewards::view).collect(),
+    };
     let stored = serde_json::to_string(&outcome).map_err(|e| ApiError::Internal(e.to_string()))?;
     tx.finish(event_id, &stored).await?;
     Ok(outcome)
@@ -144,20 +167,27 @@ async fn link_touches(
     Ok(linked as i64)
 }
 
+/// What a `convert` found: a conversion recorded now (with what was recorded, for the
+/// rewards), or the user's earlier one (or none: organic).
+enum Converted {
+    New(ConversionView, NewConversion),
+    Before(Option<ConversionView>),
+}
+
 async fn convert(
     tx: &mut dyn EventTx,
     rules: &AttributionRules,
     event: &PlatformEvent,
     event_id: Uuid,
     user_id: &str,
-) -> Result<Option<ConversionView>, ApiError> {
+) -> Result<Converted, ApiError> {
     if let Some(existing) = tx.conversion_of(user_id).await? {
-        return Ok(Some(existing));
+        return Ok(Converted::Before(Some(existing)));
     }
     let touches = tx.touches_of(user_id).await?;
     let value_minor = event.value.as_ref().map_or(0, |v| v.amount_minor);
     let Some(attribution) = attribute(&touches, event.occurred_at, value_minor, rules) else {
-        return Ok(None); // organic: no touch inside the window
+        return Ok(Converted::Before(None)); // organic: no touch inside the window
     };
     let conversion = NewConversion {
         id: Uuid::now_v7(),
@@ -175,20 +205,21 @@ async fn convert(
     };
     if !tx.record_conversion(&conversion).await? {
         // Another event converted this user between our check and our insert.
-        return Ok(tx.conversion_of(user_id).await?);
+        return Ok(Converted::Before(tx.conversion_of(user_id).await?));
     }
     let primary = &conversion.credits[conversion.primary];
-    Ok(Some(ConversionView {
+    let view = ConversionView {
         id: conversion.id,
         model: conversion.model,
         referral_id: primary.referral_id,
         referrer_id: primary.referrer_id,
         converted_at: conversion.converted_at,
         time_to_convert_seconds: conversion.time_to_convert_seconds,
-        plan: conversion.plan,
-        value: conversion.value,
+        plan: conversion.plan.clone(),
+        value: conversion.value.clone(),
         annual: conversion.annual,
-        mrr: conversion.mrr,
-        credits: conversion.credits,
-    }))
+        mrr: conversion.mrr.clone(),
+        credits: conversion.credits.clone(),
+    };
+    Ok(Converted::New(view, conversion))
 }

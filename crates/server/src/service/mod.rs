@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod events;
 pub mod landing;
 pub mod referrals;
+pub mod rewards;
 pub mod stats;
 pub mod sync;
 pub mod validate;

@@ -62,6 +62,16 @@ macro_rules! locking {
 }
 pub(super) use locking;
 
+/// A `SELECT` of work to do that locks what it reads and skips rows another process has
+/// locked (PostgreSQL `FOR UPDATE SKIP LOCKED`), so several schedulers share the work
+/// instead of queueing; SQLite's write transaction already excludes the others.
+macro_rules! skipping_locked {
+    ($dialect:expr, $select:expr) => {
+        $dialect.pick($select, concat!($select, " FOR UPDATE SKIP LOCKED"))
+    };
+}
+pub(super) use skipping_locked;
+
 /// Records a landing-page visit in one statement (one round trip on the `/r/CODE` hot
 /// path): the touch, whether it is unique, and — when it is — the referral's counters.
 /// PostgreSQL bumps the counters in a data-modifying CTE; SQLite has none, so its

@@ -7,12 +7,14 @@ use bouquet_core::AccountKind;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::db::{Tx, args};
+use super::db::args;
+use super::rewards_sql::SqlRewardTx;
 use super::rows::{self, Columns};
 use super::*;
 
+/// An event's transaction; its rewards side ([`RewardTx`]) shares it.
 pub(super) struct SqlEventTx {
-    pub(super) tx: Tx,
+    pub(super) inner: SqlRewardTx,
 }
 
 #[async_trait]
@@ -21,6 +23,7 @@ impl EventTx for SqlEventTx {
         // A second writer of the same key waits here for the first to commit, then sees
         // its row: exactly once without a read-then-write race.
         let inserted = self
+            .inner
             .tx
             .execute(
                 "INSERT INTO events (id, idempotency_key, event_type, occurred_at, received_at, platform_user_id, payload)
@@ -31,12 +34,12 @@ impl EventTx for SqlEventTx {
         if inserted == 1 {
             return Ok((EventClaim::New, None));
         }
-        let row = self.tx.fetch_one("SELECT outcome FROM events WHERE idempotency_key = $1", &args![key]).await?;
+        let row = self.inner.tx.fetch_one("SELECT outcome FROM events WHERE idempotency_key = $1", &args![key]).await?;
         Ok((EventClaim::Replay, row.opt_text("outcome")?))
     }
 
     async fn upsert_user(&mut self, user_id: &str, kind: AccountKind, email: Option<&str>) -> StoreResult<()> {
-        self.tx
+        self.inner.tx
             .execute(
                 "INSERT INTO platform_users (user_id, kind, email) VALUES ($1, $2, $3)
                  ON CONFLICT (user_id) DO UPDATE SET email = COALESCE(excluded.email, platform_users.email)",
@@ -47,13 +50,13 @@ impl EventTx for SqlEventTx {
     }
 
     async fn link_touch(&mut self, touch_id: Uuid, user_id: &str) -> StoreResult<u64> {
-        self.tx
+        self.inner.tx
             .execute("UPDATE touches SET platform_user_id = $2 WHERE id = $1 AND platform_user_id IS NULL", &args![touch_id, user_id])
             .await
     }
 
     async fn link_lead_touches(&mut self, email: &str, user_id: &str) -> StoreResult<u64> {
-        self.tx
+        self.inner.tx
             .execute(
                 "UPDATE touches SET platform_user_id = $2
                  WHERE platform_user_id IS NULL AND id IN (SELECT touch_id FROM leads WHERE email = $1)",
@@ -63,7 +66,7 @@ impl EventTx for SqlEventTx {
     }
 
     async fn add_code_touch(&mut self, touch_id: Uuid, referral_id: Uuid, referrer_id: Uuid, user_id: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        self.tx
+        self.inner.tx
             .execute(
                 "INSERT INTO touches (id, referral_id, referrer_id, channel, occurred_at, is_unique, platform_user_id)
                  VALUES ($1, $2, $3, $4, $5, TRUE, $6)",
@@ -75,6 +78,7 @@ impl EventTx for SqlEventTx {
 
     async fn touches_of(&mut self, user_id: &str) -> StoreResult<Vec<Touch>> {
         let rows = self
+            .inner
             .tx
             .fetch_all("SELECT id, referral_id, referrer_id, channel, occurred_at FROM touches WHERE platform_user_id = $1", &args![user_id])
             .await?;
@@ -100,9 +104,9 @@ impl EventTx for SqlEventTx {
             Stage::Churned => ("UPDATE platform_users SET churned_at = $2 WHERE user_id = $1", None),
             Stage::Refunded => ("UPDATE platform_users SET refunded_at = $2 WHERE user_id = $1", None),
         };
-        self.tx.execute(user_sql, &args![user_id, at]).await?;
+        self.inner.tx.execute(user_sql, &args![user_id, at]).await?;
         if let Some(sql) = referral_sql {
-            self.tx.execute(sql, &args![user_id, at]).await?;
+            self.inner.tx.execute(sql, &args![user_id, at]).await?;
         }
         Ok(())
     }
@@ -112,6 +116,7 @@ impl EventTx for SqlEventTx {
         let value_minor = c.value.as_ref().map(|m| m.amount_minor);
         let currency = c.value.as_ref().map(|m| m.currency.as_str());
         let inserted = self
+            .inner
             .tx
             .execute(
                 "INSERT INTO conversions (id, event_id, platform_user_id, referral_id, referrer_id, model, converted_at,
@@ -140,7 +145,7 @@ impl EventTx for SqlEventTx {
             return Ok(false);
         }
         for credit in &c.credits {
-            self.tx
+            self.inner.tx
                 .execute(
                     "INSERT INTO conversion_credits (conversion_id, touch_id, referral_id, referrer_id, channel, touched_at, weight_ppm, value_minor)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -157,7 +162,7 @@ impl EventTx for SqlEventTx {
                 )
                 .await?;
             if let Some(currency) = currency.filter(|_| credit.value_minor != 0) {
-                self.tx
+                self.inner.tx
                     .execute(
                         "INSERT INTO referral_stats_value (account_id, currency, total_minor) VALUES ($1, $2, $3)
                          ON CONFLICT (account_id, currency) DO UPDATE SET total_minor = referral_stats_value.total_minor + excluded.total_minor",
@@ -166,7 +171,7 @@ impl EventTx for SqlEventTx {
                     .await?;
             }
         }
-        self.tx
+        self.inner.tx
             .execute(
                 "UPDATE referrals SET converted_at = $2, conversion_value_minor = $3, conversion_currency = $4,
                     conversion_plan = $5, time_to_convert_seconds = $6
@@ -174,7 +179,7 @@ impl EventTx for SqlEventTx {
                 &args![primary.referral_id, c.converted_at, value_minor, currency, &c.plan, c.time_to_convert_seconds],
             )
             .await?;
-        self.tx
+        self.inner.tx
             .execute(
                 "UPDATE referral_stats SET successful_referrals = successful_referrals + 1,
                     total_time_to_convert_seconds = total_time_to_convert_seconds + $2, updated_at = $3
@@ -182,7 +187,7 @@ impl EventTx for SqlEventTx {
                 &args![primary.referrer_id, c.time_to_convert_seconds, Utc::now()],
             )
             .await?;
-        self.tx
+        self.inner.tx
             .execute(
                 "UPDATE platform_users SET converted_at = COALESCE(converted_at, $2) WHERE user_id = $1",
                 &args![&c.platform_user_id, c.converted_at],
@@ -192,11 +197,12 @@ impl EventTx for SqlEventTx {
     }
 
     async fn conversion_of(&mut self, user_id: &str) -> StoreResult<Option<ConversionView>> {
-        let Some(row) = self.tx.fetch_optional("SELECT * FROM conversions WHERE platform_user_id = $1", &args![user_id]).await? else {
+        let Some(row) = self.inner.tx.fetch_optional("SELECT * FROM conversions WHERE platform_user_id = $1", &args![user_id]).await? else {
             return Ok(None);
         };
         let id = row.uuid("id")?;
         let credit_rows = self
+            .inner
             .tx
             .fetch_all("SELECT * FROM conversion_credits WHERE conversion_id = $1 ORDER BY touched_at, touch_id", &args![id])
             .await?;
@@ -204,8 +210,12 @@ impl EventTx for SqlEventTx {
         Ok(Some(rows::conversion(&row, credits)?))
     }
 
+    fn rewards(&mut self) -> &mut dyn RewardTx {
+        &mut self.inner
+    }
+
     async fn finish(mut self: Box<Self>, event_id: Uuid, outcome: &str) -> StoreResult<()> {
-        self.tx.execute("UPDATE events SET outcome = $2 WHERE id = $1", &args![event_id, outcome]).await?;
-        self.tx.commit().await
+        self.inner.tx.execute("UPDATE events SET outcome = $2 WHERE id = $1", &args![event_id, outcome]).await?;
+        self.inner.tx.commit().await
     }
 }

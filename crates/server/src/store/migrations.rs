@@ -18,7 +18,9 @@ use sqlx::{AssertSqlSafe, SqlSafeStr};
 use super::db::Dialect;
 
 /// The shared migrations: version, description, text.
-const SHARED: &[(i64, &str, &str)] = &[];
+const SHARED: &[(i64, &str, &str)] = &[
+    (3, "rewards", include_str!("../../../../migrations/server/0003_rewards.sql")),
+];
 
 /// The placeholders of shared migrations and what each database calls the type.
 const TYPES: &[(&str, &str, &str)] = &[

@@ -11,6 +11,8 @@ mod db;
 mod dialect;
 mod events;
 mod migrations;
+mod rewards;
+mod rewards_sql;
 mod rows;
 mod sql;
 mod syncing;
@@ -26,6 +28,8 @@ use bouquet_core::{AccountKind, AttributionModel, CodeNamespace, Money};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+pub use rewards::{AccountOverview, LedgerAudit, LedgerEntryRow, RewardRow, RewardStore, RewardTx, StandingRow, Transfer};
+pub use rewards_sql::PROGRAM;
 pub use sql::SqlStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +37,9 @@ pub enum StoreError {
     /// A unique constraint said no: the thing already exists.
     #[error("already exists: {0}")]
     Conflict(&'static str),
+    /// A constraint that guards a rule said no (e.g. a balance below zero).
+    #[error("refused: {0}")]
+    Refused(&'static str),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
@@ -174,7 +181,7 @@ pub struct StatsRow {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: RewardStore + Send + Sync + 'static {
     /// "sqlite" or "postgres", for health and logs.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
@@ -280,5 +287,7 @@ pub trait EventTx: Send {
     async fn record_conversion(&mut self, conversion: &NewConversion) -> StoreResult<bool>;
     /// The user's conversion, if any, as stored.
     async fn conversion_of(&mut self, user_id: &str) -> StoreResult<Option<ConversionView>>;
+    /// The rewards side of this same transaction.
+    fn rewards(&mut self) -> &mut dyn RewardTx;
     async fn finish(self: Box<Self>, event_id: Uuid, outcome: &str) -> StoreResult<()>;
 }

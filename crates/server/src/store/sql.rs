@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::db::{Pool, Row, Tx, args, unique_violation};
 use super::dialect::{self, lock_account};
 use super::events::SqlEventTx;
+use super::rewards_sql::SqlRewardTx;
 use super::rows::{self, Columns};
 use super::syncing::SqlSyncTx;
 use super::*;
@@ -23,6 +24,10 @@ pub struct SqlStore {
 impl SqlStore {
     pub async fn open(url: &str) -> StoreResult<Self> {
         Ok(Self { pool: dialect::connect(url).await? })
+    }
+
+    pub(super) fn pool(&self) -> &Pool {
+        &self.pool
     }
 }
 
@@ -333,7 +338,7 @@ impl Store for SqlStore {
     }
 
     async fn begin_event(&self) -> StoreResult<Box<dyn EventTx>> {
-        Ok(Box::new(SqlEventTx { tx: self.pool.begin_write().await? }))
+        Ok(Box::new(SqlEventTx { inner: SqlRewardTx { tx: self.pool.begin_write().await? } }))
     }
 
     async fn stats(&self, account_id: Uuid, now: DateTime<Utc>) -> StoreResult<StatsRow> {
