@@ -377,6 +377,17 @@ pub struct CodeStatus {
     /// The fraud review's state: `pending`, `clear`, `hold`…
     pub fraud_status: String,
     pub expired: bool,
+    /// The rewards this code earned its referrer, oldest first.
+    #[serde(default)]
+    pub rewards: Vec<CodeReward>,
+}
+
+/// A reward a code earned: how much, and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct CodeReward {
+    pub amount: crate::money::Money,
+    pub status: crate::reward_status::RewardStatus,
 }
 
 #[cfg(test)]

@@ -178,5 +178,6 @@ pub(super) fn code_status(row: &impl Columns, now: DateTime<Utc>) -> StoreResult
         converted_at: row.opt_time("converted_at")?,
         fraud_status: row.text("fraud_status")?,
         expired: row.opt_time("expires_at")?.is_some_and(|at| at <= now),
+        rewards: Vec::new(),
     })
 }

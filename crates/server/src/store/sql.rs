@@ -415,11 +415,30 @@ impl Store for SqlStore {
             .pool
             .fetch_all(
                 "SELECT code, unique_visits, qr_scans, leads, signed_up_at, converted_at, fraud_status, expires_at FROM referrals
-                 WHERE referrer_id = $1 AND (unique_visits > 0 OR leads > 0 OR signed_up_at IS NOT NULL OR expires_at <= $2)
+                 WHERE referrer_id = $1 AND (unique_visits > 0 OR leads > 0 OR signed_up_at IS NOT NULL
+                    OR converted_at IS NOT NULL OR expires_at <= $2 OR id IN (SELECT referral_id FROM rewards WHERE holder = $1))
                  ORDER BY code",
                 &args![account_id, now],
             )
             .await?;
-        rows.iter().map(|r| rows::code_status(r, now)).collect()
+        let mut statuses = rows.iter().map(|r| rows::code_status(r, now)).collect::<StoreResult<Vec<_>>>()?;
+        let earned = self
+            .pool
+            .fetch_all(
+                "SELECT r.code, w.amount_minor, w.currency, w.status FROM rewards w JOIN referrals r ON r.id = w.referral_id
+                 WHERE w.holder = $1 AND w.role = 'referrer' ORDER BY w.created_at, w.id",
+                &args![account_id],
+            )
+            .await?;
+        for row in &earned {
+            let code = row.text("code")?;
+            if let Some(status) = statuses.iter_mut().find(|s| s.code == code) {
+                status.rewards.push(bouquet_core::sync::CodeReward {
+                    amount: Money { amount_minor: row.int("amount_minor")?, currency: row.text("currency")? },
+                    status: row.parsed("status", bouquet_core::reward_status::RewardStatus::parse)?,
+                });
+            }
+        }
+        Ok(statuses)
     }
 }
