@@ -135,3 +135,112 @@ async fn two_processes_count_a_racing_conversion_once() {
     assert_eq!(stats.leads, rounds);
     drop((a, b));
 }
+
+/// Two processes take 200 conversions at once for one supplier's code; a third of them
+/// are replays of an earlier event or the same user converting again under a new key.
+/// Each user's conversion is rewarded exactly once, the new-referrer bonus goes to
+/// exactly the first three (0, 1 and 2 earlier successes), and the books balance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_reward_each_conversion_exactly_once() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| ServerProcess::start(&db.url));
+        let b = s.spawn(|| ServerProcess::start(&db.url));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let key = cli(&["api-key", "create", "--name", "wedsync", "--database-url", &db.url]);
+    let http = reqwest::Client::new();
+    http.post(format!("{}/api/v1/accounts", a.url))
+        .json(&json!({"kind": "supplier", "email": "flo@example.com", "password": "correct horse battery",
+                      "business_name": "Petal & Stem", "vendor_type": "florist"}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let session: SessionView = http
+        .post(format!("{}/api/v1/sessions", b.url))
+        .json(&json!({"email": "flo@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let referral: ReferralView = http
+        .post(format!("{}/api/v1/referrals", a.url))
+        .bearer_auth(&session.token)
+        .json(&json!({"method": "link", "incentive_amount": {"amount_minor": 500, "currency": "GBP"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    // 134 users; events 134..200 repeat one of them: even ones replay its key, odd ones
+    // are a second conversion under a new key.
+    let users = 134;
+    let at = Utc::now();
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(24));
+    let mut racing = Vec::new();
+    for i in 0..200usize {
+        let (user, idem) = if i < users {
+            (i, format!("convert-{i}"))
+        } else if i % 2 == 0 {
+            (i % users, format!("convert-{}", i % users))
+        } else {
+            (i % users, format!("convert-{}-again", i % users))
+        };
+        let url = if i % 2 == 0 { a.url.clone() } else { b.url.clone() };
+        let event = json!({"idempotency_key": idem, "type": "convert", "occurred_at": at, "plan": "starter",
+            "user": {"id": format!("user-{user}"), "kind": "couple"}, "code": referral.code.as_str(),
+            "value": {"amount_minor": 2900, "currency": "GBP"}});
+        let (http, key, limit) = (http.clone(), key.clone(), limit.clone());
+        racing.push(tokio::spawn(async move {
+            let _permit = limit.acquire().await.unwrap();
+            let resp = http.post(format!("{url}/api/v1/events")).bearer_auth(key).json(&event).send().await.unwrap();
+            assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+            resp.json::<EventOutcome>().await.unwrap()
+        }));
+    }
+    for r in racing {
+        let outcome = r.await.unwrap();
+        assert!(outcome.conversion.is_some());
+    }
+    let store = db.open().await;
+    let rewards = store.rewards_of(session.account.id, None, 1000).await.unwrap();
+    let referrer: Vec<_> = rewards.iter().filter(|r| r.role == bouquet_core::rewards::RewardRole::Referrer).collect();
+    assert_eq!(referrer.len(), users, "one referrer reward per converted user");
+    let conversions: std::collections::HashSet<_> = referrer.iter().map(|r| r.conversion_id).collect();
+    assert_eq!(conversions.len(), users, "no conversion rewarded twice");
+    // Starter: 10.00, ×1.5 while fewer than 3 earlier successes — whichever three won.
+    assert_eq!(referrer.iter().filter(|r| r.amount.amount_minor == 1500).count(), 3);
+    assert_eq!(referrer.iter().filter(|r| r.amount.amount_minor == 1000).count(), users - 3);
+    let pending: i64 = store
+        .balances_of(session.account.id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|(b, _)| *b == bouquet_core::ledger::LedgerBucket::Pending)
+        .map(|(_, m)| m.amount_minor)
+        .sum();
+    assert_eq!(pending, 3 * 1500 + (users as i64 - 3) * 1000);
+    let audit = store.audit_ledger().await.unwrap();
+    assert!(audit.is_clean(), "{audit:?}");
+    // Each referee got their incentive once.
+    for user in [0, 67, 133] {
+        let owed: bouquet_core::api::PlatformUserRewards = http
+            .get(format!("{}/api/v1/platform/users/user-{user}/rewards", b.url))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(owed.items.len(), 1);
+        assert_eq!(owed.items[0].amount.amount_minor, 500);
+    }
+    drop((a, b));
+}
