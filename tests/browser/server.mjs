@@ -38,6 +38,13 @@ export async function startServer() {
   return {
     url,
     apiKey,
+    databaseUrl,
+    /** An operator account, made as an operator would: `bouquet-server admin create`. */
+    createAdmin(email, password) {
+      execFileSync(serverBin, ["admin", "create", "--email", email, "--database-url", databaseUrl], {
+        env: { ...process.env, BOUQUET_ADMIN_PASSWORD: password },
+      });
+    },
     /** Takes the server off the network (the app is offline); its database stays. */
     async pause() {
       await kill(child);

@@ -1,6 +1,7 @@
 //! The HTTP layer: routes, extractors, middleware. Handlers parse, call `service`, and
 //! map the result; no business rule lives here.
 
+mod admin;
 mod api;
 mod extract;
 mod landing;
@@ -99,6 +100,11 @@ pub fn router(state: AppState) -> Router {
         .route("/r", get(landing::lookup))
         .route("/r/{code}", get(landing::show).post(landing::submit_lead))
         .route("/welcome", get(landing::welcome))
+        .route("/admin", get(admin::accounts_page))
+        .route("/admin/login", get(admin::login_form).post(admin::log_in))
+        .route("/admin/logout", post(admin::log_out))
+        .route("/admin/accounts/{id}", get(admin::account_page))
+        .route("/admin/accounts/{id}/adjustments", post(admin::adjust))
         .fallback(landing::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
