@@ -296,7 +296,36 @@ async fn leaderboards_rank_real_accounts_and_respect_opt_outs(db: &TestDb) {
     assert_books_balance(&server.store).await;
 }
 
+async fn schedulers_running_together_move_each_reward_once(db: &TestDb) {
+    let server = TestServer::start(db).await;
+    let flo = account(&server, "supplier", "flo@example.com", "Petal & Stem").await;
+    let platform = Platform::new(&server).await;
+    let c = code(&server, &flo, None).await;
+    let now = Utc::now();
+    for i in 0..30 {
+        platform.convert(&server, &format!("s{i}"), &c, "starter", false, 2900, now - Duration::days(13)).await;
+    }
+    // Four schedulers (as on four server processes) wake at once, two days later, in
+    // batches smaller than the work.
+    let later = now + Duration::days(2);
+    let runs: Vec<_> = (0..4).map(|_| {
+        let store = server.store.clone();
+        tokio::spawn(async move { process_due(&store, later, 7).await.unwrap() })
+    }).collect();
+    let mut moved = 0;
+    for run in runs {
+        moved += run.await.unwrap().0;
+    }
+    assert_eq!(moved, 30, "each reward made eligible exactly once");
+    let all = rewards(&server, &flo).await;
+    assert_eq!(all.iter().filter(|r| r.role == RewardRole::Referrer && r.status == RewardStatus::Eligible).count(), 30);
+    // 3 × 15.00 (new referrer) + 27 × 10.00.
+    assert_eq!(balance(&server, &flo).await, (0, 3 * 1500 + 27 * 1000, 0, 0));
+    assert_books_balance(&server.store).await;
+}
+
 on_both_backends!(
+    schedulers_running_together_move_each_reward_once,
     a_conversion_earns_the_seed_reward_and_the_referee_incentive,
     refunds_void_before_eligibility_and_claw_back_after,
     a_free_plan_waits_for_payment_and_unclaimed_rewards_expire,

@@ -306,14 +306,14 @@ macro_rules! period_board {
     };
 }
 
-/// "Ranks above me" in the leaderboard's order (`leaderboard::leaderboard_order`): more
+/// "Ranks above `$me`" in the leaderboard's order (`leaderboard::leaderboard_order`): more
 /// successes, then more value, then reached first, then the smaller account id.
 macro_rules! ranks_above {
-    ($t:literal) => {
+    ($t:literal, $me:literal) => {
         concat!(
-            $t, ".successful_referrals > me.successful_referrals OR (", $t, ".successful_referrals = me.successful_referrals AND (",
-            $t, ".value_generated_minor > me.value_generated_minor OR (", $t, ".value_generated_minor = me.value_generated_minor AND (",
-            $t, ".reached_at < me.reached_at OR (", $t, ".reached_at = me.reached_at AND ", $t, ".account_id < me.account_id)))))"
+            "(", $t, ".successful_referrals > ", $me, ".successful_referrals OR (", $t, ".successful_referrals = ", $me, ".successful_referrals AND (",
+            $t, ".value_generated_minor > ", $me, ".value_generated_minor OR (", $t, ".value_generated_minor = ", $me, ".value_generated_minor AND (",
+            $t, ".reached_at < ", $me, ".reached_at OR (", $t, ".reached_at = ", $me, ".reached_at AND ", $t, ".account_id < ", $me, ".account_id))))))"
         )
     };
 }
@@ -436,11 +436,13 @@ impl RewardStore for SqlStore {
             None => {
                 self.pool()
                     .fetch_optional(
+                        // The standings alone, through their ranking index: no join per row.
                         concat!(
-                            "WITH board AS (SELECT ", standing_columns!(), " FROM referrer_standing s JOIN accounts a ON a.id = s.account_id
-                                WHERE s.kind = $1 AND s.successful_referrals > 0)
-                             SELECT me.*, (SELECT COUNT(*) FROM board o WHERE ", ranks_above!("o"), ") AS above
-                             FROM board me WHERE me.account_id = $2"
+                            "SELECT ", standing_columns!(), ",
+                                (SELECT COUNT(*) FROM referrer_standing o WHERE o.kind = s.kind AND o.successful_referrals > 0
+                                    AND ", ranks_above!("o", "s"), ") AS above
+                             FROM referrer_standing s JOIN accounts a ON a.id = s.account_id
+                             WHERE s.account_id = $2 AND s.kind = $1 AND s.successful_referrals > 0"
                         ),
                         &args![kind.as_str(), account_id],
                     )
@@ -451,7 +453,7 @@ impl RewardStore for SqlStore {
                     .fetch_optional(
                         concat!(
                             "WITH board AS (", period_board!(), ")
-                             SELECT me.*, (SELECT COUNT(*) FROM board o WHERE ", ranks_above!("o"), ") AS above
+                             SELECT me.*, (SELECT COUNT(*) FROM board o WHERE ", ranks_above!("o", "me"), ") AS above
                              FROM board me WHERE me.account_id = $3"
                         ),
                         &args![kind.as_str(), since, account_id],
