@@ -32,9 +32,10 @@ BUILD_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev libg
 # WebKitWebDriver under Xvfb (ImageMagick photographs the display);
 # zbarimg, rsvg-convert and poppler's pdftoppm read rendered QR codes and PDFs back independently;
 # pg_dump/psql copy a PostgreSQL database for the restore-from-backup sync test;
-# dbus-daemon + gnome-keyring (read back with secret-tool) are a real keyring for the token test.
+# dbus-daemon + gnome-keyring (read back with secret-tool) are a real keyring for the token test;
+# fonts-noto-color-emoji draws the tier badges in screenshots, as a desktop's fonts would.
 TEST_PACKAGES=(chromium xvfb imagemagick xauth zbar-tools librsvg2-bin poppler-utils webkit2gtk-driver postgresql-client
-  dbus-daemon gnome-keyring libsecret-tools)
+  dbus-daemon gnome-keyring libsecret-tools fonts-noto-color-emoji)
 
 # The WebDriver server that drives the built app (its end-to-end tests).
 ensure_tauri_driver() {

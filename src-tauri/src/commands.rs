@@ -9,7 +9,7 @@ use bouquet_client::store::invitations::{BulkResult, DEFAULT_BATCH_DELAY_SECONDS
 use bouquet_client::store::leads::{CapturedLead, LeadInput};
 use bouquet_client::store::session::LocalSession;
 use bouquet_client::background::SyncView;
-use bouquet_client::store::syncing::AsOf;
+use bouquet_client::store::syncing::{AsOf, RewardsSummary};
 use bouquet_client::token::{self, TokenPlace};
 use bouquet_client::{ClientError, ServerClient, ServerStatus, qr, sync};
 use bouquet_core::api::StatsView;
@@ -74,6 +74,12 @@ pub fn server_stats(state: State<'_, AppState>) -> Answer<Option<AsOf<StatsView>
 #[tauri::command(async)]
 pub fn code_statuses(state: State<'_, AppState>) -> Answer<Option<AsOf<Vec<CodeStatus>>>> {
     state.store.code_statuses()
+}
+
+/// Credits, tier, recent rewards and leaderboard place, as of the last sync.
+#[tauri::command(async)]
+pub fn rewards_summary(state: State<'_, AppState>) -> Answer<Option<AsOf<RewardsSummary>>> {
+    state.store.rewards_summary()
 }
 
 /// Every code made on any of the account's devices.

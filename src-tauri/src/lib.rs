@@ -75,6 +75,7 @@ pub fn run() {
             commands::sync_now,
             commands::server_stats,
             commands::code_statuses,
+            commands::rewards_summary,
             commands::all_codes,
         ])
         .run(tauri::generate_context!("tauri.conf.json"))

@@ -6,7 +6,9 @@
 // dashboard's figures change. A screenshot of fair mode is kept as an artifact. Then a
 // second instance of the app, with its own data folder, signs in to the same account:
 // sync brings it the first one's contacts, and the fair lead, once synced, shows as
-// attributed on the dashboard after the platform reports the couple's sign-up.
+// attributed on the dashboard after the platform reports the couple's sign-up; when the
+// platform reports that couple's purchase, the next sync shows the reward on the
+// dashboard (credits, tier, leaderboard place) and on the fair's code.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
@@ -79,16 +81,21 @@ async function wd(method, path, body) {
 
 /** Waits for the element with this data-testid, up to 15 s. */
 async function el(testid) {
+  return find(`[data-testid="${testid}"]`);
+}
+
+/** Waits for the first element matching this CSS selector, up to 15 s. */
+async function find(selector) {
   const deadline = Date.now() + 15_000;
   for (;;) {
     try {
-      const found = await wd("POST", `/session/${session}/element`, { using: "css selector", value: `[data-testid="${testid}"]` });
+      const found = await wd("POST", `/session/${session}/element`, { using: "css selector", value: selector });
       return found[ELEMENT];
     } catch (e) {
       if (Date.now() > deadline) {
         // What the window showed when it failed, for whoever reads the CI log.
         try { execFileSync("import", ["-window", "root", join(artifacts, "desktop-failure.png")]); } catch {}
-        throw new Error(`no element [data-testid="${testid}"]: ${e.message}`);
+        throw new Error(`no element ${selector}: ${e.message}`);
       }
       await sleep(200);
     }
@@ -259,4 +266,35 @@ test("a second app on the same account gets the first one's contacts, and the sy
   await textBecomes("stats-as-of", /^as of /);
   // Both windows share the X display; WebDriver photographs this one only.
   writeFileSync(join(artifacts, "dashboard-synced.png"), Buffer.from(await wd("GET", `/session/${session}/screenshot`), "base64"));
+});
+
+test("a conversion through the fair lead shows on the dashboard as a reward, with the tier and the leaderboard place, after a sync", { timeout: 120_000 }, async () => {
+  // The couple met at the fair buys the professional plan, billed annually.
+  const outcome = await api(server, "POST", "/api/v1/events", {
+    token: server.apiKey,
+    body: {
+      idempotency_key: "e2e-priya-convert", type: "convert", occurred_at: new Date().toISOString(),
+      user: { id: "wedsync-priya", kind: "couple" }, plan: "professional", annual: true, value: { amount_minor: 49900, currency: "GBP" },
+    },
+  });
+  assert.ok(outcome.rewards.some((r) => r.role === "referrer" && r.amount.amount_minor === 7500), JSON.stringify(outcome.rewards));
+
+  // The first app learns it by syncing: 25.00 × 2 (annual) × 1.5 (an early success) = 75.00 credits, pending.
+  await click("sync-status");
+  await click("nav-fairs");
+  await click("nav-dashboard");
+  await textBecomes("credits-pending", "75.00 credits");
+  await textBecomes("credits-available", "0.00 credits");
+  await textBecomes("tier", /Bronze[\s\S]*1 successful referral[\s\S]*2 more referrals to Silver/);
+  await textBecomes("leaderboard-rank", "#1");
+  await textBecomes("recent-rewards", /75\.00 credits\s*pending\s*.*professional.*= 75\.00 credits/i);
+  await textBecomes("recent-rewards", /perk\s*eligible\s*Bronze tier/);
+  await textBecomes("rewards-as-of", /^as of /);
+  writeFileSync(join(artifacts, "dashboard-rewards.png"), Buffer.from(await wd("GET", `/session/${session}/screenshot`), "base64"));
+
+  // The fair's QR code lists what it earned.
+  await click("nav-fairs");
+  await wd("POST", `/session/${session}/element/${await find('[data-testid="fair-list"] button')}/click`, {});
+  await textBecomes("code-live", "converted");
+  await textBecomes("code-rewards", "75.00 credits · pending");
 });

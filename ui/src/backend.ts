@@ -23,12 +23,15 @@ import type { ServerStatus } from "./bindings/ServerStatus";
 import type { SyncView } from "./bindings/SyncView";
 import type { StatsView } from "./bindings/StatsView";
 import type { CodeStatus } from "./bindings/CodeStatus";
+import type { CodeReward } from "./bindings/CodeReward";
+import type { Money } from "./bindings/Money";
+import type { RewardsSummary } from "./bindings/RewardsSummary";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
 import type { AsOf } from "./bindings/AsOf";
 
 export type { ImportReport };
-export type { AsOf, CodeStatus, StatsView, SyncView, TokenPlace };
+export type { AsOf, CodeReward, CodeStatus, Money, RewardsSummary, StatsView, SyncView, TokenPlace };
 export type { BulkResult, CapturedLead, Contact, Dashboard, ErrorBody, Fair, Invitation, LocalCode, LocalSession, ServerStatus };
 
 function asError(e: unknown): ErrorBody {
@@ -81,6 +84,7 @@ export const backend = {
   syncNow: () => call<null>("sync_now"),
   serverStats: () => call<AsOf<StatsView> | null>("server_stats"),
   codeStatuses: () => call<AsOf<CodeStatus[]> | null>("code_statuses"),
+  rewardsSummary: () => call<AsOf<RewardsSummary> | null>("rewards_summary"),
   /** Calls `handler` with every change of the background sync's status. */
   onSyncStatus: (handler: (view: SyncView) => void): Promise<UnlistenFn> =>
     listen<SyncView>("sync-status", (event) => handler(event.payload)),
@@ -95,6 +99,27 @@ export function codeStatusText(status: CodeStatus | undefined): string {
   if (status.expired) return "expired";
   if (status.clicks > 0 || status.leads > 0) return `clicked (${status.clicks} visits, ${status.leads} leads)`;
   return "no activity yet";
+}
+
+/** An amount in words: credits as "75.00 credits", any other currency as money ("£10.00"). */
+export function moneyText(m: Money): string {
+  if (m.currency !== "CRD") {
+    return new Intl.NumberFormat(undefined, { style: "currency", currency: m.currency }).format(m.amount_minor / 100);
+  }
+  // Whole credits and hundredths apart, so no float ever rounds an amount.
+  const abs = Math.abs(m.amount_minor);
+  const whole = Math.floor(abs / 100).toLocaleString("en-GB");
+  return `${m.amount_minor < 0 ? "−" : ""}${whole}.${String(abs % 100).padStart(2, "0")} credits`;
+}
+
+/** A reward's status in words ("clawed_back" → "clawed back"). */
+export function rewardStatusText(status: string): string {
+  return status.replace(/_/g, " ");
+}
+
+/** What a code earned, e.g. "75.00 credits · pending"; empty when nothing yet. */
+export function codeRewardsText(status: CodeStatus | undefined): string {
+  return (status?.rewards ?? []).map((r: CodeReward) => `${moneyText(r.amount)} · ${rewardStatusText(r.status)}`).join(", ");
 }
 
 /** Empty form fields become absent, not empty strings. */

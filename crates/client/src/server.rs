@@ -1,6 +1,8 @@
 //! A typed client of the sync server's HTTP API.
 
-use bouquet_core::api::{CreateSession, ErrorBody, Health, SessionView, StatsView};
+use bouquet_core::AccountKind;
+use bouquet_core::api::{BalanceView, CreateSession, ErrorBody, Health, Leaderboard, RewardsPage, SessionView, StatsView, TierView};
+use bouquet_core::leaderboard::LeaderboardPeriod;
 use bouquet_core::sync::{CodeStatus, PullPage, PushRequest, PushResponse, SyncState};
 use serde::de::DeserializeOwned;
 
@@ -72,6 +74,27 @@ impl ServerClient {
 
     pub async fn stats(&self) -> Result<StatsView, ClientError> {
         self.send(self.http.get(self.url("/api/v1/me/stats"))).await
+    }
+
+    /// The account's credits: pending, available, claimed, held.
+    pub async fn balance(&self) -> Result<BalanceView, ClientError> {
+        self.get("/api/v1/me/balance").await
+    }
+
+    /// The account's tier and how far the next one is (`422 no_tiers` for an admin).
+    pub async fn tier(&self) -> Result<TierView, ClientError> {
+        self.get("/api/v1/me/tier").await
+    }
+
+    /// The account's newest `limit` rewards (1–200), newest first.
+    pub async fn rewards(&self, limit: i64) -> Result<RewardsPage, ClientError> {
+        self.send(self.http.get(self.url("/api/v1/me/rewards")).query(&[("limit", limit)])).await
+    }
+
+    /// A leaderboard of `kind` (supplier or couple) with the caller's own entry.
+    pub async fn leaderboard(&self, kind: AccountKind, period: LeaderboardPeriod) -> Result<Leaderboard, ClientError> {
+        let query = [("kind", kind.as_str()), ("period", period.as_str())];
+        self.send(self.http.get(self.url("/api/v1/leaderboards")).query(&query)).await
     }
 
     fn url(&self, path: &str) -> String {

@@ -1,18 +1,24 @@
 //! One sync round (docs/sync.md): push the outbox in numbered batches until the server
 //! has it all, pull every record changed since the cursor, then fetch the server's
-//! figures for the dashboard. Each step is safe to interrupt: the outbox only shrinks
-//! for what the server acknowledged, and a pulled page commits with its cursor.
+//! figures for the dashboard (stats, codes' live status, rewards). Each step is safe to
+//! interrupt: the outbox only shrinks for what the server acknowledged, and a pulled page
+//! commits with its cursor.
 
+use bouquet_core::AccountKind;
+use bouquet_core::leaderboard::LeaderboardPeriod;
 use bouquet_core::sync::{MAX_BATCH, MAX_PUSH_BYTES, PushRequest, SCHEMA_VERSION};
 use serde::Serialize;
 use ts_rs::TS;
 
 use crate::store::session::LocalSession;
+use crate::store::syncing::RewardsSummary;
 use crate::{ClientError, LocalStore, ServerClient, token};
 
 /// Changes per push and records per pull page.
 pub const BATCH: i64 = 500;
 const _: () = assert!(BATCH as usize <= MAX_BATCH);
+/// How many of the newest rewards the dashboard keeps.
+pub const RECENT_REWARDS: i64 = 10;
 
 /// What one round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
@@ -80,7 +86,29 @@ async fn round(store: &LocalStore, server: &ServerClient) -> Result<SyncReport, 
     }
     store.save_server_view("stats", &server.stats().await?)?;
     store.save_server_view("codes", &server.code_statuses().await?)?;
+    // Couples rank among couples, suppliers among suppliers.
+    let kind = match store.session()?.map(|s| s.account_kind) {
+        Some(AccountKind::Couple) => AccountKind::Couple,
+        _ => AccountKind::Supplier,
+    };
+    store.save_server_view("rewards", &fetch_rewards(server, kind).await?)?;
     Ok(report)
+}
+
+/// The account's rewards for the dashboard: balance, tier, the newest rewards and its
+/// place on this month's `kind` board. An account without tiers (an admin) has none.
+pub async fn fetch_rewards(server: &ServerClient, kind: AccountKind) -> Result<RewardsSummary, ClientError> {
+    let tier = match server.tier().await {
+        Ok(tier) => Some(tier),
+        Err(ClientError::Server { code, .. }) if code == "no_tiers" => None,
+        Err(e) => return Err(e),
+    };
+    Ok(RewardsSummary {
+        balance: server.balance().await?,
+        tier,
+        recent: server.rewards(RECENT_REWARDS).await?.items,
+        leaderboard_position: server.leaderboard(kind, LeaderboardPeriod::Month).await?.you,
+    })
 }
 
 async fn push_all(store: &LocalStore, server: &ServerClient) -> Result<i64, ClientError> {

@@ -1,16 +1,16 @@
 //! The store's side of sync: outbox entries as numbered changes, acknowledgements,
 //! pulled pages, the device's sync position and the server's last word (stats, codes'
-//! live status), kept to show offline with its time.
+//! live status, rewards), kept to show offline with its time.
 
 use std::collections::BTreeMap;
 
-use bouquet_core::api::StatsView;
+use bouquet_core::api::{BalanceView, LeaderboardEntry, RewardView, StatsView, TierView};
 use bouquet_core::sync::{Change, CodeStatus, Entity, PullPage, RecordState};
 use serde_json::{Map, Value};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
 
@@ -35,6 +35,21 @@ pub struct SyncStatus {
 pub struct AsOf<T: TS> {
     pub value: T,
     pub fetched_at: String,
+}
+
+/// The account's rewards as the server last told them (docs/rewards.md): its credits,
+/// its tier, its newest rewards and its place on this month's leaderboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RewardsSummary {
+    pub balance: BalanceView,
+    /// Absent for an account with no tier ladder (admins).
+    pub tier: Option<TierView>,
+    /// The newest rewards, newest first (at most `sync::RECENT_REWARDS`).
+    pub recent: Vec<RewardView>,
+    /// This account on this month's leaderboard; absent until it has a successful
+    /// referral in the last 30 days.
+    pub leaderboard_position: Option<LeaderboardEntry>,
 }
 
 impl LocalStore {
@@ -178,6 +193,11 @@ impl LocalStore {
     /// The live state of codes with any activity, as of the last sync.
     pub fn code_statuses(&self) -> Result<Option<AsOf<Vec<CodeStatus>>>> {
         self.server_view("codes")
+    }
+
+    /// Credits, tier, recent rewards and leaderboard place, as of the last sync.
+    pub fn rewards_summary(&self) -> Result<Option<AsOf<RewardsSummary>>> {
+        self.server_view("rewards")
     }
 
     pub(crate) fn save_server_view<T: Serialize>(&self, name: &str, value: &T) -> Result<()> {
