@@ -12,7 +12,8 @@ export const serverBin =
 /** Runs bouquet-server on `bind` over `databaseUrl`; resolves once it listens. */
 async function launch(bind, databaseUrl) {
   const child = spawn(serverBin, ["serve", "--bind", bind, "--database-url", databaseUrl], {
-    env: { ...process.env, BOUQUET_LOG: "warn" },
+    // No seasonal calendar: the tests' rewards must not depend on the day they run.
+    env: { ...process.env, BOUQUET_LOG: "warn", BOUQUET_SEED_CALENDAR: "false" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const url = await new Promise((ok, fail) => {

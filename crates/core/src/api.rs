@@ -431,3 +431,125 @@ pub struct Health {
     pub version: String,
     pub database: String,
 }
+
+/// A campaign as operators see it (`/admin/campaigns`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct CampaignView {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: crate::campaigns::CampaignKind,
+    /// `exhausted` while its budget refuses grants (until budget comes back).
+    pub status: crate::campaigns::CampaignStatus,
+    /// Seasonal: whose referrals it covers.
+    pub audience: crate::campaigns::Audience,
+    /// Targeting; absent = any.
+    pub referrer_kind: Option<AccountKind>,
+    pub vendor_type: Option<String>,
+    pub location: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    /// Exclusive.
+    pub ends_at: DateTime<Utc>,
+    /// The referrer's reward × this, in basis points (15000 = ×1.5).
+    pub multiplier_bp: i64,
+    /// Credits added to the referrer's reward.
+    pub bonus: Money,
+    /// What the referee is offered while it runs (shown on the landing page).
+    pub referee_incentive: Option<Money>,
+    pub referee_incentive_text: Option<String>,
+    pub target_referrals: Option<i64>,
+    pub target_conversions: Option<i64>,
+    /// The hard cap on credits granted under it.
+    pub budget: Money,
+    pub spent: Money,
+    pub referrals: i64,
+    pub conversions: i64,
+    pub email_template: Option<String>,
+    pub landing_headline: Option<String>,
+    pub landing_message: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct CampaignPage {
+    pub items: Vec<CampaignView>,
+}
+
+/// A new campaign. Scheduled (or active, if it has started) unless `draft`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCampaign {
+    pub name: String,
+    pub kind: crate::campaigns::CampaignKind,
+    pub audience: Option<crate::campaigns::Audience>,
+    pub referrer_kind: Option<AccountKind>,
+    pub vendor_type: Option<String>,
+    pub location: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// Default 10000 (×1).
+    pub multiplier_bp: Option<i64>,
+    pub bonus: Option<Money>,
+    pub referee_incentive: Option<Money>,
+    pub referee_incentive_text: Option<String>,
+    pub target_referrals: Option<i64>,
+    pub target_conversions: Option<i64>,
+    /// Credits (`CRD`).
+    pub budget: Money,
+    pub email_template: Option<String>,
+    pub landing_headline: Option<String>,
+    pub landing_message: Option<String>,
+    pub draft: Option<bool>,
+}
+
+/// What an operator does to a campaign besides editing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignAction {
+    /// A draft goes on the calendar.
+    Schedule,
+    Pause,
+    Resume,
+    /// Ends it now.
+    End,
+}
+
+/// An edit: only the fields present change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCampaign {
+    pub action: Option<CampaignAction>,
+    pub name: Option<String>,
+    pub audience: Option<crate::campaigns::Audience>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub multiplier_bp: Option<i64>,
+    pub bonus: Option<Money>,
+    pub referee_incentive: Option<Money>,
+    pub referee_incentive_text: Option<String>,
+    pub target_referrals: Option<i64>,
+    pub target_conversions: Option<i64>,
+    pub budget: Option<Money>,
+    pub email_template: Option<String>,
+    pub landing_headline: Option<String>,
+    pub landing_message: Option<String>,
+}
+
+/// A campaign that applies to the caller now (`/campaigns/active`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct ActiveCampaign {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: crate::campaigns::CampaignKind,
+    pub multiplier_bp: i64,
+    pub bonus: Money,
+    pub referee_incentive: Option<Money>,
+    pub referee_incentive_text: Option<String>,
+    pub ends_at: DateTime<Utc>,
+}

@@ -49,6 +49,51 @@ impl Audience {
     }
 }
 
+impl Audience {
+    pub const ALL: [Audience; 5] =
+        [Audience::NewlyEngaged, Audience::AutumnWeddings, Audience::SpringWeddings, Audience::UrgentBookings, Audience::Everyone];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::NewlyEngaged => "newly_engaged",
+            Audience::AutumnWeddings => "autumn_weddings",
+            Audience::SpringWeddings => "spring_weddings",
+            Audience::UrgentBookings => "urgent_bookings",
+            Audience::Everyone => "everyone",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// What kind of campaign: a season of the calendar (covers referrals made in its window
+/// that match its audience), a targeted one (covers referrals made with its id, by the
+/// referrers its filters admit), or a milestone one (the same, for a goal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignKind {
+    Seasonal,
+    Targeted,
+    Milestone,
+}
+
+impl CampaignKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignKind::Seasonal => "seasonal",
+            CampaignKind::Targeted => "targeted",
+            CampaignKind::Milestone => "milestone",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [CampaignKind::Seasonal, CampaignKind::Targeted, CampaignKind::Milestone].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 /// One window of the seed's calendar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Season {
@@ -99,6 +144,30 @@ pub enum CampaignStatus {
 }
 
 impl CampaignStatus {
+    pub const ALL: [CampaignStatus; 6] = [
+        CampaignStatus::Draft,
+        CampaignStatus::Scheduled,
+        CampaignStatus::Active,
+        CampaignStatus::Paused,
+        CampaignStatus::Exhausted,
+        CampaignStatus::Ended,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignStatus::Draft => "draft",
+            CampaignStatus::Scheduled => "scheduled",
+            CampaignStatus::Active => "active",
+            CampaignStatus::Paused => "paused",
+            CampaignStatus::Exhausted => "exhausted",
+            CampaignStatus::Ended => "ended",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
     /// What time makes of a campaign that is `self`: a scheduled one starts at `start`, a
     /// running (active, paused or exhausted) one ends at `end`. Drafts move only when an
     /// operator schedules them; an ended one stays ended.

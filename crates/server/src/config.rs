@@ -115,6 +115,10 @@ pub struct ServeArgs {
     /// `text` (default) or `json`.
     #[arg(long, env = "BOUQUET_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Put the seed's seasonal campaigns on the calendar at start (default true; each
+    /// window once, edits kept).
+    #[arg(long, env = "BOUQUET_SEED_CALENDAR")]
+    pub seed_calendar: Option<bool>,
 }
 
 /// The same settings as read from a TOML file.
@@ -134,6 +138,7 @@ struct FileSettings {
     trust_forwarded_for: Option<bool>,
     body_limit_bytes: Option<usize>,
     log_format: Option<String>,
+    seed_calendar: Option<bool>,
 }
 
 #[derive(Clone)]
@@ -154,6 +159,9 @@ pub struct Settings {
     pub rewards: bouquet_core::rewards::RewardRules,
     /// The currency leaderboards report conversion value in (the platform bills in one).
     pub reporting_currency: String,
+    /// Whether `serve` puts the seed's seasonal calendar on the server (tests start without it,
+    /// so their rewards do not depend on the date they run).
+    pub seed_calendar: bool,
     /// How often the rewards scheduler looks for rewards that time made eligible or expired.
     pub scheduler_interval: std::time::Duration,
     /// Whether public_url (and the default signup_url) were derived from `bind`, and so
@@ -265,6 +273,7 @@ impl Settings {
             rewards: bouquet_core::rewards::RewardRules::default(),
             reporting_currency: "GBP".into(),
             scheduler_interval: std::time::Duration::from_secs(60),
+            seed_calendar: args.seed_calendar.or(file.seed_calendar).unwrap_or(true),
             derived_from_bind,
         })
     }
@@ -294,9 +303,11 @@ impl Settings {
             trust_forwarded_for: Some(false),
             body_limit_bytes: None,
             log_format: None,
+            seed_calendar: Some(false),
         })
         .expect("test settings are valid");
         settings.database_url = database_url.into();
+        settings.seed_calendar = false;
         settings
     }
 }

@@ -24,6 +24,8 @@ impl ServerProcess {
         let mut child = Command::new(BIN)
             .args(["serve", "--bind", "127.0.0.1:0", "--database-url", database_url])
             .env("BOUQUET_LOG", "warn")
+            // No seasonal calendar: the rewards asserted here must not depend on the date.
+            .env("BOUQUET_SEED_CALENDAR", "false")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

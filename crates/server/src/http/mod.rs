@@ -3,6 +3,7 @@
 
 mod admin;
 mod api;
+mod campaigns;
 mod extract;
 mod landing;
 mod rewards;
@@ -17,7 +18,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::middleware;
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -87,6 +88,9 @@ pub fn router(state: AppState) -> Router {
         .route("/platform/users/{id}/rewards", get(rewards::platform_user_rewards))
         .route("/admin/ledger/adjustments", post(rewards::adjust))
         .route("/admin/accounts/{id}/ledger", get(rewards::account_ledger))
+        .route("/admin/campaigns", post(campaigns::create).get(campaigns::list))
+        .route("/admin/campaigns/{id}", get(campaigns::get).merge(patch(campaigns::update)))
+        .route("/campaigns/active", get(campaigns::active))
         .route("/sync/push", post(api::sync_push).layer(DefaultBodyLimit::max(bouquet_core::sync::MAX_PUSH_BYTES)))
         .route("/sync/pull", get(api::sync_pull))
         .route("/sync/state", get(api::sync_state))

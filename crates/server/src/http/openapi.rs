@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{api, landing, metrics, rewards};
+use super::{api, campaigns, landing, metrics, rewards};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,9 +16,10 @@ use super::{api, landing, metrics, rewards};
         api::health, metrics::serve, serve, landing::show, landing::submit_lead, landing::lookup, landing::welcome,
         rewards::my_rewards, rewards::my_balance, rewards::my_ledger, rewards::claim_reward, rewards::my_tier,
         rewards::set_visibility, rewards::leaderboards, rewards::platform_user_rewards, rewards::adjust, rewards::account_ledger,
+        campaigns::create, campaigns::list, campaigns::get, campaigns::update, campaigns::active,
     ),
     modifiers(&BearerSchemes),
-    tags((name = "accounts"), (name = "referrals"), (name = "events"), (name = "sync"), (name = "landing"), (name = "rewards"), (name = "admin"), (name = "operations"))
+    tags((name = "accounts"), (name = "referrals"), (name = "events"), (name = "sync"), (name = "landing"), (name = "rewards"), (name = "campaigns"), (name = "admin"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

@@ -54,6 +54,13 @@ pub async fn create(
     if created_at > now + CLOCK_SKEW {
         return Err(ApiError::invalid("invalid_field", "created_at is in the future; check the device's clock"));
     }
+    // A referral made under a campaign: the campaign must be running and admit the caller.
+    if let Some(id) = req.campaign_id {
+        let campaign = store.campaign(id).await?.ok_or_else(|| ApiError::invalid("unknown_campaign", "no campaign has that id"))?;
+        if campaign.status != bouquet_core::campaigns::CampaignStatus::Active || !crate::service::campaigns::admits(&campaign, &caller.account) {
+            return Err(ApiError::invalid("campaign_not_open", format!("the campaign \"{}\" is not open to you now", campaign.name)));
+        }
+    }
     let expires_at = req.expires_at.unwrap_or(created_at + referral_lifetime);
     if expires_at <= created_at {
         return Err(ApiError::invalid("invalid_field", "expires_at must be after created_at"));

@@ -22,7 +22,10 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use bouquet_core::campaigns::{Candidate, best_campaign};
+
 use crate::error::ApiError;
+use crate::service::campaigns;
 use crate::store::{NewConversion, RewardRow, RewardTx, StandingRow, Store, StoreError, Transfer};
 
 /// The ledger holder of a platform user (a referee, who has no Bouquet account): a
@@ -114,24 +117,59 @@ pub async fn reward_conversion(
     // BTreeMap order: standings are locked in account order, so two conversions sharing
     // referrers never wait on each other in opposite orders.
     for (&referrer, &(weight, value_minor, referral_id)) in referrers.iter().filter(|(_, (w, _, _))| *w > 0) {
-        let Some((kind, _)) = tx.referral_terms(referral_id).await? else { continue };
+        let Some(facts) = tx.referral_facts(referral_id).await? else { continue };
+        let kind = facts.referrer_kind;
         let (prior, after) = tx.add_to_standing(referrer, kind, 1, value_minor, c.converted_at).await?;
-        let quote = referrer_reward(
-            rules,
-            &RewardInput {
-                referrer_kind: kind,
-                plan: c.plan.as_deref(),
-                annual: c.annual,
-                conversion_value: c.value.as_ref(),
-                prior_successful: prior,
-                boost: None, // campaigns (issue 11) enter here
-            },
-        );
-        quotes.push((referrer, kind, weight, value_minor, referral_id, quote, prior, after));
+        let input = |boost| RewardInput {
+            referrer_kind: kind,
+            plan: c.plan.as_deref(),
+            annual: c.annual,
+            conversion_value: c.value.as_ref(),
+            prior_successful: prior,
+            boost,
+        };
+        let standing = referrer_reward(rules, &input(None));
+        // The one place campaigns enter: of those covering this referral, the one giving
+        // the larger reward (they never stack).
+        let open = tx.campaigns_for(facts.campaign_id, facts.created_at).await?;
+        let covering = campaigns::covering(&open, &facts);
+        let candidates: Vec<Candidate> = covering
+            .iter()
+            .map(|(row, boost)| Candidate {
+                boost: boost.clone(),
+                reward_minor: referrer_reward(rules, &input(Some(boost))).amount_minor,
+                starts_at: row.starts_at,
+            })
+            .collect();
+        let chosen = best_campaign(standing.amount_minor, &candidates).and_then(|best| {
+            covering.iter().find(|(row, boost)| *boost == best.boost && row.starts_at == best.starts_at).map(|(row, boost)| (row.id, boost.clone()))
+        });
+        let quote = match &chosen {
+            Some((_, boost)) => {
+                let mut q = referrer_reward(rules, &input(Some(boost)));
+                if covering.len() > 1 {
+                    q.reason.push_str(&format!(" (the larger of {} overlapping campaigns; they do not stack)", covering.len()));
+                }
+                q
+            }
+            None => standing.clone(),
+        };
+        quotes.push((referrer, weight, value_minor, referral_id, quote, standing, chosen.map(|(id, _)| id), kind, prior, after));
     }
-    let shares = split_among_referrers(&quotes.iter().map(|q| (q.5.amount_minor, q.2)).collect::<Vec<_>>());
+    let shares = split_among_referrers(&quotes.iter().map(|q| (q.4.amount_minor, q.1)).collect::<Vec<_>>());
     let mut issued = Vec::new();
-    for ((referrer, kind, weight, value_minor, referral_id, quote, prior, after), share) in quotes.into_iter().zip(shares) {
+    for ((referrer, weight, value_minor, referral_id, mut quote, standing, mut campaign, kind, prior, after), mut share) in quotes.into_iter().zip(shares) {
+        // The hard cap: the campaign pays this share only if it fits in the budget;
+        // otherwise the standing reward applies, never a partial one.
+        if let Some(id) = campaign {
+            if !tx.reserve_budget(id, share, now).await? {
+                share = split_among_referrers(&[(standing.amount_minor, weight)])[0];
+                let name = quote.campaign.clone().unwrap_or_default();
+                quote = standing.clone();
+                quote.reason.push_str(&format!("; campaign \"{name}\" has spent its budget, so the standing reward applies"));
+                campaign = None;
+            }
+        }
         let reason = if weight < bouquet_core::attribution::FULL_WEIGHT {
             format!(
                 "{}; your share under {} attribution: {}.{:04}% = {} credits",
@@ -156,6 +194,7 @@ pub async fn reward_conversion(
             reason,
             referral_id: Some(referral_id),
             conversion_id: Some(c.id),
+            campaign_id: campaign,
             referee_user_id: Some(c.platform_user_id.clone()),
             tier: None,
             awaiting_paid_plan: quote.awaiting_paid_plan,
@@ -173,8 +212,13 @@ pub async fn reward_conversion(
     }
     // The referee's incentive, from the primary referral's offer.
     let primary = &c.credits[c.primary];
-    if let Some((_, incentive)) = tx.referral_terms(primary.referral_id).await? {
-        if let Some(amount) = referee_incentive(incentive.as_ref()) {
+    if let Some(facts) = tx.referral_facts(primary.referral_id).await? {
+        // The referral's own offer, else that of a campaign it was made under.
+        let campaign_offer = match facts.campaign_id {
+            Some(id) => tx.campaigns_for(Some(id), facts.created_at).await?.into_iter().find(|c| c.id == id).and_then(|c| c.referee_incentive),
+            None => None,
+        };
+        if let Some(amount) = referee_incentive(facts.incentive.as_ref()).or_else(|| referee_incentive(campaign_offer.as_ref())) {
             let reason = format!("the incentive your referral offered: {} {}", format_minor_grouped(amount.amount_minor), amount.currency);
             let row = RewardRow {
                 id: Uuid::now_v7(),
@@ -190,6 +234,7 @@ pub async fn reward_conversion(
                 reason,
                 referral_id: Some(primary.referral_id),
                 conversion_id: Some(c.id),
+                campaign_id: None,
                 referee_user_id: Some(c.platform_user_id.clone()),
                 tier: None,
                 awaiting_paid_plan: false,
@@ -221,6 +266,7 @@ async fn grant_tier(tx: &mut dyn RewardTx, account: Uuid, tier: Tier, successful
         reason: tier.reward_reason(),
         referral_id: None,
         conversion_id: None,
+        campaign_id: None,
         referee_user_id: None,
         tier: Some(tier),
         awaiting_paid_plan: false,
@@ -261,6 +307,10 @@ pub async fn undo_conversion(tx: &mut dyn RewardTx, user_id: &str, undo: Undo, a
         if r.role == RewardRole::Referrer {
             if let Some(account) = r.account_id {
                 tx.remove_success(account, r.value_minor).await?;
+            }
+            // A voided or clawed-back grant returns its campaign's budget.
+            if let Some(campaign) = r.campaign_id {
+                tx.release_budget(campaign, r.amount.amount_minor).await?;
             }
         }
         r.status = status;
@@ -317,6 +367,9 @@ pub async fn run_scheduler(store: Arc<dyn Store>, every: std::time::Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        if let Err(e) = store.advance_campaigns(Utc::now()).await {
+            tracing::warn!(error = %e, "moving campaigns by time failed; it will try again");
+        }
         match process_due(&store, Utc::now(), 500).await {
             Ok((0, 0)) => {}
             Ok((eligible, expired)) => tracing::info!(eligible, expired, "rewards moved by time"),

@@ -20,6 +20,7 @@ use super::db::Dialect;
 /// The shared migrations: version, description, text.
 const SHARED: &[(i64, &str, &str)] = &[
     (3, "rewards", include_str!("../../../../migrations/server/0003_rewards.sql")),
+    (4, "campaigns", include_str!("../../../../migrations/server/0004_campaigns.sql")),
 ];
 
 /// The placeholders of shared migrations and what each database calls the type.

@@ -7,6 +7,7 @@
 //! - `dialect`: the little that must differ (connecting, row locks, one statement).
 //! - `migrations`: the schema, shared where the databases agree.
 
+mod campaigns;
 mod db;
 mod dialect;
 mod events;
@@ -28,6 +29,7 @@ use bouquet_core::{AccountKind, AttributionModel, CodeNamespace, Money};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+pub use campaigns::{CampaignRow, CampaignStore, CampaignTx, ReferralFacts};
 pub use rewards::{AccountOverview, LedgerAudit, LedgerEntryRow, RewardRow, RewardStore, RewardTx, StandingRow, Transfer};
 pub use rewards_sql::PROGRAM;
 pub use sql::SqlStore;
@@ -181,7 +183,7 @@ pub struct StatsRow {
 }
 
 #[async_trait]
-pub trait Store: RewardStore + Send + Sync + 'static {
+pub trait Store: RewardStore + CampaignStore + Send + Sync + 'static {
     /// "sqlite" or "postgres", for health and logs.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;

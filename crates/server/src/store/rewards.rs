@@ -29,6 +29,8 @@ pub struct RewardRow {
     pub reason: String,
     pub referral_id: Option<Uuid>,
     pub conversion_id: Option<Uuid>,
+    /// The campaign it was granted under (its amount is that campaign's spend).
+    pub campaign_id: Option<Uuid>,
     /// The platform user whose conversion earned it.
     pub referee_user_id: Option<String>,
     pub tier: Option<Tier>,
@@ -120,9 +122,9 @@ impl LedgerAudit {
     }
 }
 
-/// The rewards side of one transaction.
+/// The rewards side of one transaction (and its campaigns').
 #[async_trait]
-pub trait RewardTx: Send {
+pub trait RewardTx: super::CampaignTx + Send {
     /// Writes the entries of `transfer` and moves their balances. `Refused` when a
     /// balance other than the program's would go below zero, `Conflict` when the
     /// adjustment's idempotency key was used before; the transaction must then be dropped.

@@ -40,6 +40,7 @@ fn reward(row: &Row) -> StoreResult<RewardRow> {
         reason: row.text("reason")?,
         referral_id: row.opt_uuid("referral_id")?,
         conversion_id: row.opt_uuid("conversion_id")?,
+        campaign_id: row.opt_uuid("campaign_id")?,
         referee_user_id: row.opt_text("referee_user_id")?,
         tier: row.opt_text("tier")?.map(|t| Tier::parse(&t).ok_or_else(|| StoreError::Corrupt(format!("tier '{t}'")))).transpose()?,
         awaiting_paid_plan: row.flag("awaiting_paid_plan")?,
@@ -135,8 +136,8 @@ impl RewardTx for SqlRewardTx {
             .execute(
                 "INSERT INTO rewards (id, holder, account_id, platform_user_id, role, amount_minor, currency, value_minor, status,
                     reason, referral_id, conversion_id, referee_user_id, tier, awaiting_paid_plan, created_at, eligible_at,
-                    expires_at, claimed_at, status_at, earned_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+                    expires_at, claimed_at, status_at, earned_at, campaign_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
                  ON CONFLICT DO NOTHING",
                 &args![
                     r.id,
@@ -160,6 +161,7 @@ impl RewardTx for SqlRewardTx {
                     r.claimed_at,
                     r.status_at,
                     r.earned_at,
+                    r.campaign_id,
                 ],
             )
             .await?;

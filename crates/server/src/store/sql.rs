@@ -78,6 +78,9 @@ pub(super) async fn insert_referral(tx: &mut Tx, r: &NewReferral) -> StoreResult
     )
     .await
     .map_err(|e| unique_violation(e, "a referral with this code"))?;
+    if let Some(campaign) = r.campaign_id {
+        tx.execute("UPDATE campaigns SET referrals = referrals + 1 WHERE id = $1", &args![campaign]).await?;
+    }
     tx.execute(
         "UPDATE referral_stats SET total_referrals = total_referrals + 1,
             last_referral_at = CASE WHEN last_referral_at IS NULL OR last_referral_at < $2 THEN $2 ELSE last_referral_at END,
