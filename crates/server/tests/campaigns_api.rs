@@ -105,6 +105,13 @@ async fn a_targeted_campaign_pays_its_multiplier_within_a_hard_budget(db: &TestD
     assert_eq!(json_of(resp, StatusCode::UNPROCESSABLE_ENTITY).await["code"], "campaign_not_open");
 
     let code = referral(&server, &flo, json!({"campaign_id": id})).await;
+    // The couple's page shows the campaign's headline and its offer while it runs.
+    let page = |code: String| {
+        let url = format!("{}/r/{code}", server.url);
+        async move { api().get(url).header("user-agent", "Mozilla/5.0 (iPhone) Mobile Safari").send().await.unwrap().text().await.unwrap() }
+    };
+    let html = page(code.clone()).await;
+    assert!(html.contains("Spring blooms") && html.contains("£15 off"), "{html}");
     // Starter 10.00 × 1.5 (new referrer) = 15.00; the campaign: × 2 + 5.00 = 35.00.
     let first = convert(&server, &key, "c1", &code).await;
     let (amount, reason) = referrer_reward(&first);
@@ -131,6 +138,7 @@ async fn a_targeted_campaign_pays_its_multiplier_within_a_hard_budget(db: &TestD
     // Paused: nothing more under it, not offered.
     let resp = api().patch(format!("{}/api/v1/admin/campaigns/{id}", server.url)).bearer_auth(&ops.token).json(&json!({"action": "pause"})).send().await.unwrap();
     assert_eq!(json_of(resp, StatusCode::OK).await["status"], "paused");
+    assert!(!page(code.clone()).await.contains("Spring blooms"), "a paused campaign's headline is gone");
     let (amount, _) = referrer_reward(&convert(&server, &key, "c5", &code).await);
     assert_eq!(amount, 1000, "a paused campaign pays nothing extra (4th success: no new-referrer bonus)");
     let resp = api().patch(format!("{}/api/v1/admin/campaigns/{id}", server.url)).bearer_auth(&ops.token).json(&json!({"budget": {"amount_minor": 100, "currency": "CRD"}})).send().await.unwrap();

@@ -34,6 +34,8 @@ struct LandingPage<'a> {
     vendor: Option<String>,
     message: Option<&'a str>,
     incentive: Option<String>,
+    campaign_headline: Option<String>,
+    campaign_message: Option<String>,
     touch: String,
     error: Option<String>,
     form_names: &'a str,
@@ -141,12 +143,38 @@ fn time_duration(d: chrono::Duration) -> cookie::time::Duration {
     cookie::time::Duration::seconds(d.num_seconds())
 }
 
-fn landing_page<'a>(referral: &'a StoredReferral, touch: Option<Uuid>, error: Option<String>, form: &'a LeadForm) -> LandingPage<'a> {
+/// What an active campaign the referral was made under adds to its page: the headline,
+/// its message, and its offer to the couple (when the referral offers none of its own).
+#[derive(Default)]
+struct Banner {
+    headline: Option<String>,
+    message: Option<String>,
+    offer: Option<String>,
+}
+
+fn money_off(m: &bouquet_core::Money) -> String {
+    format!("{} {}.{:02} off", m.currency, m.amount_minor / 100, m.amount_minor % 100)
+}
+
+async fn banner(state: &AppState, referral: &StoredReferral) -> Banner {
+    let Some(id) = referral.view.campaign_id else { return Banner::default() };
+    match state.store.campaign(id).await {
+        Ok(Some(c)) if crate::service::campaigns::shown_status(&c) == bouquet_core::campaigns::CampaignStatus::Active => Banner {
+            headline: Some(c.landing_headline.clone().unwrap_or_else(|| c.name.clone())),
+            message: c.landing_message.clone(),
+            offer: c.referee_incentive_text.clone().or_else(|| c.referee_incentive.as_ref().map(money_off)),
+        },
+        // The page still works without its campaign's words.
+        _ => Banner::default(),
+    }
+}
+
+fn landing_page<'a>(referral: &'a StoredReferral, banner: Banner, touch: Option<Uuid>, error: Option<String>, form: &'a LeadForm) -> LandingPage<'a> {
     let v = &referral.view;
     let incentive = match (&v.incentive_offered, &v.incentive_amount) {
         (Some(words), _) => Some(words.clone()),
-        (None, Some(m)) => Some(format!("{} {}.{:02} off", m.currency, m.amount_minor / 100, m.amount_minor % 100)),
-        (None, None) => None,
+        (None, Some(m)) => Some(money_off(m)),
+        (None, None) => banner.offer,
     };
     LandingPage {
         code: v.code.as_str(),
@@ -154,6 +182,8 @@ fn landing_page<'a>(referral: &'a StoredReferral, touch: Option<Uuid>, error: Op
         vendor: v.vendor_type.map(|t| t.as_str().replace('_', " / ")),
         message: v.message.as_deref(),
         incentive,
+        campaign_headline: banner.headline,
+        campaign_message: banner.message,
         touch: touch.map(|t| t.to_string()).unwrap_or_default(),
         error,
         form_names: &form.couple_names,
@@ -194,7 +224,7 @@ pub async fn show(
     }
     if state.bots.is_bot(header_text(&headers, header::USER_AGENT)) {
         state.metrics.visit("bot");
-        return Ok(html(StatusCode::OK, landing_page(&referral, None, None, &LeadForm::default())));
+        return Ok(html(StatusCode::OK, landing_page(&referral, banner(&state, &referral).await, None, None, &LeadForm::default())));
     }
     let params: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
     let param = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.chars().take(200).collect::<String>());
@@ -205,7 +235,7 @@ pub async fn show(
     let (touch_id, unique) = landing::record_visit(&state.store, &referral, visitor, qr, utm, now).await?;
     state.metrics.visit(if unique { "unique" } else { "repeat" });
     let jar = jar.add(cookie(&state, VISITOR_COOKIE, visitor_id)).add(cookie(&state, TOUCH_COOKIE, touch_id.to_string()));
-    Ok((jar, html(StatusCode::OK, landing_page(&referral, Some(touch_id), None, &LeadForm::default()))).into_response())
+    Ok((jar, html(StatusCode::OK, landing_page(&referral, banner(&state, &referral).await, Some(touch_id), None, &LeadForm::default()))).into_response())
 }
 
 /// `POST /r/{code}`: the lead form. Records the lead and redirects to the configured
@@ -250,7 +280,7 @@ pub async fn submit_lead(
         }
         Err(problem) => {
             let touch = form.touch.parse().ok();
-            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, landing_page(&referral, touch, Some(problem), &form)))
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, landing_page(&referral, banner(&state, &referral).await, touch, Some(problem), &form)))
         }
     }
 }
