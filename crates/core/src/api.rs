@@ -553,3 +553,99 @@ pub struct ActiveCampaign {
     pub referee_incentive_text: Option<String>,
     pub ends_at: DateTime<Utc>,
 }
+
+/// What an experiment's variants change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum ExperimentSubject {
+    /// The referrer's reward: `multiplier_bp` and `bonus`.
+    ReferrerIncentive,
+    /// The referee's offer: `referee_incentive` and `referee_incentive_text`.
+    RefereeIncentive,
+    /// The invitation's `message`.
+    InvitationMessage,
+    /// The couple's page: `landing_headline` and `landing_message`.
+    LandingText,
+}
+
+impl ExperimentSubject {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReferrerIncentive => "referrer_incentive",
+            Self::RefereeIncentive => "referee_incentive",
+            Self::InvitationMessage => "invitation_message",
+            Self::LandingText => "landing_text",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::ReferrerIncentive, Self::RefereeIncentive, Self::InvitationMessage, Self::LandingText].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// One variant of a new experiment; the first is the control.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields)]
+pub struct VariantInput {
+    pub name: String,
+    /// Share of referrers, relative to the other variants' weights.
+    pub weight: i64,
+    pub multiplier_bp: Option<i64>,
+    pub bonus: Option<Money>,
+    pub referee_incentive: Option<Money>,
+    pub referee_incentive_text: Option<String>,
+    pub message: Option<String>,
+    pub landing_headline: Option<String>,
+    pub landing_message: Option<String>,
+}
+
+/// An A/B test attached to a campaign (`POST /admin/campaigns/{id}/experiments`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields)]
+pub struct CreateExperiment {
+    pub name: String,
+    pub subject: ExperimentSubject,
+    /// Two or more; the first is the control.
+    pub variants: Vec<VariantInput>,
+}
+
+/// One variant's results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct VariantResult {
+    pub name: String,
+    pub weight: i64,
+    pub is_control: bool,
+    pub referrals: i64,
+    pub conversions: i64,
+    /// Absent with no referrals.
+    pub conversion_rate: Option<f64>,
+    /// The 95% Wilson interval of the rate.
+    pub rate_low: Option<f64>,
+    pub rate_high: Option<f64>,
+    /// Against the control (absent for the control itself).
+    pub comparison: Option<crate::experiments::Comparison>,
+    pub verdict: Option<crate::experiments::Verdict>,
+    /// The verdict in words, e.g. "not significant yet".
+    pub verdict_text: Option<String>,
+}
+
+/// An experiment and its results (`/admin/experiments/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct ExperimentView {
+    pub id: Uuid,
+    pub campaign_id: Uuid,
+    pub name: String,
+    pub subject: ExperimentSubject,
+    /// `running`, `applied` or `stopped`.
+    pub status: String,
+    pub variants: Vec<VariantResult>,
+    /// The variant that won (index into `variants`), when one has.
+    pub winner: Option<i64>,
+    pub applied_variant: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}

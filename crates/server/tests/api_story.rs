@@ -388,12 +388,15 @@ async fn openapi_covers_every_endpoint(db: &TestDb) {
         ("/api/v1/admin/campaigns", &["post", "get"]),
         ("/api/v1/admin/campaigns/{id}", &["get", "patch"]),
         ("/api/v1/campaigns/active", &["get"]),
+        ("/api/v1/admin/campaigns/{id}/experiments", &["post"]),
+        ("/api/v1/admin/experiments/{id}", &["get"]),
+        ("/api/v1/admin/experiments/{id}/apply", &["post"]),
     ] {
         for m in methods {
             assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from the OpenAPI document");
         }
     }
-    assert_eq!(paths.len(), 28, "a route was added without being checked here: {:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 31, "a route was added without being checked here: {:?}", paths.keys().collect::<Vec<_>>());
     let health: Value = api().get(format!("{}/healthz", server.url)).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
     let metrics = api().get(format!("{}/metrics", server.url)).send().await.unwrap().text().await.unwrap();

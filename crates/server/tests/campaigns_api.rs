@@ -238,7 +238,86 @@ async fn the_cap_holds_under_concurrent_conversions(db: &TestDb) {
     books_balance(&server.store).await;
 }
 
+async fn experiments_assign_stably_and_declare_a_winner_only_when_the_numbers_say_so(db: &TestDb) {
+    let server = TestServer::start(db).await;
+    let ops = operator(&server).await;
+    let key = bouquet_server::service::accounts::create_api_key(&server.store, "wedsync").await.unwrap();
+    let now = Utc::now();
+    let body = json!({"name": "Incentive test", "kind": "targeted", "starts_at": now - Duration::hours(1), "ends_at": now + Duration::days(30),
+        "budget": {"amount_minor": 10_000_000, "currency": "CRD"}});
+    let created: CampaignView = serde_json::from_value(json_of(create_campaign(&server, &ops.token, body).await, StatusCode::CREATED).await).unwrap();
+    let test = json!({"name": "Double or not", "subject": "referrer_incentive", "variants": [
+        {"name": "control", "weight": 50, "multiplier_bp": 10000}, {"name": "double", "weight": 50, "multiplier_bp": 20000}]});
+    let url = format!("{}/api/v1/admin/campaigns/{}/experiments", server.url, created.id);
+    let bad = json!({"name": "One", "subject": "referrer_incentive", "variants": [{"name": "only", "weight": 1, "multiplier_bp": 10000}]});
+    json_of(api().post(&url).bearer_auth(&ops.token).json(&bad).send().await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY).await;
+    let view = json_of(api().post(&url).bearer_auth(&ops.token).json(&test).send().await.unwrap(), StatusCode::CREATED).await;
+    let experiment_id: uuid::Uuid = serde_json::from_value(view["id"].clone()).unwrap();
+    json_of(api().post(&url).bearer_auth(&ops.token).json(&test).send().await.unwrap(), StatusCode::CONFLICT).await;
+
+    // Suppliers until both variants have one; each referrer keeps the variant the hash gives.
+    let mut by_variant: [Option<SessionView>; 2] = [None, None];
+    for n in 0..40 {
+        let s = supplier(&server, &format!("s{n}@example.com"), "florist").await;
+        let v = bouquet_core::experiments::assign(experiment_id, s.account.id, &[50, 50]).unwrap();
+        if by_variant[v].is_none() {
+            by_variant[v] = Some(s);
+        }
+        if by_variant.iter().all(Option::is_some) {
+            break;
+        }
+    }
+    let [Some(control), Some(double)] = by_variant else { panic!("40 accounts never covered both variants") };
+    let mut codes: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    for (i, s) in [&control, &double].into_iter().enumerate() {
+        for _ in 0..110 {
+            codes[i].push(referral(&server, s, json!({"campaign_id": created.id})).await);
+        }
+    }
+    // The variant's values are what the referrals use: 15.00 × 1 vs × 2.
+    let (amount, reason) = referrer_reward(&convert(&server, &key, "ctl-0", &codes[0][0]).await);
+    assert_eq!(amount, 1500, "{reason}");
+    let (amount, reason) = referrer_reward(&convert(&server, &key, "dbl-0", &codes[1][0]).await);
+    assert_eq!(amount, 3000, "{reason}");
+    assert!(reason.contains("Incentive test — double"), "{reason}");
+    let results = |server_url: String| {
+        let token = ops.token.clone();
+        async move {
+            let resp = api().get(format!("{server_url}/api/v1/admin/experiments/{experiment_id}")).bearer_auth(token).send().await.unwrap();
+            json_of(resp, StatusCode::OK).await
+        }
+    };
+    let early = results(server.url.clone()).await;
+    assert_eq!(early["variants"][0]["referrals"], 110);
+    assert_eq!(early["variants"][1]["conversions"], 1);
+    assert_eq!(early["variants"][1]["verdict"]["verdict"], "sample_too_small");
+    let resp = api().post(format!("{}/api/v1/admin/experiments/{experiment_id}/apply", server.url)).bearer_auth(&ops.token).send().await.unwrap();
+    assert!(json_of(resp, StatusCode::CONFLICT).await["message"].as_str().unwrap().contains("no variant has won yet"));
+
+    // 11/110 vs 40/110 converts: a clear winner.
+    for i in 1..11 {
+        convert(&server, &key, &format!("ctl-{i}"), &codes[0][i]).await;
+    }
+    for i in 1..40 {
+        convert(&server, &key, &format!("dbl-{i}"), &codes[1][i]).await;
+    }
+    let decided = results(server.url.clone()).await;
+    assert_eq!((decided["variants"][0]["conversions"].as_i64(), decided["variants"][1]["conversions"].as_i64()), (Some(11), Some(40)));
+    assert_eq!(decided["variants"][1]["verdict"]["verdict"], "winner", "{decided}");
+    assert_eq!(decided["winner"], 1);
+    assert!(decided["variants"][1]["comparison"]["p_value"].as_f64().unwrap() < 0.001);
+    // The same results from a restarted server: assignment does not depend on the process.
+    server.stop().await;
+    let server = TestServer::start(db).await;
+    assert_eq!(results(server.url.clone()).await, decided);
+    let resp = api().post(format!("{}/api/v1/admin/experiments/{experiment_id}/apply", server.url)).bearer_auth(&ops.token).send().await.unwrap();
+    assert_eq!(json_of(resp, StatusCode::OK).await["status"], "applied");
+    assert_eq!(campaign(&server, &ops, &created.id.to_string()).await.multiplier_bp, 20000, "the winner's values are the campaign's");
+    books_balance(&server.store).await;
+}
+
 on_both_backends!(
+    experiments_assign_stably_and_declare_a_winner_only_when_the_numbers_say_so,
     a_targeted_campaign_pays_its_multiplier_within_a_hard_budget,
     seasonal_campaigns_cover_their_audience_and_do_not_stack,
     time_starts_and_ends_campaigns,

@@ -53,3 +53,35 @@ pub async fn update(State(state): State<AppState>, Admin(_admin): Admin, Path(id
 pub async fn active(State(state): State<AppState>, Device(caller): Device) -> Result<Json<Vec<ActiveCampaign>>, ApiError> {
     Ok(Json(campaigns::active_for(&state.store, &caller.account).await?))
 }
+
+/// Attaches an A/B test to a campaign: two or more variants with traffic weights.
+#[utoipa::path(post, path = "/api/v1/admin/campaigns/{id}/experiments", tag = "admin", params(("id" = Uuid, Path)),
+    request_body = bouquet_core::api::CreateExperiment, security(("device_token" = [])),
+    responses((status = 201, body = bouquet_core::api::ExperimentView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, description = "one is already running", body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn create_experiment(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    Path(id): Path<Uuid>,
+    ApiJson(req): ApiJson<bouquet_core::api::CreateExperiment>,
+) -> Result<(StatusCode, Json<bouquet_core::api::ExperimentView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(crate::service::experiments::create(&state.store, id, req, Utc::now()).await?)))
+}
+
+/// An experiment's results: per variant the conversion rate with its 95% interval, and
+/// against the control the lift, z and p-value, with the verdict.
+#[utoipa::path(get, path = "/api/v1/admin/experiments/{id}", tag = "admin", params(("id" = Uuid, Path)), security(("device_token" = [])),
+    responses((status = 200, body = bouquet_core::api::ExperimentView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn experiment(State(state): State<AppState>, Admin(_admin): Admin, Path(id): Path<Uuid>) -> Result<Json<bouquet_core::api::ExperimentView>, ApiError> {
+    Ok(Json(crate::service::experiments::results(&state.store, id).await?))
+}
+
+/// Makes the declared winner's values the campaign's (409 while there is no winner).
+#[utoipa::path(post, path = "/api/v1/admin/experiments/{id}/apply", tag = "admin", params(("id" = Uuid, Path)), security(("device_token" = [])),
+    responses((status = 200, body = bouquet_core::api::ExperimentView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, description = "no winner yet", body = ErrorBody)))]
+pub async fn apply_experiment(State(state): State<AppState>, Admin(_admin): Admin, Path(id): Path<Uuid>) -> Result<Json<bouquet_core::api::ExperimentView>, ApiError> {
+    Ok(Json(crate::service::experiments::apply(&state.store, id, Utc::now()).await?))
+}

@@ -159,11 +159,29 @@ fn money_off(m: &bouquet_core::Money) -> String {
 async fn banner(state: &AppState, referral: &StoredReferral) -> Banner {
     let Some(id) = referral.view.campaign_id else { return Banner::default() };
     match state.store.campaign(id).await {
-        Ok(Some(c)) if crate::service::campaigns::shown_status(&c) == bouquet_core::campaigns::CampaignStatus::Active => Banner {
-            headline: Some(c.landing_headline.clone().unwrap_or_else(|| c.name.clone())),
-            message: c.landing_message.clone(),
-            offer: c.referee_incentive_text.clone().or_else(|| c.referee_incentive.as_ref().map(money_off)),
-        },
+        Ok(Some(c)) if crate::service::campaigns::shown_status(&c) == bouquet_core::campaigns::CampaignStatus::Active => {
+            let mut banner = Banner {
+                headline: Some(c.landing_headline.clone().unwrap_or_else(|| c.name.clone())),
+                message: c.landing_message.clone(),
+                offer: c.referee_incentive_text.clone().or_else(|| c.referee_incentive.as_ref().map(money_off)),
+            };
+            // A campaign testing its page shows the referrer's variant.
+            if let Ok(Some(test)) = state.store.running_experiment(c.id).await {
+                if let Some((_, v)) = crate::service::experiments::variant_of(&test, referral.view.referrer_id) {
+                    match test.subject.as_str() {
+                        "landing_text" => {
+                            banner.headline = v.landing_headline.clone().or(banner.headline);
+                            banner.message = v.landing_message.clone().or(banner.message);
+                        }
+                        "referee_incentive" => {
+                            banner.offer = v.referee_incentive_text.clone().or_else(|| v.referee_incentive.as_ref().map(money_off)).or(banner.offer);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            banner
+        }
         // The page still works without its campaign's words.
         _ => Banner::default(),
     }

@@ -17,6 +17,7 @@ use super::{api, campaigns, landing, metrics, rewards};
         rewards::my_rewards, rewards::my_balance, rewards::my_ledger, rewards::claim_reward, rewards::my_tier,
         rewards::set_visibility, rewards::leaderboards, rewards::platform_user_rewards, rewards::adjust, rewards::account_ledger,
         campaigns::create, campaigns::list, campaigns::get, campaigns::update, campaigns::active,
+        campaigns::create_experiment, campaigns::experiment, campaigns::apply_experiment,
     ),
     modifiers(&BearerSchemes),
     tags((name = "accounts"), (name = "referrals"), (name = "events"), (name = "sync"), (name = "landing"), (name = "rewards"), (name = "campaigns"), (name = "admin"), (name = "operations"))

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod campaigns;
 pub mod events;
+pub mod experiments;
 pub mod landing;
 pub mod referrals;
 pub mod rewards;

@@ -25,7 +25,8 @@ use uuid::Uuid;
 use bouquet_core::campaigns::{Candidate, best_campaign};
 
 use crate::error::ApiError;
-use crate::service::campaigns;
+use crate::service::{campaigns, experiments};
+use bouquet_core::api::ExperimentSubject;
 use crate::store::{NewConversion, RewardRow, RewardTx, StandingRow, Store, StoreError, Transfer};
 
 /// The ledger holder of a platform user (a referee, who has no Bouquet account): a
@@ -132,7 +133,19 @@ pub async fn reward_conversion(
         // The one place campaigns enter: of those covering this referral, the one giving
         // the larger reward (they never stack).
         let open = tx.campaigns_for(facts.campaign_id, facts.created_at).await?;
-        let covering = campaigns::covering(&open, &facts);
+        let mut covering = campaigns::covering(&open, &facts);
+        // A campaign testing its referrer incentive pays this referrer their variant's.
+        for (row, boost) in covering.iter_mut() {
+            if let Some(test) = tx.running_experiment_in_tx(row.id).await? {
+                if test.subject == ExperimentSubject::ReferrerIncentive.as_str() {
+                    if let Some((_, v)) = experiments::variant_of(&test, referrer) {
+                        boost.multiplier_bp = v.multiplier_bp.map_or(boost.multiplier_bp, |m| u32::try_from(m).unwrap_or(u32::MAX));
+                        boost.bonus_minor = v.bonus_minor.unwrap_or(boost.bonus_minor);
+                        boost.name = format!("{} — {}", row.name, v.name);
+                    }
+                }
+            }
+        }
         let candidates: Vec<Candidate> = covering
             .iter()
             .map(|(row, boost)| Candidate {
@@ -215,7 +228,16 @@ pub async fn reward_conversion(
     if let Some(facts) = tx.referral_facts(primary.referral_id).await? {
         // The referral's own offer, else that of a campaign it was made under.
         let campaign_offer = match facts.campaign_id {
-            Some(id) => tx.campaigns_for(Some(id), facts.created_at).await?.into_iter().find(|c| c.id == id).and_then(|c| c.referee_incentive),
+            Some(id) => {
+                let offer = tx.campaigns_for(Some(id), facts.created_at).await?.into_iter().find(|c| c.id == id).and_then(|c| c.referee_incentive);
+                // A campaign testing its referee incentive offers the variant of the referrer.
+                match tx.running_experiment_in_tx(id).await? {
+                    Some(test) if test.subject == ExperimentSubject::RefereeIncentive.as_str() => {
+                        experiments::variant_of(&test, primary.referrer_id).and_then(|(_, v)| v.referee_incentive.clone()).or(offer)
+                    }
+                    _ => offer,
+                }
+            }
             None => None,
         };
         if let Some(amount) = referee_incentive(facts.incentive.as_ref()).or_else(|| referee_incentive(campaign_offer.as_ref())) {

@@ -11,6 +11,7 @@ mod campaigns;
 mod db;
 mod dialect;
 mod events;
+mod experiments;
 mod migrations;
 mod rewards;
 mod rewards_sql;
@@ -29,6 +30,7 @@ use bouquet_core::{AccountKind, AttributionModel, CodeNamespace, Money};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+pub use experiments::{ExperimentRow, ExperimentStore, ExperimentTx, ReferrerCounts, VariantRow};
 pub use campaigns::{CampaignRow, CampaignStore, CampaignTx, ReferralFacts};
 pub use rewards::{AccountOverview, LedgerAudit, LedgerEntryRow, RewardRow, RewardStore, RewardTx, StandingRow, Transfer};
 pub use rewards_sql::PROGRAM;
@@ -183,7 +185,7 @@ pub struct StatsRow {
 }
 
 #[async_trait]
-pub trait Store: RewardStore + CampaignStore + Send + Sync + 'static {
+pub trait Store: RewardStore + CampaignStore + ExperimentStore + Send + Sync + 'static {
     /// "sqlite" or "postgres", for health and logs.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
