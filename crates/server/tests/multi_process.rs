@@ -246,3 +246,82 @@ async fn two_processes_reward_each_conversion_exactly_once() {
     }
     drop((a, b));
 }
+
+/// Two processes take 300 conversions at once under a campaign whose budget covers about a
+/// third of them: spend never passes the cap, every conversion is rewarded exactly once
+/// (under the campaign or at the standing rate), and the books balance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_never_spend_past_a_campaign_cap() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| ServerProcess::start(&db.url));
+        let b = s.spawn(|| ServerProcess::start(&db.url));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let key = cli(&["api-key", "create", "--name", "wedsync", "--database-url", &db.url]);
+    cli(&["admin", "create", "--email", "ops@bouquet.example", "--password", "a long admin password", "--database-url", &db.url]);
+    let http = reqwest::Client::new();
+    let sign_in = |email: &'static str, password: &'static str, url: String| {
+        let http = http.clone();
+        async move {
+            let s: SessionView = http.post(format!("{url}/api/v1/sessions")).json(&json!({"email": email, "password": password}))
+                .send().await.unwrap().json().await.unwrap();
+            s
+        }
+    };
+    http.post(format!("{}/api/v1/accounts", a.url))
+        .json(&json!({"kind": "supplier", "email": "flo@example.com", "password": "correct horse battery", "business_name": "Petal & Stem", "vendor_type": "florist"}))
+        .send().await.unwrap().error_for_status().unwrap();
+    let flo = sign_in("flo@example.com", "correct horse battery", a.url.clone()).await;
+    let ops = sign_in("ops@bouquet.example", "a long admin password", b.url.clone()).await;
+    let now = Utc::now();
+    // Grants are 10.00 × 1.5 × 2 = 30.00 for the first three, then 20.00: 2,000.00 covers ~100 of 300.
+    let campaign: bouquet_core::api::CampaignView = http
+        .post(format!("{}/api/v1/admin/campaigns", b.url))
+        .bearer_auth(&ops.token)
+        .json(&json!({"name": "Cap race", "kind": "targeted", "starts_at": now - chrono::Duration::hours(1), "ends_at": now + chrono::Duration::days(1),
+            "multiplier_bp": 20000, "budget": {"amount_minor": 200000, "currency": "CRD"}}))
+        .send().await.unwrap().error_for_status().unwrap().json().await.unwrap();
+    let referral: ReferralView = http
+        .post(format!("{}/api/v1/referrals", a.url))
+        .bearer_auth(&flo.token)
+        .json(&json!({"method": "link", "campaign_id": campaign.id}))
+        .send().await.unwrap().error_for_status().unwrap().json().await.unwrap();
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(24));
+    let mut racing = Vec::new();
+    for i in 0..300usize {
+        let url = if i % 2 == 0 { a.url.clone() } else { b.url.clone() };
+        let event = json!({"idempotency_key": format!("cap-{i}"), "type": "convert", "occurred_at": now, "plan": "starter",
+            "user": {"id": format!("cap-user-{i}"), "kind": "couple"}, "code": referral.code.as_str()});
+        let (http, key, limit) = (http.clone(), key.clone(), limit.clone());
+        racing.push(tokio::spawn(async move {
+            let _permit = limit.acquire().await.unwrap();
+            let resp = http.post(format!("{url}/api/v1/events")).bearer_auth(key).json(&event).send().await.unwrap();
+            assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+            resp.json::<EventOutcome>().await.unwrap()
+        }));
+    }
+    let mut granted_under_campaign = 0;
+    for r in racing {
+        let outcome = r.await.unwrap();
+        let reward = outcome.rewards.iter().find(|r| r.role == bouquet_core::rewards::RewardRole::Referrer).expect("rewarded");
+        if reward.reason.contains("campaign \"Cap race\" ×") {
+            granted_under_campaign += reward.amount.amount_minor;
+        }
+    }
+    let view: bouquet_core::api::CampaignView = http
+        .get(format!("{}/api/v1/admin/campaigns/{}", a.url, campaign.id))
+        .bearer_auth(&ops.token)
+        .send().await.unwrap().json().await.unwrap();
+    assert!(view.spent.amount_minor <= 200000, "spend {} passed the cap", view.spent.amount_minor);
+    assert_eq!(view.spent.amount_minor, granted_under_campaign);
+    assert!(view.spent.amount_minor > 200000 - 3000, "the budget is used up to less than one grant: {}", view.spent.amount_minor);
+    let store = db.open().await;
+    let rewards = store.rewards_of(flo.account.id, None, 1000).await.unwrap();
+    let referrer: Vec<_> = rewards.iter().filter(|r| r.role == bouquet_core::rewards::RewardRole::Referrer).collect();
+    assert_eq!(referrer.len(), 300, "every conversion rewarded exactly once");
+    assert_eq!(referrer.iter().filter(|r| r.campaign_id.is_some()).count() as i64, view.conversions);
+    let audit = store.audit_ledger().await.unwrap();
+    assert!(audit.is_clean(), "{audit:?}");
+    drop((a, b));
+}
