@@ -117,3 +117,52 @@ test("an operator signs in, sees an account's reward and ledger, and adjusts its
   assert.equal(new URL(page.url()).pathname, "/admin/login", "signed out: the cookie is gone");
   await page.close();
 });
+
+test("an operator creates a targeted campaign; the supplier's next conversion under it is multiplied and names it", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, javaScriptEnabled: false });
+  await page.goto(`${server.url}/admin/login`);
+  await page.fill("input[name=email]", "ops@bouquet.example");
+  await page.fill("input[name=password]", "a long operator password");
+  await page.click("button[type=submit]");
+  await page.click("nav >> text=Campaigns");
+  const today = new Date();
+  const day = (d) => d.toISOString().slice(0, 10);
+  await page.fill("input[name=name]", "Photographers' autumn double");
+  await page.selectOption("select[name=kind]", "targeted");
+  await page.fill("input[name=vendor_type]", "photographer");
+  await page.fill("input[name=starts_on]", day(today));
+  await page.fill("input[name=ends_on]", day(new Date(today.getTime() + 30 * 86400000)));
+  await page.fill("input[name=multiplier]", "2");
+  await page.fill("input[name=budget]", "500");
+  await page.fill("input[name=landing_headline]", "Double credits this autumn");
+  await page.click("text=Create campaign");
+  assert.match(await page.textContent("[role=status]"), /Campaign created/);
+  assert.equal(await page.textContent("#status"), "active");
+  const campaignPath = new URL(page.url()).pathname;
+
+  // The supplier sees it open to them, makes a code under it, and a couple converts.
+  const open = await api(server, "GET", "/api/v1/campaigns/active", { token: supplier.token });
+  const campaign = open.find((c) => c.name === "Photographers' autumn double");
+  assert.ok(campaign, JSON.stringify(open));
+  const referral = await api(server, "POST", "/api/v1/referrals", { token: supplier.token, body: { method: "link", campaign_id: campaign.id } });
+  const outcome = await api(server, "POST", "/api/v1/events", {
+    token: server.apiKey,
+    body: { idempotency_key: "convert-couple-2", type: "convert", occurred_at: new Date().toISOString(), user: { id: "couple-2", kind: "couple" }, code: referral.code, plan: "starter" },
+  });
+  const reward = outcome.rewards.find((r) => r.role === "referrer");
+  // Starter 10.00 × 1.5 (one earlier success) = 15.00, × 2 under the campaign = 30.00.
+  assert.equal(reward.amount.amount_minor, 3000, reward.reason);
+  assert.match(reward.reason, /campaign "Photographers' autumn double" × 2/);
+  const rewards = await api(server, "GET", "/api/v1/me/rewards", { token: supplier.token });
+  assert.ok(rewards.items.some((r) => r.reason.includes("Photographers' autumn double")));
+
+  await page.goto(`${server.url}${campaignPath}`);
+  assert.equal(await page.textContent("#spent"), "30.00 CRD");
+  assert.equal(await page.textContent("#conversions"), "1");
+  await page.screenshot({ path: join(artifacts, "admin-campaign.png"), fullPage: true });
+  await page.click("form:has(input[value=pause]) button");
+  assert.equal(await page.textContent("#status"), "paused");
+  const after = await api(server, "GET", "/api/v1/campaigns/active", { token: supplier.token });
+  assert.ok(!after.some((c) => c.name === "Photographers' autumn double"), "a paused campaign is not offered");
+  await page.close();
+});

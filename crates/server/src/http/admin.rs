@@ -105,7 +105,7 @@ struct AccountPage {
 
 /// Security headers for every console page: no framing, no scripts, nothing from
 /// elsewhere, forms only to this server, never cached.
-fn page(status: StatusCode, page: impl Template) -> Response {
+pub(super) fn page(status: StatusCode, page: impl Template) -> Response {
     match page.render() {
         Ok(body) => (
             status,
@@ -125,21 +125,21 @@ fn page(status: StatusCode, page: impl Template) -> Response {
 
 /// The CSRF token of a session: only someone who can read the console's pages (and so
 /// has the cookie) can know it.
-fn csrf_token(state: &AppState, session: &str) -> String {
+pub(super) fn csrf_token(state: &AppState, session: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(state.ip_secret.as_bytes()).expect("any key length");
     mac.update(b"admin csrf\0");
     mac.update(session.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
 
-fn csrf_ok(state: &AppState, session: &str, sent: &str) -> bool {
+pub(super) fn csrf_ok(state: &AppState, session: &str, sent: &str) -> bool {
     let expected = csrf_token(state, session);
     // Constant-time comparison.
     expected.len() == sent.len() && expected.bytes().zip(sent.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 /// The signed-in operator and their session token, or where to go instead.
-async fn operator(state: &AppState, jar: &CookieJar) -> Result<(Caller, String), Response> {
+pub(super) async fn operator(state: &AppState, jar: &CookieJar) -> Result<(Caller, String), Response> {
     let to_login = || Redirect::to("/admin/login").into_response();
     let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else { return Err(to_login()) };
     match accounts::authenticate(&state.store, Some(&token)).await {
@@ -150,7 +150,7 @@ async fn operator(state: &AppState, jar: &CookieJar) -> Result<(Caller, String),
     }
 }
 
-fn credits(minor: i64) -> String {
+pub(super) fn credits(minor: i64) -> String {
     format!("{} CRD", format_minor_grouped(minor))
 }
 

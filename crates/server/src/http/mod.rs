@@ -2,6 +2,7 @@
 //! map the result; no business rule lives here.
 
 mod admin;
+mod admin_campaigns;
 mod api;
 mod campaigns;
 mod extract;
@@ -112,6 +113,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/logout", post(admin::log_out))
         .route("/admin/accounts/{id}", get(admin::account_page))
         .route("/admin/accounts/{id}/adjustments", post(admin::adjust))
+        .route("/admin/campaigns", get(admin_campaigns::list).post(admin_campaigns::create))
+        .route("/admin/campaigns/{id}", get(admin_campaigns::show))
+        .route("/admin/campaigns/{id}/action", post(admin_campaigns::act))
+        .route("/admin/experiments/{id}/apply", post(admin_campaigns::apply))
         .fallback(landing::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
