@@ -12,7 +12,7 @@ use bouquet_client::background::SyncView;
 use bouquet_client::store::syncing::{AsOf, RewardsSummary};
 use bouquet_client::token::{self, TokenPlace};
 use bouquet_client::{ClientError, ServerClient, ServerStatus, qr, sync};
-use bouquet_core::api::StatsView;
+use bouquet_core::api::{ActiveCampaign, StatsView};
 use bouquet_core::sync::CodeStatus;
 use chrono::NaiveDate;
 use tauri::State;
@@ -80,6 +80,13 @@ pub fn code_statuses(state: State<'_, AppState>) -> Answer<Option<AsOf<Vec<CodeS
 #[tauri::command(async)]
 pub fn rewards_summary(state: State<'_, AppState>) -> Answer<Option<AsOf<RewardsSummary>>> {
     state.store.rewards_summary()
+}
+
+/// The campaigns open to this account as of the last sync: shown on the dashboard and
+/// offered when making codes, offline too.
+#[tauri::command(async)]
+pub fn active_campaigns(state: State<'_, AppState>) -> Answer<Option<AsOf<Vec<ActiveCampaign>>>> {
+    state.store.active_campaigns()
 }
 
 /// Every code made on any of the account's devices.
@@ -155,10 +162,11 @@ pub fn queue_bulk_invitations(
     template: String,
     discount: Option<String>,
     delay_seconds: Option<u64>,
+    campaign_id: Option<Uuid>,
 ) -> Answer<BulkResult> {
     let today = chrono::Local::now().date_naive();
     let delay = delay_seconds.unwrap_or(DEFAULT_BATCH_DELAY_SECONDS);
-    changed(&state, state.store.queue_bulk_invitations(&contact_ids, &template, discount, delay, today))
+    changed(&state, state.store.queue_bulk_invitations_under(campaign_id, &contact_ids, &template, discount, delay, today))
 }
 
 #[tauri::command(async)]

@@ -8,7 +8,10 @@
 // sync brings it the first one's contacts, and the fair lead, once synced, shows as
 // attributed on the dashboard after the platform reports the couple's sign-up; when the
 // platform reports that couple's purchase, the next sync shows the reward on the
-// dashboard (credits, tier, leaderboard place) and on the fair's code.
+// dashboard (credits, tier, leaderboard place) and on the fair's code. Last, an operator
+// creates a campaign for photographers: after a sync the dashboard shows it, a new code
+// at the fair is made under it, and the couple who buys through that code earns the
+// supplier the campaign's multiplied reward, named in its reason.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
@@ -105,6 +108,12 @@ async function find(selector) {
 const click = async (testid) => wd("POST", `/session/${session}/element/${await el(testid)}/click`, {});
 const type = async (testid, text) => wd("POST", `/session/${session}/element/${await el(testid)}/value`, { text });
 const text = async (testid) => wd("GET", `/session/${session}/element/${await el(testid)}/text`);
+
+/** Picks the option with this value in the select with this data-testid. */
+async function choose(testid, value) {
+  const option = await find(`[data-testid="${testid}"] option[value="${value}"]`);
+  await wd("POST", `/session/${session}/element/${option}/click`, {});
+}
 
 async function textBecomes(testid, expected) {
   const deadline = Date.now() + 15_000;
@@ -297,4 +306,68 @@ test("a conversion through the fair lead shows on the dashboard as a reward, wit
   await wd("POST", `/session/${session}/element/${await find('[data-testid="fair-list"] button')}/click`, {});
   await textBecomes("code-live", "converted");
   await textBecomes("code-rewards", "75.00 credits · pending");
+});
+
+test("an operator's campaign reaches the app through sync; a code made under it earns the multiplied reward, named in its reason", { timeout: 120_000 }, async () => {
+  // The operator signs in to the API and creates a campaign for photographers.
+  server.createAdmin("ops@example.com", "correct horse battery");
+  const ops = await api(server, "POST", "/api/v1/sessions", { body: { email: "ops@example.com", password: "correct horse battery" } });
+  const now = Date.now();
+  const campaign = await api(server, "POST", "/api/v1/admin/campaigns", {
+    token: ops.token,
+    body: {
+      name: "Photographers' summer push", kind: "targeted", vendor_type: "photographer",
+      starts_at: new Date(now - 3_600_000).toISOString(), ends_at: new Date(now + 30 * 86_400_000).toISOString(),
+      multiplier_bp: 20000, bonus: { amount_minor: 500, currency: "CRD" }, budget: { amount_minor: 100000, currency: "CRD" },
+      referee_incentive_text: "£15 off your album",
+    },
+  });
+
+  // The app hears of it with its next sync: the dashboard lists it, as of that sync.
+  await click("sync-status");
+  await click("nav-fairs");
+  await click("nav-dashboard");
+  await textBecomes("campaigns", /Photographers' summer push[\s\S]*×2\.0[\s\S]*\+ 5\.00 credits bonus per conversion[\s\S]*Couples get £15 off your album[\s\S]*ends /);
+  await textBecomes("campaigns-as-of", /^as of /);
+
+  // At the fair, a second QR code, made under the campaign (the first one stays as it was).
+  await click("nav-fairs");
+  await wd("POST", `/session/${session}/element/${await find('[data-testid="fair-list"] button')}/click`, {});
+  await choose("code-campaign", campaign.id);
+  await click("code-add");
+  await textBecomes("code-campaign-name", "Photographers' summer push");
+  const boosted = await wd("GET", `/session/${session}/element/${await find('[data-testid="code-list"] .card:last-child [data-testid="code-text"]')}/text`);
+  assert.match(boosted, /^[A-Z]+-[2-9A-Z]{10}$/);
+
+  // Once synced, the code's referral is under the campaign on the server.
+  await click("sync-status");
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const seen = await api(server, "GET", `/api/v1/admin/campaigns/${campaign.id}`, { token: ops.token });
+    if (seen.referrals === 1) break;
+    assert.ok(Date.now() < deadline, `the code did not reach the server under the campaign: ${JSON.stringify(seen)}`);
+    await sleep(300);
+  }
+
+  // A couple buys the professional plan through that code: 25.00 × 1.5 (an early success)
+  // = 37.50, under the campaign × 2 + 5.00 = 80.00 credits.
+  const outcome = await api(server, "POST", "/api/v1/events", {
+    token: server.apiKey,
+    body: {
+      idempotency_key: "e2e-zoe-convert", type: "convert", occurred_at: new Date().toISOString(), code: boosted,
+      user: { id: "wedsync-zoe", kind: "couple" }, plan: "professional", annual: false, value: { amount_minor: 29900, currency: "GBP" },
+    },
+  });
+  const earned = outcome.rewards.find((r) => r.role === "referrer");
+  assert.equal(earned?.amount.amount_minor, 8000, JSON.stringify(outcome.rewards));
+  assert.match(earned.reason, /Photographers' summer push/);
+
+  // The next sync brings it to the dashboard, the campaign named in the reason.
+  await click("sync-status");
+  await click("nav-fairs");
+  await click("nav-dashboard");
+  await textBecomes("recent-rewards", /80\.00 credits\s*pending\s*[^\n]*Photographers' summer push/);
+  await textBecomes("credits-pending", "155.00 credits");
+  await textBecomes("campaigns", /Photographers' summer push/);
+  writeFileSync(join(artifacts, "dashboard-campaign.png"), Buffer.from(await wd("GET", `/session/${session}/screenshot`), "base64"));
 });

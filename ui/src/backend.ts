@@ -26,12 +26,13 @@ import type { CodeStatus } from "./bindings/CodeStatus";
 import type { CodeReward } from "./bindings/CodeReward";
 import type { Money } from "./bindings/Money";
 import type { RewardsSummary } from "./bindings/RewardsSummary";
+import type { ActiveCampaign } from "./bindings/ActiveCampaign";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
 import type { AsOf } from "./bindings/AsOf";
 
 export type { ImportReport };
-export type { AsOf, CodeReward, CodeStatus, Money, RewardsSummary, StatsView, SyncView, TokenPlace };
+export type { ActiveCampaign, AsOf, CodeReward, CodeStatus, Money, RewardsSummary, StatsView, SyncView, TokenPlace };
 export type { BulkResult, CapturedLead, Contact, Dashboard, ErrorBody, Fair, Invitation, LocalCode, LocalSession, ServerStatus };
 
 function asError(e: unknown): ErrorBody {
@@ -76,8 +77,8 @@ export const backend = {
   previewInvitation: (template: string, coupleNames: string, weddingDate: string | null) =>
     call<string>("preview_invitation", { template, coupleNames, weddingDate }),
   draftInvitation: (input: InvitationInput) => call<Invitation>("draft_invitation", { input }),
-  queueBulkInvitations: (contactIds: string[], template: string, discount: string | null, delaySeconds: number) =>
-    call<BulkResult>("queue_bulk_invitations", { contactIds, template, discount, delaySeconds }),
+  queueBulkInvitations: (contactIds: string[], template: string, discount: string | null, delaySeconds: number, campaignId: string | null) =>
+    call<BulkResult>("queue_bulk_invitations", { contactIds, template, discount, delaySeconds, campaignId }),
   invitations: () => call<Invitation[]>("invitations"),
   allCodes: () => call<LocalCode[]>("all_codes"),
   syncStatus: () => call<SyncView>("sync_status"),
@@ -85,6 +86,8 @@ export const backend = {
   serverStats: () => call<AsOf<StatsView> | null>("server_stats"),
   codeStatuses: () => call<AsOf<CodeStatus[]> | null>("code_statuses"),
   rewardsSummary: () => call<AsOf<RewardsSummary> | null>("rewards_summary"),
+  /** The campaigns open to this account, as of the last sync (offline too). */
+  activeCampaigns: () => call<AsOf<ActiveCampaign[]> | null>("active_campaigns"),
   /** Calls `handler` with every change of the background sync's status. */
   onSyncStatus: (handler: (view: SyncView) => void): Promise<UnlistenFn> =>
     listen<SyncView>("sync-status", (event) => handler(event.payload)),
@@ -120,6 +123,29 @@ export function rewardStatusText(status: string): string {
 /** What a code earned, e.g. "75.00 credits · pending"; empty when nothing yet. */
 export function codeRewardsText(status: CodeStatus | undefined): string {
   return (status?.rewards ?? []).map((r: CodeReward) => `${moneyText(r.amount)} · ${rewardStatusText(r.status)}`).join(", ");
+}
+
+/** A multiplier in basis points in words: 15000 → "×1.5", 20000 → "×2.0", 12500 → "×1.25". */
+export function multiplierText(bp: number): string {
+  // Whole and ten-thousandths apart, so no float ever rounds it.
+  const frac = String(bp % 10_000).padStart(4, "0").replace(/0+$/, "");
+  return `×${Math.floor(bp / 10_000)}.${frac === "" ? "0" : frac}`;
+}
+
+/** What a campaign offers in a line: "×2.0 + 5.00 credits bonus". */
+export function campaignOfferText(c: ActiveCampaign): string {
+  return c.bonus.amount_minor > 0 ? `${multiplierText(c.multiplier_bp)} + ${moneyText(c.bonus)} bonus` : multiplierText(c.multiplier_bp);
+}
+
+/** What the couple gets under the campaign, in words; empty when nothing. */
+export function refereeIncentiveText(c: ActiveCampaign): string {
+  return c.referee_incentive_text ?? (c.referee_incentive ? moneyText(c.referee_incentive) : "");
+}
+
+/** The campaigns still running by this device's clock (the list is as of the last sync). */
+export function openCampaigns(view: AsOf<ActiveCampaign[]> | null): ActiveCampaign[] {
+  const now = Date.now();
+  return (view?.value ?? []).filter((c) => new Date(c.ends_at).getTime() > now);
 }
 
 /** Empty form fields become absent, not empty strings. */

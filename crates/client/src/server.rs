@@ -1,7 +1,7 @@
 //! A typed client of the sync server's HTTP API.
 
 use bouquet_core::AccountKind;
-use bouquet_core::api::{BalanceView, CreateSession, ErrorBody, Health, Leaderboard, RewardsPage, SessionView, StatsView, TierView};
+use bouquet_core::api::{ActiveCampaign, BalanceView, CreateSession, ErrorBody, Health, Leaderboard, RewardsPage, SessionView, StatsView, TierView};
 use bouquet_core::leaderboard::LeaderboardPeriod;
 use bouquet_core::sync::{CodeStatus, PullPage, PushRequest, PushResponse, SyncState};
 use serde::de::DeserializeOwned;
@@ -95,6 +95,11 @@ impl ServerClient {
     pub async fn leaderboard(&self, kind: AccountKind, period: LeaderboardPeriod) -> Result<Leaderboard, ClientError> {
         let query = [("kind", kind.as_str()), ("period", period.as_str())];
         self.send(self.http.get(self.url("/api/v1/leaderboards")).query(&query)).await
+    }
+
+    /// The campaigns open to the account now (name, multiplier, bonus, incentives, end).
+    pub async fn active_campaigns(&self) -> Result<Vec<ActiveCampaign>, ClientError> {
+        self.get("/api/v1/campaigns/active").await
     }
 
     fn url(&self, path: &str) -> String {

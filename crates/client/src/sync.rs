@@ -1,6 +1,7 @@
 //! One sync round (docs/sync.md): push the outbox in numbered batches until the server
 //! has it all, pull every record changed since the cursor, then fetch the server's
-//! figures for the dashboard (stats, codes' live status, rewards). Each step is safe to
+//! figures for the dashboard (stats, codes' live status, rewards) and the campaigns open
+//! to the account (offered when making codes, offline too). Each step is safe to
 //! interrupt: the outbox only shrinks for what the server acknowledged, and a pulled page
 //! commits with its cursor.
 
@@ -11,7 +12,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::store::session::LocalSession;
-use crate::store::syncing::RewardsSummary;
+use crate::store::syncing::{CAMPAIGNS_VIEW, RewardsSummary};
 use crate::{ClientError, LocalStore, ServerClient, token};
 
 /// Changes per push and records per pull page.
@@ -92,6 +93,7 @@ async fn round(store: &LocalStore, server: &ServerClient) -> Result<SyncReport, 
         _ => AccountKind::Supplier,
     };
     store.save_server_view("rewards", &fetch_rewards(server, kind).await?)?;
+    store.save_server_view(CAMPAIGNS_VIEW, &server.active_campaigns().await?)?;
     Ok(report)
 }
 

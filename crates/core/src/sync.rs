@@ -66,6 +66,11 @@ const fn required(name: &'static str, max_len: usize) -> Field {
 const fn fixed(name: &'static str, max_len: usize) -> Field {
     Field { name, ty: FieldType::Text, required: true, max_len, immutable: true }
 }
+/// Optional, but like [`fixed`] set once when the record is made (absent or null then
+/// means never): a code's campaign.
+const fn fixed_optional(name: &'static str, max_len: usize) -> Field {
+    Field { name, ty: FieldType::Text, required: false, max_len, immutable: true }
+}
 const fn integer(name: &'static str) -> Field {
     Field { name, ty: FieldType::Integer, required: false, max_len: 0, immutable: false }
 }
@@ -99,6 +104,9 @@ const CODE: &[Field] = &[
     text("incentive", 200),
     fixed("link", 2000),
     fixed("created_at", 40),
+    // The campaign the code was made under, as the device last heard of it; the server
+    // applies it only if the campaign is still open to the account (docs/sync.md).
+    fixed_optional("campaign_id", 36),
 ];
 const LEAD: &[Field] = &[fixed("fair_id", 36), fixed("code_id", 36), fixed("contact_id", 36), fixed("captured_at", 40)];
 const INVITATION: &[Field] = &[
@@ -455,5 +463,30 @@ mod tests {
         let existing = RecordState { fields: ok.fields.clone(), ..Default::default() };
         let rewritten = change(json!({"created_at": "2020-01-01T00:00:00Z"}));
         assert!(matches!(check_change(Entity::Contact, &rewritten, Some(&existing)), Err(ChangeError::Immutable { .. })));
+    }
+
+    #[test]
+    fn a_codes_campaign_is_optional_and_fixed_once_set() {
+        let change = |fields: Value| Change {
+            seq: 1,
+            entity: Entity::Code,
+            id: Uuid::nil(),
+            clocks: fields.as_object().unwrap().keys().map(|k| (k.clone(), clock(1, "a"))).collect(),
+            fields: fields.as_object().unwrap().clone(),
+            deleted: None,
+        };
+        let base = json!({"code": "PETAL-ABCDEFGHJK", "method": "qr", "link": "https://x/r/PETAL-ABCDEFGHJK", "created_at": "2026-01-01T00:00:00Z"});
+        // An older app sends no campaign at all.
+        assert_eq!(check_change(Entity::Code, &change(base.clone()), None), Ok(()));
+        let mut with = base.as_object().unwrap().clone();
+        with.insert("campaign_id".into(), json!("0190a3c4-0000-7000-8000-000000000001"));
+        assert_eq!(check_change(Entity::Code, &change(Value::Object(with.clone())), None), Ok(()));
+        let made = RecordState { fields: with, ..Default::default() };
+        let moved = change(json!({"campaign_id": "0190a3c4-0000-7000-8000-000000000002"}));
+        assert!(matches!(check_change(Entity::Code, &moved, Some(&made)), Err(ChangeError::Immutable { field: "campaign_id", .. })));
+        let mut without = base.as_object().unwrap().clone();
+        without.insert("campaign_id".into(), Value::Null);
+        let made_without = RecordState { fields: without, ..Default::default() };
+        assert!(matches!(check_change(Entity::Code, &moved, Some(&made_without)), Err(ChangeError::Immutable { .. })), "made without one: never gets one");
     }
 }

@@ -9,4 +9,9 @@ message?: string,
 /**
  * What the couple is offered, in words.
  */
-incentive?: string, };
+incentive?: string, 
+/**
+ * A campaign open to the account as of the last sync (`LocalStore::active_campaigns`):
+ * the code's referral falls under it if the campaign is still open when it syncs.
+ */
+campaign_id?: string, };

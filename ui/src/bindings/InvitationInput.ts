@@ -8,4 +8,8 @@ export type InvitationInput = { contact_id?: string, couple_names: string, email
 /**
  * A template with `{couple_names}`, `{wedding_date}`, `{business_name}`, `{link}`.
  */
-message_template: string, discount_offered?: string, exclusive_content?: string, forms_shared?: Array<string>, prefilled_data?: { [key in string]: JsonValue }, };
+message_template: string, discount_offered?: string, exclusive_content?: string, forms_shared?: Array<string>, prefilled_data?: { [key in string]: JsonValue }, 
+/**
+ * The campaign the invitation's code is made under (one open as of the last sync).
+ */
+campaign_id?: string, };

@@ -11,4 +11,8 @@ link: string,
 /**
  * When it was made (RFC 3339, UTC).
  */
-created_at: string, };
+created_at: string, 
+/**
+ * The campaign it was made under, if any.
+ */
+campaign_id: string | null, };

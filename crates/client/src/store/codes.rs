@@ -8,7 +8,9 @@ use ts_rs::TS;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::syncing::{AsOf, CAMPAIGNS_VIEW, saved_view};
 use super::tracking;
+use bouquet_core::api::ActiveCampaign;
 use bouquet_core::sync::Entity;
 use super::session::LocalSession;
 use super::{LocalStore, Result, clean, now_text};
@@ -27,6 +29,9 @@ pub struct CodeInput {
     pub message: Option<String>,
     /// What the couple is offered, in words.
     pub incentive: Option<String>,
+    /// A campaign open to the account as of the last sync (`LocalStore::active_campaigns`):
+    /// the code's referral falls under it if the campaign is still open when it syncs.
+    pub campaign_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -45,6 +50,8 @@ pub struct LocalCode {
     pub link: String,
     /// When it was made (RFC 3339, UTC).
     pub created_at: String,
+    /// The campaign it was made under, if any.
+    pub campaign_id: Option<Uuid>,
 }
 
 impl LocalStore {
@@ -130,7 +137,7 @@ impl LocalStore {
     fn codes_where(&self, condition: &str, param: &str) -> Result<Vec<LocalCode>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
-            "SELECT id, code, method, utm_source, utm_medium, utm_campaign, message, incentive, link, fair_id, created_at
+            "SELECT id, code, method, utm_source, utm_medium, utm_campaign, message, incentive, link, fair_id, created_at, campaign_id
              FROM codes WHERE {condition} AND deleted_at IS NULL ORDER BY created_at, code"
         ))?;
         let rows = stmt.query_map([param], |r| {
@@ -138,12 +145,12 @@ impl LocalStore {
                 (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?),
                 Utm { source: r.get(3)?, medium: r.get(4)?, campaign: r.get(5)? },
                 (r.get::<_, Option<String>>(6)?, r.get::<_, Option<String>>(7)?, r.get::<_, String>(8)?, r.get::<_, Option<String>>(9)?),
-                r.get::<_, String>(10)?,
+                (r.get::<_, String>(10)?, r.get::<_, Option<String>>(11)?),
             ))
         })?;
         let bad = |what: &str| ClientError::Database(format!("stored code has a bad {what}"));
         rows.map(|row| {
-            let ((id, code, method), utm, (message, incentive, link, fair_id), created_at) = row?;
+            let ((id, code, method), utm, (message, incentive, link, fair_id), (created_at, campaign_id)) = row?;
             Ok(LocalCode {
                 id: Uuid::parse_str(&id).map_err(|_| bad("id"))?,
                 code: ReferralCode::parse(&code).map_err(|_| bad("code"))?,
@@ -154,6 +161,7 @@ impl LocalStore {
                 incentive,
                 link,
                 created_at,
+                campaign_id: campaign_id.map(|c| Uuid::parse_str(&c)).transpose().map_err(|_| bad("campaign"))?,
             })
         })
         .collect()
@@ -177,6 +185,9 @@ pub(super) fn make_codes(tx: &rusqlite::Transaction<'_>, session: &LocalSession,
     };
     let message = clean("message", input.message.as_deref(), 500)?;
     let incentive = clean("incentive", input.incentive.as_deref(), 200)?;
+    if let Some(campaign) = input.campaign_id {
+        check_campaign(tx, campaign)?;
+    }
     let now = now_text();
     let mut made = Vec::with_capacity(count);
     let mut pick = usize::from(nanoid_byte());
@@ -187,8 +198,8 @@ pub(super) fn make_codes(tx: &rusqlite::Transaction<'_>, session: &LocalSession,
         let id = Uuid::now_v7();
         // A random part already used on this device is simply drawn again.
         let inserted = tx.execute(
-            "INSERT INTO codes (id, code, method, fair_id, utm_source, utm_medium, utm_campaign, message, incentive, link, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (code) DO NOTHING",
+            "INSERT INTO codes (id, code, method, fair_id, utm_source, utm_medium, utm_campaign, message, incentive, link, created_at, campaign_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (code) DO NOTHING",
             params![
                 id.to_string(),
                 code.as_str(),
@@ -200,7 +211,8 @@ pub(super) fn make_codes(tx: &rusqlite::Transaction<'_>, session: &LocalSession,
                 message,
                 incentive,
                 link,
-                now
+                now,
+                input.campaign_id.map(|c| c.to_string())
             ],
         )?;
         if inserted == 0 {
@@ -217,9 +229,23 @@ pub(super) fn make_codes(tx: &rusqlite::Transaction<'_>, session: &LocalSession,
             incentive: incentive.clone(),
             link,
             created_at: now.clone(),
+            campaign_id: input.campaign_id,
         });
     }
     Ok(made)
+}
+
+/// A code can be made under a campaign the last sync listed as open to the account and
+/// whose end has not passed (by the device's corrected clock). The server has the last
+/// word when the code arrives.
+fn check_campaign(conn: &rusqlite::Connection, id: Uuid) -> Result<()> {
+    let open: Option<AsOf<Vec<ActiveCampaign>>> = saved_view(conn, CAMPAIGNS_VIEW)?;
+    let now = tracking::device_now(conn)?;
+    match open.and_then(|o| o.value.into_iter().find(|c| c.id == id)) {
+        Some(c) if c.ends_at > now => Ok(()),
+        Some(c) => Err(ClientError::Invalid(format!("the campaign \"{}\" has ended", c.name))),
+        None => Err(ClientError::Invalid("that campaign is not open to you (as of the last sync)".into())),
+    }
 }
 
 /// A random starting point for the prefix rotation (which wedding word a code gets).

@@ -75,6 +75,8 @@ pub struct InvitationInput {
     #[serde(default)]
     #[ts(optional, as = "Option<serde_json::Map<String, serde_json::Value>>")]
     pub prefilled_data: serde_json::Map<String, serde_json::Value>,
+    /// The campaign the invitation's code is made under (one open as of the last sync).
+    pub campaign_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -148,8 +150,8 @@ fn insert_invitation(tx: &rusqlite::Transaction<'_>, session: &LocalSession, inp
     template::check(&input.message_template).map_err(|e| ClientError::Invalid(e.to_string()))?;
     let discount = clean("discount_offered", input.discount_offered.as_deref(), 200)?;
     let exclusive = clean("exclusive_content", input.exclusive_content.as_deref(), 500)?;
-    let code = make_codes(tx, session, &CodeInput { method: ReferralMethod::Email, incentive: discount.clone(), ..Default::default() }, 1)?
-        .remove(0);
+    let code_input = CodeInput { method: ReferralMethod::Email, incentive: discount.clone(), campaign_id: input.campaign_id, ..Default::default() };
+    let code = make_codes(tx, session, &code_input, 1)?.remove(0);
     let message = render(session, &input.message_template, &names, input.wedding_date, &code.link)?;
     let id = Uuid::now_v7();
     let now = now_text();
@@ -225,6 +227,20 @@ impl LocalStore {
         delay_seconds: u64,
         today: NaiveDate,
     ) -> Result<BulkResult> {
+        self.queue_bulk_invitations_under(None, contact_ids, message_template, discount_offered, delay_seconds, today)
+    }
+
+    /// [`Self::queue_bulk_invitations`] with every invitation's code made under
+    /// `campaign_id` (one open as of the last sync), or none.
+    pub fn queue_bulk_invitations_under(
+        &self,
+        campaign_id: Option<Uuid>,
+        contact_ids: &[Uuid],
+        message_template: &str,
+        discount_offered: Option<String>,
+        delay_seconds: u64,
+        today: NaiveDate,
+    ) -> Result<BulkResult> {
         let session = self.session()?.ok_or(ClientError::NotSignedIn)?;
         template::check(message_template).map_err(|e| ClientError::Invalid(e.to_string()))?;
         let mut skipped = Vec::new();
@@ -266,6 +282,7 @@ impl LocalStore {
                     wedding_date: contact.wedding_date,
                     message_template: message_template.to_string(),
                     discount_offered: discount_offered.clone(),
+                    campaign_id,
                     ..Default::default()
                 };
                 let placement =

@@ -32,6 +32,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../../../../migrations/client/0001_init.sql")),
         M::up(include_str!("../../../../migrations/client/0002_sync.sql")),
+        M::up(include_str!("../../../../migrations/client/0003_code_campaign.sql")),
     ])
 }
 
@@ -122,6 +123,6 @@ mod tests {
         drop(LocalStore::open(dir.path()).unwrap());
         let store = LocalStore::open(dir.path()).unwrap();
         let version: i64 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(version, 2);
+        assert_eq!(version, 3);
     }
 }

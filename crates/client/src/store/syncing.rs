@@ -1,14 +1,15 @@
 //! The store's side of sync: outbox entries as numbered changes, acknowledgements,
 //! pulled pages, the device's sync position and the server's last word (stats, codes'
-//! live status, rewards), kept to show offline with its time.
+//! live status, rewards, the campaigns open to the account), kept to show offline with
+//! its time.
 
 use std::collections::BTreeMap;
 
-use bouquet_core::api::{BalanceView, LeaderboardEntry, RewardView, StatsView, TierView};
+use bouquet_core::api::{ActiveCampaign, BalanceView, LeaderboardEntry, RewardView, StatsView, TierView};
 use bouquet_core::sync::{Change, CodeStatus, Entity, PullPage, RecordState};
 use serde_json::{Map, Value};
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -200,6 +201,12 @@ impl LocalStore {
         self.server_view("rewards")
     }
 
+    /// The campaigns open to this account (docs/campaigns.md), as of the last sync: what
+    /// the dashboard shows and codes can be made under, offline too.
+    pub fn active_campaigns(&self) -> Result<Option<AsOf<Vec<ActiveCampaign>>>> {
+        self.server_view(CAMPAIGNS_VIEW)
+    }
+
     pub(crate) fn save_server_view<T: Serialize>(&self, name: &str, value: &T) -> Result<()> {
         let body = serde_json::to_string(value).map_err(|e| ClientError::Database(e.to_string()))?;
         self.conn().execute(
@@ -211,12 +218,19 @@ impl LocalStore {
     }
 
     pub(crate) fn server_view<T: DeserializeOwned + TS>(&self, name: &str) -> Result<Option<AsOf<T>>> {
-        let row: Option<(String, String)> = self
-            .conn()
-            .query_row("SELECT body, fetched_at FROM server_view WHERE name = ?1", [name], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let Some((body, fetched_at)) = row else { return Ok(None) };
-        let value = serde_json::from_str(&body).map_err(|e| ClientError::Database(format!("cached {name}: {e}")))?;
-        Ok(Some(AsOf { value, fetched_at }))
+        saved_view(&self.conn(), name)
     }
+}
+
+/// The name the campaigns open to the account are saved under.
+pub(crate) const CAMPAIGNS_VIEW: &str = "campaigns";
+
+/// What the server last said under `name`, read on an open connection (inside a write).
+pub(crate) fn saved_view<T: DeserializeOwned + TS>(conn: &Connection, name: &str) -> Result<Option<AsOf<T>>> {
+    let row: Option<(String, String)> = conn
+        .query_row("SELECT body, fetched_at FROM server_view WHERE name = ?1", [name], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((body, fetched_at)) = row else { return Ok(None) };
+    let value = serde_json::from_str(&body).map_err(|e| ClientError::Database(format!("cached {name}: {e}")))?;
+    Ok(Some(AsOf { value, fetched_at }))
 }

@@ -9,7 +9,7 @@ use bouquet_core::campaigns::{Audience, CampaignKind, CampaignStatus, SEASONS};
 use bouquet_core::money::CREDITS;
 use bouquet_core::rewards::CampaignBoost;
 use bouquet_core::{AccountKind, Money};
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, SubsecRound, Utc};
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -207,8 +207,9 @@ pub async fn create(store: &Arc<dyn Store>, req: CreateCampaign, now: DateTime<U
         referrer_kind: req.referrer_kind,
         vendor_type: req.vendor_type.map(|v| v.trim().to_lowercase()).filter(|v| !v.is_empty()),
         location: req.location.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()),
-        starts_at: req.starts_at,
-        ends_at: req.ends_at,
+        // Stored to the microsecond (both databases): answer what will be read back.
+        starts_at: req.starts_at.trunc_subsecs(6),
+        ends_at: req.ends_at.trunc_subsecs(6),
         multiplier_bp: req.multiplier_bp.unwrap_or(10_000),
         bonus_minor: req.bonus.map_or(0, |b| b.amount_minor),
         referee_incentive: req.referee_incentive,
@@ -241,7 +242,13 @@ pub async fn update(store: &Arc<dyn Store>, id: Uuid, req: UpdateCampaign, now: 
     macro_rules! set {
         ($($field:ident),*) => { $(if let Some(v) = req.$field.clone() { c.$field = v.into(); })* };
     }
-    set!(name, audience, starts_at, ends_at, multiplier_bp, target_referrals, target_conversions, email_template, landing_headline, landing_message, referee_incentive_text);
+    set!(name, audience, multiplier_bp, target_referrals, target_conversions, email_template, landing_headline, landing_message, referee_incentive_text);
+    if let Some(at) = req.starts_at {
+        c.starts_at = at.trunc_subsecs(6);
+    }
+    if let Some(at) = req.ends_at {
+        c.ends_at = at.trunc_subsecs(6);
+    }
     if let Some(bonus) = &req.bonus {
         check_money("bonus", bonus, true)?;
         c.bonus_minor = bonus.amount_minor;

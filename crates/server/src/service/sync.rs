@@ -1,12 +1,14 @@
 //! Sync (docs/sync.md). A push applies a device's numbered changes exactly once: the
 //! device's position is locked, changes it already applied are skipped, a gap is
 //! refused, and every change is merged field by field into the account's records, all
-//! in one transaction. Codes become referrals and fair leads become touches with their
-//! original times. A pull pages through the account's records by change number.
+//! in one transaction. Codes become referrals (under the campaign they were made for, if
+//! it is still open to the account) and fair leads become touches with their original
+//! times. A pull pages through the account's records by change number.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use bouquet_core::campaigns::CampaignStatus;
 use bouquet_core::code::prefixes_for;
 use bouquet_core::sync::{
     CLOCK_TOLERANCE_MS, Change, ChangeV1, CodeStatus, Entity, MAX_BATCH, OLDEST_SCHEMA_VERSION, PullPage, PushRequest,
@@ -18,6 +20,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::service::campaigns;
 use crate::store::{Caller, NewFairLead, NewReferral, Store, StoreError, SyncTx};
 
 pub const DEFAULT_PULL: i64 = 500;
@@ -167,7 +170,7 @@ impl Push<'_> {
             referrer_type: kind,
             referee_type: if kind == AccountKind::Couple { AccountKind::Supplier } else { AccountKind::Couple },
             method,
-            campaign_id: None,
+            campaign_id: self.open_campaign(state).await?,
             source_url: None,
             utm_source: text(state, "utm_source"),
             utm_medium: text(state, "utm_medium"),
@@ -181,6 +184,17 @@ impl Push<'_> {
             created_at,
             expires_at: Some(created_at + self.referral_lifetime),
         })
+    }
+
+    /// The campaign a code was made under, if it is open to the account now. The device
+    /// offered it from the list of its last sync, which may be out of date (the campaign
+    /// ended, was paused or retargeted since): then the referral is made without it, and
+    /// the code still works. Never a reason to refuse the push.
+    async fn open_campaign(&self, state: &RecordState) -> Result<Option<Uuid>, ApiError> {
+        let Some(id) = text(state, "campaign_id").and_then(|t| Uuid::parse_str(&t).ok()) else { return Ok(None) };
+        let Some(campaign) = self.store.campaign(id).await? else { return Ok(None) };
+        let open = campaign.status == CampaignStatus::Active && campaigns::admits(&campaign, &self.caller.account);
+        Ok(open.then_some(id))
     }
 }
 
