@@ -14,6 +14,8 @@ CREATE TABLE campaigns (
     referrer_kind         TEXT,
     vendor_type           TEXT,
     location              TEXT,
+    -- The lowest tier a referrer must have reached (`tiers::Tier`).
+    min_tier              TEXT,
     starts_at             ${time} NOT NULL,
     ends_at               ${time} NOT NULL,
     multiplier_bp         BIGINT NOT NULL DEFAULT 10000 CHECK (multiplier_bp > 0),

@@ -447,6 +447,7 @@ pub struct CampaignView {
     pub referrer_kind: Option<AccountKind>,
     pub vendor_type: Option<String>,
     pub location: Option<String>,
+    pub min_tier: Option<crate::tiers::Tier>,
     pub starts_at: DateTime<Utc>,
     /// Exclusive.
     pub ends_at: DateTime<Utc>,
@@ -488,6 +489,8 @@ pub struct CreateCampaign {
     pub referrer_kind: Option<AccountKind>,
     pub vendor_type: Option<String>,
     pub location: Option<String>,
+    /// The lowest tier a referrer must have reached (of `referrer_kind`'s ladder).
+    pub min_tier: Option<crate::tiers::Tier>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     /// Default 10000 (×1).

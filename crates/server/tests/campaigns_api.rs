@@ -316,7 +316,41 @@ async fn experiments_assign_stably_and_declare_a_winner_only_when_the_numbers_sa
     books_balance(&server.store).await;
 }
 
+async fn a_tier_targeted_campaign_opens_when_the_referrer_reaches_the_tier(db: &TestDb) {
+    let server = TestServer::start(db).await;
+    let ops = operator(&server).await;
+    let flo = supplier(&server, "flo@example.com", "florist").await;
+    let key = bouquet_server::service::accounts::create_api_key(&server.store, "wedsync").await.unwrap();
+    let now = Utc::now();
+    let body = json!({"name": "Silver club", "kind": "milestone", "referrer_kind": "supplier", "min_tier": "silver",
+        "starts_at": now - Duration::hours(1), "ends_at": now + Duration::days(30), "bonus": {"amount_minor": 1000, "currency": "CRD"},
+        "budget": {"amount_minor": 100000, "currency": "CRD"}});
+    let created: CampaignView = serde_json::from_value(json_of(create_campaign(&server, &ops.token, body).await, StatusCode::CREATED).await).unwrap();
+    let wrong = json!({"name": "Mixed", "kind": "milestone", "referrer_kind": "couple", "min_tier": "silver", "starts_at": now, "ends_at": now + Duration::days(1),
+        "budget": {"amount_minor": 1, "currency": "CRD"}});
+    json_of(create_campaign(&server, &ops.token, wrong).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let active = |token: String| {
+        let url = format!("{}/api/v1/campaigns/active", server.url);
+        async move { api().get(url).bearer_auth(token).send().await.unwrap().json::<Vec<ActiveCampaign>>().await.unwrap() }
+    };
+    assert!(active(flo.token.clone()).await.is_empty(), "not silver yet");
+    let resp = api().post(format!("{}/api/v1/referrals", server.url)).bearer_auth(&flo.token).json(&json!({"method": "link", "campaign_id": created.id})).send().await.unwrap();
+    assert_eq!(json_of(resp, StatusCode::UNPROCESSABLE_ENTITY).await["code"], "campaign_not_open");
+    let plain = referral(&server, &flo, json!({})).await;
+    for i in 0..3 {
+        convert(&server, &key, &format!("t{i}"), &plain).await;
+    }
+    assert_eq!(active(flo.token.clone()).await.len(), 1, "silver now");
+    let code = referral(&server, &flo, json!({"campaign_id": created.id})).await;
+    // Fourth success: 10.00 standing + 10.00 bonus.
+    let (amount, reason) = referrer_reward(&convert(&server, &key, "t3", &code).await);
+    assert_eq!(amount, 2000, "{reason}");
+    assert!(reason.contains("Silver club"), "{reason}");
+    books_balance(&server.store).await;
+}
+
 on_both_backends!(
+    a_tier_targeted_campaign_opens_when_the_referrer_reaches_the_tier,
     experiments_assign_stably_and_declare_a_winner_only_when_the_numbers_say_so,
     a_targeted_campaign_pays_its_multiplier_within_a_hard_budget,
     seasonal_campaigns_cover_their_audience_and_do_not_stack,

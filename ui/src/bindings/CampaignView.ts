@@ -4,6 +4,7 @@ import type { Audience } from "./Audience";
 import type { CampaignKind } from "./CampaignKind";
 import type { CampaignStatus } from "./CampaignStatus";
 import type { Money } from "./Money";
+import type { Tier } from "./Tier";
 
 /**
  * A campaign as operators see it (`/admin/campaigns`).
@@ -20,7 +21,7 @@ audience: Audience,
 /**
  * Targeting; absent = any.
  */
-referrer_kind: AccountKind | null, vendor_type: string | null, location: string | null, starts_at: string, 
+referrer_kind: AccountKind | null, vendor_type: string | null, location: string | null, min_tier: Tier | null, starts_at: string, 
 /**
  * Exclusive.
  */

@@ -3,11 +3,16 @@ import type { AccountKind } from "./AccountKind";
 import type { Audience } from "./Audience";
 import type { CampaignKind } from "./CampaignKind";
 import type { Money } from "./Money";
+import type { Tier } from "./Tier";
 
 /**
  * A new campaign. Scheduled (or active, if it has started) unless `draft`.
  */
-export type CreateCampaign = { name: string, kind: CampaignKind, audience: Audience | null, referrer_kind: AccountKind | null, vendor_type: string | null, location: string | null, starts_at: string, ends_at: string, 
+export type CreateCampaign = { name: string, kind: CampaignKind, audience: Audience | null, referrer_kind: AccountKind | null, vendor_type: string | null, location: string | null, 
+/**
+ * The lowest tier a referrer must have reached (of `referrer_kind`'s ladder).
+ */
+min_tier: Tier | null, starts_at: string, ends_at: string, 
 /**
  * Default 10000 (×1).
  */

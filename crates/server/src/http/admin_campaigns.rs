@@ -141,6 +141,8 @@ pub struct NewCampaignForm {
     vendor_type: String,
     #[serde(default)]
     location: String,
+    #[serde(default)]
+    min_tier: String,
     starts_on: String,
     ends_on: String,
     multiplier: String,
@@ -175,6 +177,7 @@ fn parse_form(form: &NewCampaignForm) -> Result<CreateCampaign, String> {
         referrer_kind: AccountKind::parse(&form.referrer_kind),
         vendor_type: some(&form.vendor_type),
         location: some(&form.location),
+        min_tier: bouquet_core::tiers::Tier::parse(form.min_tier.trim()),
         starts_at: midnight(starts),
         ends_at: midnight(ends),
         multiplier_bp: Some(multiplier_bp),
@@ -276,6 +279,9 @@ async fn show_with(state: &AppState, jar: &CookieJar, id: Uuid, done: Option<Str
     }
     if let Some(l) = &c.location {
         targeting.push(format!("in {l}"));
+    }
+    if let Some(t) = c.min_tier {
+        targeting.push(format!("{} tier and above", t.as_str()));
     }
     page(
         status,

@@ -41,6 +41,7 @@ pub async fn seed_calendar(store: &Arc<dyn Store>, now: DateTime<Utc>) -> Result
                 referrer_kind: None,
                 vendor_type: None,
                 location: None,
+                min_tier: None,
                 starts_at,
                 ends_at,
                 multiplier_bp: i64::from(season.multiplier_bp),
@@ -84,6 +85,7 @@ pub fn view(c: &CampaignRow) -> CampaignView {
         referrer_kind: c.referrer_kind,
         vendor_type: c.vendor_type.clone(),
         location: c.location.clone(),
+        min_tier: c.min_tier,
         starts_at: c.starts_at,
         ends_at: c.ends_at,
         multiplier_bp: c.multiplier_bp,
@@ -104,26 +106,32 @@ pub fn view(c: &CampaignRow) -> CampaignView {
     }
 }
 
-/// Whether a campaign's targeting admits a referrer (kind, trade, location — a location
-/// filter matches case-insensitively inside the referrer's location).
-pub fn admits(c: &CampaignRow, referrer: &AccountView) -> bool {
-    admits_facts(c, referrer.kind, referrer.vendor_type.map(|v| v.as_str()), referrer.location.as_deref())
+/// Whether a campaign's targeting admits a referrer with `successful` referrals so far
+/// (kind, trade, a place inside their location — case-insensitive — and the lowest tier).
+pub fn admits(c: &CampaignRow, referrer: &AccountView, successful: i64) -> bool {
+    admits_facts(c, referrer.kind, referrer.vendor_type.map(|v| v.as_str()), referrer.location.as_deref(), successful)
 }
 
-fn admits_facts(c: &CampaignRow, kind: AccountKind, vendor_type: Option<&str>, location: Option<&str>) -> bool {
+/// The referrer's successful referrals, for [`admits`].
+pub async fn successes(store: &Arc<dyn Store>, account: uuid::Uuid) -> Result<i64, ApiError> {
+    Ok(store.standing(account).await?.map_or(0, |s| s.successful_referrals))
+}
+
+fn admits_facts(c: &CampaignRow, kind: AccountKind, vendor_type: Option<&str>, location: Option<&str>, successful: i64) -> bool {
+    let tier_ok = c.min_tier.is_none_or(|t| t.kind() == kind && successful >= t.threshold());
     let kind_ok = c.referrer_kind.is_none_or(|k| k == kind);
     let trade_ok = c.vendor_type.as_deref().is_none_or(|v| vendor_type.is_some_and(|t| t.eq_ignore_ascii_case(v)));
     let place_ok = c
         .location
         .as_deref()
         .is_none_or(|want| location.is_some_and(|have| have.to_lowercase().contains(&want.to_lowercase())));
-    kind_ok && trade_ok && place_ok
+    kind_ok && trade_ok && place_ok && tier_ok
 }
 
 /// The campaigns a referral falls under, with the boost each would give: the one it was
 /// made with (if its targeting admits the referrer), and seasonal ones whose window held
 /// its making and whose audience its data matches.
-pub fn covering(campaigns: &[CampaignRow], facts: &ReferralFacts) -> Vec<(CampaignRow, CampaignBoost)> {
+pub fn covering(campaigns: &[CampaignRow], facts: &ReferralFacts, successful_before: i64) -> Vec<(CampaignRow, CampaignBoost)> {
     campaigns
         .iter()
         .filter(|c| {
@@ -133,7 +141,13 @@ pub fn covering(campaigns: &[CampaignRow], facts: &ReferralFacts) -> Vec<(Campai
                 && facts.created_at < c.ends_at
                 && c.audience.matches(facts.wedding_date, facts.created_at);
             (targeted || seasonal)
-                && admits_facts(c, facts.referrer_kind, facts.referrer_vendor_type.as_deref(), facts.referrer_location.as_deref())
+                && admits_facts(
+                    c,
+                    facts.referrer_kind,
+                    facts.referrer_vendor_type.as_deref(),
+                    facts.referrer_location.as_deref(),
+                    successful_before,
+                )
         })
         .map(|c| {
             let boost = CampaignBoost {
@@ -192,6 +206,11 @@ pub async fn create(store: &Arc<dyn Store>, req: CreateCampaign, now: DateTime<U
     if req.referrer_kind == Some(AccountKind::Admin) {
         return Err(invalid("referrer_kind must be supplier or couple"));
     }
+    if let (Some(tier), Some(kind)) = (req.min_tier, req.referrer_kind) {
+        if tier.kind() != kind {
+            return Err(invalid(format!("the {} tier is not a {} tier", tier.as_str(), kind.as_str())));
+        }
+    }
     let status = match (req.draft.unwrap_or(false), req.starts_at <= now, req.ends_at <= now) {
         (true, _, _) => CampaignStatus::Draft,
         (false, _, true) => return Err(invalid("ends_at is in the past")),
@@ -207,6 +226,7 @@ pub async fn create(store: &Arc<dyn Store>, req: CreateCampaign, now: DateTime<U
         referrer_kind: req.referrer_kind,
         vendor_type: req.vendor_type.map(|v| v.trim().to_lowercase()).filter(|v| !v.is_empty()),
         location: req.location.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()),
+        min_tier: req.min_tier,
         // Stored to the microsecond (both databases): answer what will be read back.
         starts_at: req.starts_at.trunc_subsecs(6),
         ends_at: req.ends_at.trunc_subsecs(6),
@@ -291,9 +311,10 @@ pub async fn update(store: &Arc<dyn Store>, id: Uuid, req: UpdateCampaign, now: 
 /// the multiplier their referrals made now may get.
 pub async fn active_for(store: &Arc<dyn Store>, caller: &AccountView) -> Result<Vec<ActiveCampaign>, ApiError> {
     let rows = store.campaigns(500).await?;
+    let successful = successes(store, caller.id).await?;
     Ok(rows
         .iter()
-        .filter(|c| c.status == CampaignStatus::Active && c.exhausted_at.is_none() && admits(c, caller))
+        .filter(|c| c.status == CampaignStatus::Active && c.exhausted_at.is_none() && admits(c, caller, successful))
         .map(|c| ActiveCampaign {
             id: c.id,
             name: c.name.clone(),

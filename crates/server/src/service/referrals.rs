@@ -57,7 +57,10 @@ pub async fn create(
     // A referral made under a campaign: the campaign must be running and admit the caller.
     if let Some(id) = req.campaign_id {
         let campaign = store.campaign(id).await?.ok_or_else(|| ApiError::invalid("unknown_campaign", "no campaign has that id"))?;
-        if campaign.status != bouquet_core::campaigns::CampaignStatus::Active || !crate::service::campaigns::admits(&campaign, &caller.account) {
+        let successful = crate::service::campaigns::successes(store, caller.account.id).await?;
+        if campaign.status != bouquet_core::campaigns::CampaignStatus::Active
+            || !crate::service::campaigns::admits(&campaign, &caller.account, successful)
+        {
             return Err(ApiError::invalid("campaign_not_open", format!("the campaign \"{}\" is not open to you now", campaign.name)));
         }
     }

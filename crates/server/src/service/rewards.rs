@@ -133,7 +133,7 @@ pub async fn reward_conversion(
         // The one place campaigns enter: of those covering this referral, the one giving
         // the larger reward (they never stack).
         let open = tx.campaigns_for(facts.campaign_id, facts.created_at).await?;
-        let mut covering = campaigns::covering(&open, &facts);
+        let mut covering = campaigns::covering(&open, &facts, prior);
         // A campaign testing its referrer incentive pays this referrer their variant's.
         for (row, boost) in covering.iter_mut() {
             if let Some(test) = tx.running_experiment_in_tx(row.id).await? {

@@ -193,7 +193,8 @@ impl Push<'_> {
     async fn open_campaign(&self, state: &RecordState) -> Result<Option<Uuid>, ApiError> {
         let Some(id) = text(state, "campaign_id").and_then(|t| Uuid::parse_str(&t).ok()) else { return Ok(None) };
         let Some(campaign) = self.store.campaign(id).await? else { return Ok(None) };
-        let open = campaign.status == CampaignStatus::Active && campaigns::admits(&campaign, &self.caller.account);
+        let successful = campaigns::successes(&self.store, self.caller.account.id).await?;
+        let open = campaign.status == CampaignStatus::Active && campaigns::admits(&campaign, &self.caller.account, successful);
         Ok(open.then_some(id))
     }
 }

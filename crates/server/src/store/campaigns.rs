@@ -24,6 +24,8 @@ pub struct CampaignRow {
     pub referrer_kind: Option<AccountKind>,
     pub vendor_type: Option<String>,
     pub location: Option<String>,
+    /// The lowest tier a referrer must have reached.
+    pub min_tier: Option<bouquet_core::tiers::Tier>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub multiplier_bp: i64,
@@ -68,6 +70,7 @@ fn campaign(row: &Row) -> StoreResult<CampaignRow> {
         referrer_kind: row.opt_text("referrer_kind")?.map(|k| AccountKind::parse(&k).ok_or_else(|| corrupt("referrer_kind", k))).transpose()?,
         vendor_type: row.opt_text("vendor_type")?,
         location: row.opt_text("location")?,
+        min_tier: row.opt_text("min_tier")?.map(|t| bouquet_core::tiers::Tier::parse(&t).ok_or_else(|| corrupt("min_tier", t))).transpose()?,
         starts_at: row.time("starts_at")?,
         ends_at: row.time("ends_at")?,
         multiplier_bp: row.int("multiplier_bp")?,
@@ -196,8 +199,8 @@ impl CampaignStore for SqlStore {
                 "INSERT INTO campaigns (id, name, kind, status, audience, referrer_kind, vendor_type, location, starts_at, ends_at,
                     multiplier_bp, bonus_minor, referee_incentive_minor, referee_incentive_currency, referee_incentive_text,
                     target_referrals, target_conversions, budget_minor, email_template, landing_headline, landing_message,
-                    created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+                    created_at, updated_at, min_tier)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
                  ON CONFLICT (name, starts_at) DO NOTHING",
                 &args![
                     c.id,
@@ -223,6 +226,7 @@ impl CampaignStore for SqlStore {
                     &c.landing_message,
                     c.created_at,
                     c.updated_at,
+                    c.min_tier.map(bouquet_core::tiers::Tier::as_str),
                 ],
             )
             .await?;
@@ -236,6 +240,7 @@ impl CampaignStore for SqlStore {
                     starts_at = $8, ends_at = $9, multiplier_bp = $10, bonus_minor = $11, referee_incentive_minor = $12,
                     referee_incentive_currency = $13, referee_incentive_text = $14, target_referrals = $15, target_conversions = $16,
                     budget_minor = $17, email_template = $18, landing_headline = $19, landing_message = $20, updated_at = $21,
+                    min_tier = $22,
                     exhausted_at = CASE WHEN $17 > budget_minor THEN NULL ELSE exhausted_at END
                  WHERE id = $1",
                 &args![
@@ -260,6 +265,7 @@ impl CampaignStore for SqlStore {
                     &c.landing_headline,
                     &c.landing_message,
                     c.updated_at,
+                    c.min_tier.map(bouquet_core::tiers::Tier::as_str),
                 ],
             )
             .await
