@@ -79,6 +79,7 @@ async fn fixture(referrers: u64) -> Fixture {
 
 fn new_referral(id: Uuid, referrer: Uuid, ns: &CodeNamespace) -> NewReferral {
     NewReferral {
+        seasonal_campaigns: Vec::new(),
         id,
         code: ReferralCode::generate(AccountKind::Supplier, ns, 0).to_string(),
         referrer_id: referrer,

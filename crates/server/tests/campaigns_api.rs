@@ -161,6 +161,10 @@ async fn seasonal_campaigns_cover_their_audience_and_do_not_stack(db: &TestDb) {
     let later = (now + Duration::days(300)).date_naive();
     let urgent = referral(&server, &flo, json!({"wedding_date": soon})).await;
     let relaxed = referral(&server, &flo, json!({"wedding_date": later})).await;
+    // Each seasonal campaign counts the referrals made in its window that its audience takes.
+    let list = json_of(api().get(format!("{}/api/v1/admin/campaigns", server.url)).bearer_auth(&ops.token).send().await.unwrap(), StatusCode::OK).await;
+    let referrals_of = |name: &str| list["items"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["referrals"].as_i64().unwrap();
+    assert_eq!((referrals_of("Urgent"), referrals_of("Everyone")), (1, 2));
     // A wedding in 30 days: both cover it; ×1.5 beats ×1.3 and they do not stack.
     let (amount, reason) = referrer_reward(&convert(&server, &key, "u1", &urgent).await);
     assert_eq!(amount, 2250, "15.00 × 1.5: {reason}");

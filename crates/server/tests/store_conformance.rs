@@ -35,6 +35,7 @@ async fn account(store: &Arc<dyn Store>, email: &str, kind: AccountKind) -> Uuid
 
 fn new_referral(referrer: Uuid, ns: &CodeNamespace, created_at: chrono::DateTime<Utc>) -> NewReferral {
     NewReferral {
+        seasonal_campaigns: Vec::new(),
         id: Uuid::now_v7(),
         code: ReferralCode::generate(AccountKind::Supplier, ns, 0).to_string(),
         referrer_id: referrer,

@@ -307,6 +307,22 @@ pub async fn update(store: &Arc<dyn Store>, id: Uuid, req: UpdateCampaign, now: 
     Ok(view(&saved))
 }
 
+/// The active seasonal campaigns whose window holds `made_at`, whose audience the
+/// referral's wedding date matches and whose targeting admits the referrer.
+pub fn seasonal_covering(open: &[CampaignRow], referrer: &AccountView, successful: i64, made_at: DateTime<Utc>, wedding_date: Option<chrono::NaiveDate>) -> Vec<Uuid> {
+    open.iter()
+        .filter(|c| {
+            c.kind == CampaignKind::Seasonal
+                && c.status == CampaignStatus::Active
+                && c.starts_at <= made_at
+                && made_at < c.ends_at
+                && c.audience.matches(wedding_date, made_at)
+                && admits(c, referrer, successful)
+        })
+        .map(|c| c.id)
+        .collect()
+}
+
 /// The campaigns open to `caller` now: active, admitting them, and (for seasonal ones)
 /// the multiplier their referrals made now may get.
 pub async fn active_for(store: &Arc<dyn Store>, caller: &AccountView) -> Result<Vec<ActiveCampaign>, ApiError> {

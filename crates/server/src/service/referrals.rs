@@ -68,8 +68,11 @@ pub async fn create(
     if expires_at <= created_at {
         return Err(ApiError::invalid("invalid_field", "expires_at must be after created_at"));
     }
+    let open = store.campaigns(500).await?;
+    let successful = crate::service::campaigns::successes(store, caller.account.id).await?;
     let mut referral = NewReferral {
         id: Uuid::now_v7(),
+        seasonal_campaigns: crate::service::campaigns::seasonal_covering(&open, &caller.account, successful, created_at, req.wedding_date),
         code: String::new(),
         referrer_id: caller.account.id,
         referrer_type: kind,

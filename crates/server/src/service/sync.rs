@@ -82,7 +82,7 @@ pub async fn push(store: &Arc<dyn Store>, caller: &Caller, req: PushRequest, ref
         )));
     }
     let mut last = applied;
-    let mut push = Push { store, caller, referral_lifetime, now, own_namespaces: HashSet::new() };
+    let mut push = Push { store, caller, referral_lifetime, now, own_namespaces: HashSet::new(), campaigns: None };
     for change in changes.into_iter().filter(|c| c.seq > applied) {
         last = change.seq;
         push.apply(&mut *tx, change).await?;
@@ -101,6 +101,8 @@ struct Push<'a> {
     /// Code namespaces already found to be the caller's: a push of offline codes is
     /// mostly from one namespace, checked once.
     own_namespaces: HashSet<String>,
+    /// The campaigns and the caller's successes, read once per push when a code needs them.
+    campaigns: Option<(Vec<crate::store::CampaignRow>, i64)>,
 }
 
 impl Push<'_> {
@@ -163,8 +165,19 @@ impl Push<'_> {
             return Err(invalid(format!("method '{method}' is not email, link, qr or social")));
         }
         let created_at = time(state, "created_at", seq)?.min(Utc::now());
+        if self.campaigns.is_none() {
+            let open = self.store.campaigns(500).await?;
+            let successful = campaigns::successes(&self.store, caller.account.id).await?;
+            self.campaigns = Some((open, successful));
+        }
+        let seasonal_campaigns = self
+            .campaigns
+            .as_ref()
+            .map(|(open, successful)| campaigns::seasonal_covering(open, &caller.account, *successful, created_at, None))
+            .unwrap_or_default();
         Ok(NewReferral {
             id: Uuid::now_v7(),
+            seasonal_campaigns,
             code: code.to_string(),
             referrer_id: caller.account.id,
             referrer_type: kind,

@@ -82,6 +82,9 @@ pub struct Caller {
 #[derive(Clone)]
 pub struct NewReferral {
     pub id: Uuid,
+    /// Seasonal campaigns whose window and audience cover the referral as it is made: their
+    /// referral counts grow with it, in the same transaction.
+    pub seasonal_campaigns: Vec<Uuid>,
     pub code: String,
     pub referrer_id: Uuid,
     pub referrer_type: AccountKind,

@@ -78,8 +78,8 @@ pub(super) async fn insert_referral(tx: &mut Tx, r: &NewReferral) -> StoreResult
     )
     .await
     .map_err(|e| unique_violation(e, "a referral with this code"))?;
-    if let Some(campaign) = r.campaign_id {
-        tx.execute("UPDATE campaigns SET referrals = referrals + 1 WHERE id = $1", &args![campaign]).await?;
+    for campaign in r.campaign_id.iter().chain(r.seasonal_campaigns.iter().filter(|c| Some(**c) != r.campaign_id)) {
+        tx.execute("UPDATE campaigns SET referrals = referrals + 1 WHERE id = $1", &args![*campaign]).await?;
     }
     tx.execute(
         "UPDATE referral_stats SET total_referrals = total_referrals + 1,
