@@ -13,20 +13,9 @@ use bouquet_core::campaigns::CampaignStatus;
 use bouquet_core::rewards::RewardRole;
 use bouquet_server::store::Store;
 use chrono::{Duration, Utc};
-use common::{TestDb, TestServer};
+use common::{TestDb, TestServer, api, json_of};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-fn api() -> reqwest::Client {
-    reqwest::Client::new()
-}
-
-async fn json_of(resp: reqwest::Response, expected: StatusCode) -> Value {
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    assert_eq!(status, expected, "{body}");
-    body
-}
 
 async fn session(server: &TestServer, email: &str) -> SessionView {
     let resp = api().post(format!("{}/api/v1/sessions", server.url)).json(&json!({"email": email, "password": "correct horse battery"})).send().await.unwrap();

@@ -14,20 +14,9 @@ use bouquet_core::tiers::Tier;
 use bouquet_server::service::rewards::process_due;
 use bouquet_server::store::Store;
 use chrono::{DateTime, Duration, Utc};
-use common::{TestDb, TestServer};
+use common::{TestDb, TestServer, api, json_of};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-fn api() -> reqwest::Client {
-    reqwest::Client::new()
-}
-
-async fn json_of(resp: reqwest::Response, expected: StatusCode) -> Value {
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    assert_eq!(status, expected, "{body}");
-    body
-}
 
 async fn account(server: &TestServer, kind: &str, email: &str, name: &str) -> SessionView {
     let body = if kind == "supplier" {
