@@ -43,7 +43,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             let address = listener.local_addr().map_err(|e| e.to_string())?;
             settings.bound_to(address);
             let every = settings.scheduler_interval;
-            if settings.seed_calendar {
+            let seed = settings.seed_calendar;
+            if seed {
                 let added = bouquet_server::service::campaigns::seed_calendar(&store, chrono::Utc::now()).await.map_err(|e| e.to_string())?;
                 if added > 0 {
                     tracing::info!(added, "the seed's seasonal campaigns are on the calendar");
@@ -51,7 +52,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             let state = AppState::new(store.clone(), settings).await.map_err(|e| e.to_string())?;
             // Time-driven reward changes (eligible, expired) happen without a request.
-            tokio::spawn(bouquet_server::service::rewards::run_scheduler(store, every));
+            tokio::spawn(bouquet_server::service::rewards::run_scheduler(store, every, seed));
             // Tests and scripts read this line to find a port chosen with :0.
             println!("bouquet-server listening on http://{address}");
             tracing::info!(%address, "listening");

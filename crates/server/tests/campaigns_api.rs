@@ -185,7 +185,17 @@ async fn time_starts_and_ends_campaigns(db: &TestDb) {
     // The seed's calendar, once, whatever the day.
     let added = bouquet_server::service::campaigns::seed_calendar(&server.store, now).await.unwrap();
     assert!(added >= 6, "{added}");
+    // An operator renames a seeded season: a later start seeds nothing again.
+    let seeded = server.store.campaigns(100).await.unwrap();
+    let new_year = seeded.iter().find(|c| c.name == "New Year Planning Rush").expect("seeded");
+    let resp = api().patch(format!("{}/api/v1/admin/campaigns/{}", server.url, new_year.id)).bearer_auth(&ops.token)
+        .json(&json!({"name": "New Year rush (UK)"})).send().await.unwrap();
+    json_of(resp, StatusCode::OK).await;
     assert_eq!(bouquet_server::service::campaigns::seed_calendar(&server.store, now).await.unwrap(), 0);
+    let again = server.store.campaigns(100).await.unwrap();
+    assert_eq!(again.len(), seeded.len());
+    let named = |list: &[bouquet_server::store::CampaignRow]| list.iter().filter(|c| c.name == "New Year Planning Rush").count();
+    assert_eq!(named(&again), named(&seeded) - 1, "the renamed season is not seeded twice");
 }
 
 async fn the_cap_holds_under_concurrent_conversions(db: &TestDb) {

@@ -23,10 +23,15 @@ fn invalid(message: impl Into<String>) -> ApiError {
 }
 
 /// Puts the seed's calendar on the server: this year's and next year's windows that have
-/// not ended, once each (a window already there, edited or not, is left alone).
+/// not ended. Each year is seeded once, by whichever server process claims it first (a
+/// shared marker), so a seeded campaign an operator renamed or moved is never seeded again.
 pub async fn seed_calendar(store: &Arc<dyn Store>, now: DateTime<Utc>) -> Result<u64, ApiError> {
     let mut added = 0;
     for year in [now.year(), now.year() + 1] {
+        let claim = Uuid::now_v7().to_string();
+        if store.shared_secret(&format!("seasonal_calendar_{year}"), &claim).await? != claim {
+            continue;
+        }
         for season in SEASONS {
             let (starts_at, ends_at) = season.window(year);
             if ends_at <= now {

@@ -384,11 +384,18 @@ pub async fn process_due(store: &Arc<dyn Store>, now: DateTime<Utc>, batch: i64)
 }
 
 /// Runs [`process_due`] every `every` until the process ends.
-pub async fn run_scheduler(store: Arc<dyn Store>, every: std::time::Duration) {
+/// With `seed_calendar`, it also puts each new year's seasons on the calendar.
+pub async fn run_scheduler(store: Arc<dyn Store>, every: std::time::Duration, seed_calendar: bool) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        // Next year's seasons go on the calendar as the year turns (each year once).
+        if seed_calendar {
+            if let Err(e) = crate::service::campaigns::seed_calendar(&store, Utc::now()).await {
+                tracing::warn!(error = %e, "putting the seasonal calendar on failed; it will try again");
+            }
+        }
         if let Err(e) = store.advance_campaigns(Utc::now()).await {
             tracing::warn!(error = %e, "moving campaigns by time failed; it will try again");
         }
