@@ -45,6 +45,15 @@ impl Drop for ServerProcess {
     }
 }
 
+/// Two server processes started together on one database (they migrate it at once).
+fn start_two(database_url: &str) -> (ServerProcess, ServerProcess) {
+    std::thread::scope(|s| {
+        let a = s.spawn(|| ServerProcess::start(database_url));
+        let b = s.spawn(|| ServerProcess::start(database_url));
+        (a.join().unwrap(), b.join().unwrap())
+    })
+}
+
 fn cli(args: &[&str]) -> String {
     let out = Command::new(BIN).args(args).output().expect("run bouquet-server");
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -55,11 +64,7 @@ fn cli(args: &[&str]) -> String {
 async fn two_processes_count_a_racing_conversion_once() {
     let Some(db) = TestDb::postgres().await else { return };
     // Both processes start together and migrate the same empty database.
-    let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| ServerProcess::start(&db.url));
-        let b = s.spawn(|| ServerProcess::start(&db.url));
-        (a.join().unwrap(), b.join().unwrap())
-    });
+    let (a, b) = start_two(&db.url);
     let key = cli(&["api-key", "create", "--name", "wedsync", "--database-url", &db.url]);
     assert!(key.starts_with("bqk_"));
     let admin = cli(&["admin", "create", "--email", "ops@bouquet.example", "--password", "a long admin password", "--database-url", &db.url]);
@@ -145,11 +150,7 @@ async fn two_processes_count_a_racing_conversion_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_reward_each_conversion_exactly_once() {
     let Some(db) = TestDb::postgres().await else { return };
-    let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| ServerProcess::start(&db.url));
-        let b = s.spawn(|| ServerProcess::start(&db.url));
-        (a.join().unwrap(), b.join().unwrap())
-    });
+    let (a, b) = start_two(&db.url);
     let key = cli(&["api-key", "create", "--name", "wedsync", "--database-url", &db.url]);
     let http = reqwest::Client::new();
     http.post(format!("{}/api/v1/accounts", a.url))
@@ -253,11 +254,7 @@ async fn two_processes_reward_each_conversion_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_never_spend_past_a_campaign_cap() {
     let Some(db) = TestDb::postgres().await else { return };
-    let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| ServerProcess::start(&db.url));
-        let b = s.spawn(|| ServerProcess::start(&db.url));
-        (a.join().unwrap(), b.join().unwrap())
-    });
+    let (a, b) = start_two(&db.url);
     let key = cli(&["api-key", "create", "--name", "wedsync", "--database-url", &db.url]);
     cli(&["admin", "create", "--email", "ops@bouquet.example", "--password", "a long admin password", "--database-url", &db.url]);
     let http = reqwest::Client::new();

@@ -151,7 +151,8 @@ pub async fn apply(store: &Arc<dyn Store>, id: Uuid, now: DateTime<Utc>) -> Resu
         return Err(ApiError::Conflict(format!("the experiment is already {}", view.status)));
     }
     let Some(winner) = view.winner else {
-        let why = view.variants.iter().skip(1).filter_map(|v| v.verdict_text.clone()).collect::<Vec<_>>().join("; ");
+        // Each challenger's verdict (the control, first, has none).
+        let why = view.variants.iter().filter_map(|v| v.verdict_text.clone()).collect::<Vec<_>>().join("; ");
         return Err(ApiError::Conflict(format!("no variant has won yet ({why})")));
     };
     let e = store.experiment(id).await?.ok_or(ApiError::NotFound("no such experiment"))?;

@@ -3,20 +3,20 @@
 //! leaderboards. Every change of a balance posts to the ledger in the same transaction as
 //! the change; the amounts and statuses come from `bouquet_core::{rewards, ledger, tiers}`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use bouquet_core::api::{
-    BalanceView, Leaderboard, LeaderboardEntry, LedgerAdjustment, LedgerEntryView, Milestone, RewardView, TierView,
+    BalanceView, Leaderboard, LeaderboardEntry, LedgerAdjustment, LedgerEntryView, RewardView, TierView,
 };
-use bouquet_core::leaderboard::{ANONYMOUS_COUPLE, ANONYMOUS_SUPPLIER, LEADERBOARD_SIZE, LeaderboardPeriod};
+use bouquet_core::leaderboard::{LEADERBOARD_SIZE, LeaderboardPeriod, Standing, display_name, leaderboard_entry};
 use bouquet_core::ledger::{self, LedgerBucket, LedgerCause};
 use bouquet_core::money::{CREDITS, format_minor_grouped};
 use bouquet_core::reward_status::{RewardEvent, RewardStatus, is_due};
 use bouquet_core::rewards::{
     RewardInput, RewardRole, RewardRules, referee_incentive, referrer_reward, reward_dates, split_among_referrers,
 };
-use bouquet_core::tiers::{Tier, next_tier, tier_view, tiers_reached};
+use bouquet_core::tiers::{Tier, tier_view, tiers_reached};
 use bouquet_core::{AccountKind, Money};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -27,7 +27,7 @@ use bouquet_core::campaigns::{Candidate, best_campaign};
 use crate::error::ApiError;
 use crate::service::{campaigns, experiments};
 use bouquet_core::api::ExperimentSubject;
-use crate::store::{NewConversion, RewardRow, RewardTx, StandingRow, Store, StoreError, Transfer};
+use crate::store::{CampaignRow, ExperimentRow, NewConversion, ReferralFacts, RewardRow, RewardTx, StandingRow, Store, StoreError, Transfer};
 
 /// The ledger holder of a platform user (a referee, who has no Bouquet account): a
 /// name-based uuid of their platform id, the same on every server process.
@@ -114,7 +114,12 @@ pub async fn reward_conversion(
         entry.2 = credit.referral_id; // credits run oldest first: keep the latest referral
     }
     let (eligible_at, expires_at) = reward_dates(rules, c.converted_at);
+    let primary = &c.credits[c.primary];
     let mut quotes = Vec::new();
+    // Read once in this transaction: the primary referral's facts and campaigns (the
+    // referee's offer needs them again), and each campaign's running experiment.
+    let mut primary_context: Option<(ReferralFacts, Vec<CampaignRow>)> = None;
+    let mut tests: HashMap<Uuid, Option<ExperimentRow>> = HashMap::new();
     // BTreeMap order: standings are locked in account order, so two conversions sharing
     // referrers never wait on each other in opposite orders.
     for (&referrer, &(weight, value_minor, referral_id)) in referrers.iter().filter(|(_, (w, _, _))| *w > 0) {
@@ -136,7 +141,7 @@ pub async fn reward_conversion(
         let mut covering = campaigns::covering(&open, &facts, prior);
         // A campaign testing its referrer incentive pays this referrer their variant's.
         for (row, boost) in covering.iter_mut() {
-            if let Some(test) = tx.running_experiment_in_tx(row.id).await? {
+            if let Some(test) = running_test(tx, &mut tests, row.id).await? {
                 if test.subject == ExperimentSubject::ReferrerIncentive.as_str() {
                     if let Some((_, v)) = experiments::variant_of(&test, referrer) {
                         boost.multiplier_bp = v.multiplier_bp.map_or(boost.multiplier_bp, |m| u32::try_from(m).unwrap_or(u32::MAX));
@@ -167,6 +172,9 @@ pub async fn reward_conversion(
             }
             None => standing.clone(),
         };
+        if referral_id == primary.referral_id {
+            primary_context = Some((facts.clone(), open));
+        }
         quotes.push((referrer, weight, value_minor, referral_id, quote, standing, chosen.map(|(id, _)| id), kind, prior, after));
     }
     let shares = split_among_referrers(&quotes.iter().map(|q| (q.4.amount_minor, q.1)).collect::<Vec<_>>());
@@ -224,14 +232,23 @@ pub async fn reward_conversion(
         }
     }
     // The referee's incentive, from the primary referral's offer.
-    let primary = &c.credits[c.primary];
-    if let Some(facts) = tx.referral_facts(primary.referral_id).await? {
+    let primary_context = match primary_context {
+        Some(known) => Some(known),
+        None => match tx.referral_facts(primary.referral_id).await? {
+            Some(facts) => {
+                let open = tx.campaigns_for(facts.campaign_id, facts.created_at).await?;
+                Some((facts, open))
+            }
+            None => None,
+        },
+    };
+    if let Some((facts, open)) = primary_context {
         // The referral's own offer, else that of a campaign it was made under.
         let campaign_offer = match facts.campaign_id {
             Some(id) => {
-                let offer = tx.campaigns_for(Some(id), facts.created_at).await?.into_iter().find(|c| c.id == id).and_then(|c| c.referee_incentive);
+                let offer = open.iter().find(|c| c.id == id).and_then(|c| c.referee_incentive.clone());
                 // A campaign testing its referee incentive offers the variant of the referrer.
-                match tx.running_experiment_in_tx(id).await? {
+                match running_test(tx, &mut tests, id).await? {
                     Some(test) if test.subject == ExperimentSubject::RefereeIncentive.as_str() => {
                         experiments::variant_of(&test, primary.referrer_id).and_then(|(_, v)| v.referee_incentive.clone()).or(offer)
                     }
@@ -271,6 +288,16 @@ pub async fn reward_conversion(
         }
     }
     Ok(issued)
+}
+
+/// The campaign's running experiment, read once per transaction.
+async fn running_test(tx: &mut dyn RewardTx, cache: &mut HashMap<Uuid, Option<ExperimentRow>>, campaign: Uuid) -> Result<Option<ExperimentRow>, ApiError> {
+    if let Some(known) = cache.get(&campaign) {
+        return Ok(known.clone());
+    }
+    let test = tx.running_experiment_in_tx(campaign).await?;
+    cache.insert(campaign, test.clone());
+    Ok(test)
 }
 
 /// A tier reached: recorded once, its perk a reward row (perks are not paid in credits:
@@ -521,26 +548,14 @@ pub async fn tier(store: &Arc<dyn Store>, account_id: Uuid, kind: AccountKind) -
 }
 
 fn entry(rank: i64, s: &StandingRow, you: Option<Uuid>, currency: &str) -> LeaderboardEntry {
-    let anonymous = match s.kind {
-        AccountKind::Couple => ANONYMOUS_COUPLE,
-        _ => ANONYMOUS_SUPPLIER,
-    };
-    let display_name = match (&s.name, s.show_name) {
-        (Some(name), true) if !name.trim().is_empty() => name.clone(),
-        _ => anonymous.to_string(),
-    };
-    let tier = bouquet_core::tiers::tier_for(s.kind, s.successful_referrals);
-    LeaderboardEntry {
-        rank,
-        display_name,
-        tier,
-        badge: tier.map(|t| t.badge().to_string()),
+    let standing = Standing {
+        account_id: s.account_id,
         successful_referrals: s.successful_referrals,
-        value_generated: Money { amount_minor: s.value_generated_minor, currency: currency.to_string() },
-        next_milestone: next_tier(s.kind, s.successful_referrals)
-            .map(|(tier, to_go)| Milestone { tier, threshold: tier.threshold(), referrals_to_go: to_go }),
-        is_you: you == Some(s.account_id),
-    }
+        value_generated_minor: s.value_generated_minor,
+        reached_at: s.reached_at,
+    };
+    let name = display_name(s.kind, s.name.as_deref(), !s.show_name);
+    leaderboard_entry(s.kind, rank, &standing, name, currency, you == Some(s.account_id))
 }
 
 /// A leaderboard of real accounts only: those with at least one successful referral in

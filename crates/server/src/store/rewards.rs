@@ -153,8 +153,6 @@ pub trait RewardTx: super::CampaignTx + super::ExperimentTx + Send {
     async fn remove_success(&mut self, account_id: Uuid, value_minor: i64) -> StoreResult<()>;
     /// Records that the account reached `tier` (`false` if it already had).
     async fn record_tier(&mut self, account_id: Uuid, tier: Tier, successful: i64, reward_id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
-    /// The referral's referrer kind and the referee incentive it offered.
-    async fn referral_terms(&mut self, referral_id: Uuid) -> StoreResult<Option<(AccountKind, Option<Money>)>>;
     /// Commits a transaction begun with [`RewardStore::begin_rewards`].
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }

@@ -260,18 +260,6 @@ impl RewardTx for SqlRewardTx {
         Ok(inserted == 1)
     }
 
-    async fn referral_terms(&mut self, referral_id: Uuid) -> StoreResult<Option<(AccountKind, Option<Money>)>> {
-        let row = self
-            .tx
-            .fetch_optional(
-                "SELECT referrer_type, incentive_amount_minor, incentive_currency FROM referrals WHERE id = $1",
-                &args![referral_id],
-            )
-            .await?;
-        row.map(|r| Ok((r.parsed("referrer_type", AccountKind::parse)?, r.money("incentive_amount_minor", "incentive_currency")?)))
-            .transpose()
-    }
-
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await
     }
@@ -476,21 +464,32 @@ impl RewardStore for SqlStore {
         let rows = self
             .pool()
             .fetch_all(
+                // One query: each account with its credit balances summed per book.
                 "SELECT a.id, a.kind, a.email, a.business_name, a.vendor_type, a.couple_names, a.wedding_date, a.location, a.created_at,
-                        COALESCE(s.successful_referrals, 0) AS successful_referrals
+                        COALESCE(s.successful_referrals, 0) AS successful_referrals,
+                        COALESCE(b.pending, 0) AS pending, COALESCE(b.available, 0) AS available,
+                        COALESCE(b.claimed, 0) AS claimed, COALESCE(b.held, 0) AS held
                  FROM accounts a LEFT JOIN referrer_standing s ON s.account_id = a.id
+                 LEFT JOIN (SELECT holder,
+                        CAST(SUM(CASE WHEN book = 'pending' THEN balance_minor ELSE 0 END) AS BIGINT) AS pending,
+                        CAST(SUM(CASE WHEN book = 'available' THEN balance_minor ELSE 0 END) AS BIGINT) AS available,
+                        CAST(SUM(CASE WHEN book = 'claimed' THEN balance_minor ELSE 0 END) AS BIGINT) AS claimed,
+                        CAST(SUM(CASE WHEN book = 'held' THEN balance_minor ELSE 0 END) AS BIGINT) AS held
+                     FROM ledger_balances WHERE currency = 'CRD' GROUP BY holder) b ON b.holder = a.id
                  WHERE $1 IS NULL OR LOWER(a.email) LIKE $1 OR LOWER(COALESCE(a.business_name, a.couple_names, '')) LIKE $1
                  ORDER BY a.created_at DESC, a.id DESC LIMIT $2",
                 &args![pattern.as_deref(), limit],
             )
             .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let account = rows::account(r)?;
-            let balances = self.balances_of(account.id).await?;
-            out.push(AccountOverview { account, balances, successful_referrals: r.int("successful_referrals")? });
-        }
-        Ok(out)
+        rows.iter()
+            .map(|r| {
+                let balances = [LedgerBucket::Pending, LedgerBucket::Available, LedgerBucket::Claimed, LedgerBucket::Held]
+                    .into_iter()
+                    .map(|book| Ok((book, Money::credits(r.int(book.as_str())?))))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                Ok(AccountOverview { account: rows::account(r)?, balances, successful_referrals: r.int("successful_referrals")? })
+            })
+            .collect()
     }
 
     async fn audit_ledger(&self) -> StoreResult<LedgerAudit> {
