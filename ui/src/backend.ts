@@ -96,12 +96,30 @@ export const backend = {
 /** A code's live state in words, from the server's last word on it. */
 export function codeStatusText(status: CodeStatus | undefined): string {
   if (!status) return "no activity yet";
-  if (status.fraud_status === "hold") return "fraud hold";
+  const review = reviewText(status.fraud_status);
+  return review ? `${activityText(status)} · ${review}` : activityText(status);
+}
+
+function activityText(status: CodeStatus): string {
   if (status.converted_at) return "converted";
   if (status.signed_up_at) return "signed up";
   if (status.expired) return "expired";
   if (status.clicks > 0 || status.leads > 0) return `clicked (${status.clicks} visits, ${status.leads} leads)`;
   return "no activity yet";
+}
+
+/** Where fraud review of the code's couples stands: the supplier sees this, never the evidence. */
+function reviewText(fraudStatus: string): string | null {
+  switch (fraudStatus) {
+    case "under_review":
+      return "under review";
+    case "approved":
+      return "approved";
+    case "rejected":
+      return "rejected";
+    default:
+      return null;
+  }
 }
 
 /** An amount in words: credits as "75.00 credits", any other currency as money ("£10.00"). */

@@ -304,7 +304,7 @@ async fn run(cli: Cli, out: &Output) -> Result<(), ClientError> {
             let status = |code: &str| {
                 live.iter().find(|s| s.code == code).map_or_else(String::new, |s| {
                     let stage = if s.converted_at.is_some() { "converted" } else if s.signed_up_at.is_some() { "signed up" } else { "" };
-                    format!("{} clicks, {} leads {stage} {}", s.clicks, s.leads, if s.fraud_status == "hold" { "(fraud hold)" } else { "" }).trim().to_string()
+                    format!("{} clicks, {} leads {stage} {}", s.clicks, s.leads, match s.fraud_status.as_str() { "under_review" => "(under review)", "rejected" => "(rejected)", "approved" => "(approved)", _ => "" }).trim().to_string()
                 })
             };
             let rows = codes.iter().map(|c| vec![c.code.to_string(), c.method.as_str().into(), status(c.code.as_str()), c.link.clone()]).collect();

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::account::{AccountKind, VendorType};
 use crate::attribution::{AttributionModel, Credit};
 use crate::code::{CodeNamespace, ReferralCode};
+use crate::fraud::{FraudAction, Risk, SignalFinding};
 use crate::leaderboard::LeaderboardPeriod;
 use crate::ledger::{LedgerBucket, LedgerCause};
 use crate::money::Money;
@@ -186,6 +187,13 @@ pub struct EventUser {
     pub id: String,
     pub kind: AccountKind,
     pub email: Option<String>,
+    /// The user's name (`signup`), compared for look-alike identities by fraud rules.
+    pub name: Option<String>,
+    /// The IP address the platform saw (`signup`, `convert`): hashed with the server's
+    /// secret on arrival and never stored as sent.
+    pub ip: Option<String>,
+    /// The user agent the platform saw (`signup`, `convert`); not stored.
+    pub user_agent: Option<String>,
 }
 
 /// An event from the platform (WedSync): someone signed up, activated, paid, left.
@@ -251,6 +259,105 @@ pub struct EventOutcome {
     /// `refund`/`churn`: the rewards it voided or clawed back.
     #[serde(default)]
     pub rewards: Vec<RewardView>,
+    /// `signup`/`convert` of a referred user: the fraud assessment's risk and action
+    /// (never its evidence). Absent for users no referral touched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fraud: Option<FraudVerdict>,
+}
+
+/// What fraud rules made of a referred user: the risk and what happens to their rewards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FraudVerdict {
+    pub risk: Risk,
+    pub action: FraudAction,
+}
+
+/// One assessment with its evidence (operators only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FraudAssessmentView {
+    pub id: Uuid,
+    pub platform_user_id: String,
+    pub referrer_id: Uuid,
+    /// `signup`, `convert`, or `reassessment` (a later event revealed a pattern).
+    pub cause: String,
+    /// The sum of the triggered signals' weights, 0 to 1.
+    pub score: f64,
+    pub risk: Risk,
+    /// The action in force after this assessment (automatic ones only ever raise it).
+    pub action: FraudAction,
+    pub signals: Vec<SignalFinding>,
+    pub policy_version: String,
+    pub assessed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FraudAssessmentPage {
+    /// Newest first: the first is the user's current assessment.
+    pub items: Vec<FraudAssessmentView>,
+}
+
+/// Another referee of the same referrer, as evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FraudNeighbour {
+    pub platform_user_id: String,
+    /// As compared (dots and `+tags` removed where the provider ignores them).
+    pub email: Option<String>,
+    pub signed_up_at: DateTime<Utc>,
+    pub converted_at: Option<DateTime<Utc>>,
+    pub fair_traffic: bool,
+    pub action: FraudAction,
+    /// The first characters of their IP hashes (keyed hashes, never addresses).
+    pub ip_hashes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IpClusterSize {
+    pub ip_hash: String,
+    /// The referrer's referees seen on it within a week of this one.
+    pub referees: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CaseEvidence {
+    pub referee_email: Option<String>,
+    /// The referrer's referees a week either side, oldest first (the timing plot).
+    pub referees: Vec<FraudNeighbour>,
+    pub ip_clusters: Vec<IpClusterSize>,
+}
+
+/// A case in the fraud review queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReviewCase {
+    pub id: Uuid,
+    pub platform_user_id: String,
+    pub referrer_id: Uuid,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    pub opened_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    /// The operator; absent when the policy decided (a hard rule).
+    pub decided_by: Option<Uuid>,
+    pub note: Option<String>,
+    pub assessment: FraudAssessmentView,
+    /// Only on `GET /api/v1/admin/fraud/reviews/{id}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<CaseEvidence>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReviewPage {
+    pub items: Vec<ReviewCase>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// An operator's decision on a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewDecision {
+    /// `approve` (release the rewards) or `reject` (void them).
+    pub decision: String,
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]

@@ -10,6 +10,7 @@ pub mod batching;
 pub mod campaigns;
 pub mod code;
 pub mod experiments;
+pub mod fraud;
 pub mod hlc;
 pub mod leaderboard;
 pub mod ledger;

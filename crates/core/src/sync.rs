@@ -382,7 +382,8 @@ pub struct CodeStatus {
     pub signed_up_at: Option<DateTime<Utc>>,
     /// When it brought a conversion (as the primary referral).
     pub converted_at: Option<DateTime<Utc>>,
-    /// The fraud review's state: `pending`, `clear`, `hold`…
+    /// Where fraud review of its referees stands: `pending` (none assessed yet),
+    /// `approved`, `under_review` (one or more held for review) or `rejected`.
     pub fraud_status: String,
     pub expired: bool,
     /// The rewards this code earned its referrer, oldest first.

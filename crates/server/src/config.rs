@@ -119,6 +119,10 @@ pub struct ServeArgs {
     /// window once, edits kept).
     #[arg(long, env = "BOUQUET_SEED_CALENDAR")]
     pub seed_calendar: Option<bool>,
+    /// A file of disposable email domains (one per line) to use instead of the shipped
+    /// list; read again when it changes (docs/fraud.md).
+    #[arg(long, env = "BOUQUET_DISPOSABLE_DOMAINS_FILE")]
+    pub disposable_domains_file: Option<PathBuf>,
 }
 
 /// The same settings as read from a TOML file.
@@ -139,6 +143,9 @@ struct FileSettings {
     body_limit_bytes: Option<usize>,
     log_format: Option<String>,
     seed_calendar: Option<bool>,
+    disposable_domains_file: Option<PathBuf>,
+    /// The fraud policy's weights, thresholds and actions (`[fraud]`, docs/fraud.md).
+    fraud: Option<bouquet_core::fraud::FraudPolicy>,
 }
 
 #[derive(Clone)]
@@ -164,6 +171,11 @@ pub struct Settings {
     pub seed_calendar: bool,
     /// How often the rewards scheduler looks for rewards that time made eligible or expired.
     pub scheduler_interval: std::time::Duration,
+    /// The fraud policy (the seed's weights and thresholds unless the config file's
+    /// `[fraud]` table says otherwise).
+    pub fraud: bouquet_core::fraud::FraudPolicy,
+    /// Disposable email domains to use instead of the shipped list.
+    pub disposable_domains_file: Option<PathBuf>,
     /// Whether public_url (and the default signup_url) were derived from `bind`, and so
     /// must follow the address actually bound (port 0 picks one at start).
     derived_from_bind: bool,
@@ -239,6 +251,12 @@ impl Settings {
         let log_format = args.log_format.or(file.log_format).unwrap_or_else(|| "text".into());
         let signup_url = args.signup_url.or(file.signup_url);
         let derived_from_bind = derived_from_bind && signup_url.is_none();
+        let fraud = file.fraud.clone().unwrap_or_default();
+        fraud.validate().map_err(ConfigError::Invalid)?;
+        let disposable_domains_file = args.disposable_domains_file.or(file.disposable_domains_file.clone());
+        if let Some(path) = &disposable_domains_file {
+            std::fs::metadata(path).map_err(|e| ConfigError::Read(path.clone(), e))?;
+        }
         if log_format != "text" && log_format != "json" {
             return Err(ConfigError::Invalid(format!("log_format must be text or json, not {log_format}")));
         }
@@ -274,6 +292,8 @@ impl Settings {
             reporting_currency: "GBP".into(),
             scheduler_interval: std::time::Duration::from_secs(60),
             seed_calendar: args.seed_calendar.or(file.seed_calendar).unwrap_or(true),
+            fraud,
+            disposable_domains_file,
             derived_from_bind,
         })
     }
@@ -304,6 +324,7 @@ impl Settings {
             body_limit_bytes: None,
             log_format: None,
             seed_calendar: Some(false),
+            disposable_domains_file: None,
         })
         .expect("test settings are valid");
         settings.database_url = database_url.into();

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::AppState;
+use super::landing::ClientIp;
 use super::extract::{ApiJson, ApiQuery, Device, Platform};
 use crate::error::ApiError;
 use crate::service::{accounts, events, referrals, stats, sync};
@@ -33,9 +34,18 @@ pub async fn register(
     responses((status = 201, body = SessionView), (status = 401, description = "wrong email or password", body = ErrorBody)))]
 pub async fn log_in(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<CreateSession>,
 ) -> Result<(StatusCode, Json<SessionView>), ApiError> {
-    Ok((StatusCode::CREATED, Json(accounts::log_in(&state.store, req).await?)))
+    let session = accounts::log_in(&state.store, req).await?;
+    // The referrer's own network: fraud rules compare referees with it.
+    if let Some(ip) = ip {
+        let mark = format!("ip:{}", crate::service::visitors::hash_ip(&state.ip_secret, ip));
+        if let Err(e) = state.store.record_account_mark(session.account.id, &mark, chrono::Utc::now()).await {
+            tracing::warn!(error = %e, "could not record an account's network");
+        }
+    }
+    Ok((StatusCode::CREATED, Json(session)))
 }
 
 /// Creates a referral, with a code made offline by the device or a new one.
@@ -86,7 +96,13 @@ pub async fn post_event(
     ApiJson(event): ApiJson<PlatformEvent>,
 ) -> Result<Json<EventOutcome>, ApiError> {
     let kind = event.event_type.as_str();
-    let outcome = events::apply(&state.store, &state.settings.attribution, &state.settings.rewards, event).await?;
+    let rules = events::EventRules {
+        attribution: &state.settings.attribution,
+        rewards: &state.settings.rewards,
+        fraud: &state.fraud,
+        ip_secret: &state.ip_secret,
+    };
+    let outcome = events::apply(&state.store, &rules, event).await?;
     state.metrics.event(kind, &outcome);
     Ok(Json(outcome))
 }

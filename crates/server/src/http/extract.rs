@@ -12,6 +12,8 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use crate::error::ApiError;
 use crate::service::accounts;
+use crate::http::landing::ClientIp;
+use crate::service::visitors::hash_ip;
 use crate::store::Caller;
 
 /// A JSON body, told apart in three steps so each failure gets its own answer: too
@@ -88,9 +90,38 @@ impl FromRequestParts<AppState> for Device {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        accounts::authenticate(&state.store, bearer(parts)).await.map(Self)
+        let caller = accounts::authenticate(&state.store, bearer(parts)).await?;
+        note_account_ip(state, parts, caller.account.id).await;
+        Ok(Self(caller))
     }
 }
+
+/// Remembers the keyed hash of the IP an account's own people use (its devices' API
+/// calls and sign-ins): a referee arriving from it is the referrer's own network
+/// (docs/fraud.md). Written at most hourly per address; a failure only logs.
+pub async fn note_account_ip(state: &AppState, parts: &mut Parts, account_id: uuid::Uuid) {
+    let Ok(ClientIp(Some(ip))) = ClientIp::from_request_parts(parts, state).await else { return };
+    let mark = format!("ip:{}", hash_ip(&state.ip_secret, ip));
+    let fresh = {
+        let Ok(mut seen) = state.marks_seen.lock() else { return };
+        let key = (account_id, mark.clone());
+        let fresh = seen.get(&key).is_none_or(|at| at.elapsed() > MARK_REFRESH);
+        if fresh {
+            if seen.len() > 100_000 {
+                seen.clear();
+            }
+            seen.insert(key, std::time::Instant::now());
+        }
+        fresh
+    };
+    if fresh {
+        if let Err(e) = state.store.record_account_mark(account_id, &mark, chrono::Utc::now()).await {
+            tracing::warn!(error = %e, "could not record an account's network");
+        }
+    }
+}
+
+const MARK_REFRESH: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The platform (a platform API key).
 pub struct Platform;

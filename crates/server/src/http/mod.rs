@@ -3,9 +3,11 @@
 
 mod admin;
 mod admin_campaigns;
+mod admin_fraud;
 mod api;
 mod campaigns;
 mod extract;
+mod fraud;
 mod landing;
 mod rewards;
 pub mod metrics;
@@ -31,6 +33,8 @@ use crate::service::visitors::BotFilter;
 use crate::store::Store;
 use uuid::Uuid;
 
+use crate::service::fraud::{DisposableDomains, FraudRules};
+
 /// The shared secret naming the current sync epoch.
 pub const SYNC_EPOCH: &str = "sync_epoch";
 
@@ -46,6 +50,11 @@ pub struct AppState {
     /// Names this database's change numbering; a restored backup is given a new one
     /// (`bouquet-server admin new-sync-epoch`) so devices start their pulls again.
     pub sync_epoch: Arc<str>,
+    /// The fraud policy and the disposable-domain list it checks.
+    pub fraud: Arc<FraudRules>,
+    /// When each account's own IP hash was last recorded (fraud rules compare referees
+    /// with it), so a busy device writes it at most hourly.
+    pub marks_seen: Arc<std::sync::Mutex<std::collections::HashMap<(Uuid, String), std::time::Instant>>>,
 }
 
 impl AppState {
@@ -60,13 +69,22 @@ impl AppState {
             }
         };
         let sync_epoch = store.shared_secret(SYNC_EPOCH, &Uuid::now_v7().simple().to_string()).await?;
+        // The file was read once when the settings were resolved; should it have gone
+        // since, the shipped list stands in (and says so) rather than no list at all.
+        let disposable = DisposableDomains::load(settings.disposable_domains_file.clone()).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "using the shipped disposable email domains");
+            DisposableDomains::load(None).expect("the shipped list loads")
+        });
+        let fraud = FraudRules { policy: settings.fraud.clone(), disposable };
         Ok(Self {
+            fraud: Arc::new(fraud),
             sync_epoch: sync_epoch.into(),
             store,
             settings: Arc::new(settings),
             ip_secret: ip_secret.into(),
             bots: Arc::new(BotFilter::default()),
             metrics: Arc::new(metrics::Metrics::default()),
+            marks_seen: Arc::default(),
         })
     }
 }
@@ -95,6 +113,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/campaigns/{id}/experiments", post(campaigns::create_experiment))
         .route("/admin/experiments/{id}", get(campaigns::experiment))
         .route("/admin/experiments/{id}/apply", post(campaigns::apply_experiment))
+        .route("/admin/fraud/reviews", get(fraud::reviews))
+        .route("/admin/fraud/reviews/{id}", get(fraud::review))
+        .route("/admin/fraud/reviews/{id}/decision", post(fraud::decide))
+        .route("/admin/fraud/assessments", get(fraud::assessments))
         .route("/sync/push", post(api::sync_push).layer(DefaultBodyLimit::max(bouquet_core::sync::MAX_PUSH_BYTES)))
         .route("/sync/pull", get(api::sync_pull))
         .route("/sync/state", get(api::sync_state))
@@ -117,6 +139,9 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/campaigns/{id}", get(admin_campaigns::show))
         .route("/admin/campaigns/{id}/action", post(admin_campaigns::act))
         .route("/admin/experiments/{id}/apply", post(admin_campaigns::apply))
+        .route("/admin/fraud", get(admin_fraud::queue))
+        .route("/admin/fraud/{id}", get(admin_fraud::show))
+        .route("/admin/fraud/{id}/decision", post(admin_fraud::decide))
         .fallback(landing::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{api, campaigns, landing, metrics, rewards};
+use super::{api, campaigns, fraud, landing, metrics, rewards};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,7 @@ use super::{api, campaigns, landing, metrics, rewards};
         rewards::set_visibility, rewards::leaderboards, rewards::platform_user_rewards, rewards::adjust, rewards::account_ledger,
         campaigns::create, campaigns::list, campaigns::get, campaigns::update, campaigns::active,
         campaigns::create_experiment, campaigns::experiment, campaigns::apply_experiment,
+        fraud::reviews, fraud::review, fraud::decide, fraud::assessments,
     ),
     modifiers(&BearerSchemes),
     tags((name = "accounts"), (name = "referrals"), (name = "events"), (name = "sync"), (name = "landing"), (name = "rewards"), (name = "campaigns"), (name = "admin"), (name = "operations"))

@@ -24,12 +24,12 @@ use crate::service::rewards;
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
     /// Page size, 1–200 (default 50).
-    limit: Option<i64>,
+    pub(super) limit: Option<i64>,
     /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
+    pub(super) cursor: Option<String>,
 }
 
-fn page(params: &PageParams) -> Result<(Option<(DateTime<Utc>, Uuid)>, i64), ApiError> {
+pub(super) fn page(params: &PageParams) -> Result<(Option<(DateTime<Utc>, Uuid)>, i64), ApiError> {
     let limit = params.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::BadRequest { code: "invalid_query", message: "limit must be between 1 and 200".into() });
@@ -45,7 +45,7 @@ fn decode_cursor(raw: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
     Ok((DateTime::from_timestamp_micros(micros).ok_or_else(bad)?, Uuid::parse_str(id).map_err(|_| bad())?))
 }
 
-fn encode_cursor((at, id): (DateTime<Utc>, Uuid)) -> String {
+pub(super) fn encode_cursor((at, id): (DateTime<Utc>, Uuid)) -> String {
     format!("{}_{}", at.timestamp_micros(), id.simple())
 }
 

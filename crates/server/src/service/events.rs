@@ -19,7 +19,10 @@ use uuid::Uuid;
 use bouquet_core::rewards::{RewardRules, is_free_plan};
 
 use crate::error::ApiError;
+use crate::service::fraud::{self, Cause, EventEvidence, FraudRules};
 use crate::service::rewards::{self, Undo};
+use crate::service::visitors::hash_ip;
+use bouquet_core::fraud::FraudAction;
 use crate::store::{EventClaim, EventTx, NewConversion, Stage, Store};
 
 /// Events may arrive late (captured offline) but not from the future.
@@ -45,7 +48,17 @@ struct TypedCode {
     referrer_id: Uuid,
 }
 
-pub async fn apply(store: &Arc<dyn Store>, rules: &AttributionRules, reward_rules: &RewardRules, mut event: PlatformEvent) -> Result<EventOutcome, ApiError> {
+/// The rules an event is applied by.
+pub struct EventRules<'a> {
+    pub attribution: &'a AttributionRules,
+    pub rewards: &'a RewardRules,
+    pub fraud: &'a FraudRules,
+    /// The secret the user's IP is hashed with on arrival.
+    pub ip_secret: &'a str,
+}
+
+pub async fn apply(store: &Arc<dyn Store>, event_rules: &EventRules<'_>, mut event: PlatformEvent) -> Result<EventOutcome, ApiError> {
+    let (rules, reward_rules) = (event_rules.attribution, event_rules.rewards);
     let key = event.idempotency_key.trim().to_string();
     if key.is_empty() || key.len() > 200 {
         return Err(invalid("idempotency_key must have 1 to 200 characters"));
@@ -64,6 +77,21 @@ pub async fn apply(store: &Arc<dyn Store>, rules: &AttributionRules, reward_rule
         None => None,
         Some(e) => Some(normalize_email(e).ok_or_else(|| invalid("user.email is not a valid email address"))?),
     };
+    let name = event.user.name.take().map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        return Err(invalid("user.name must have at most 200 characters"));
+    }
+    // Hashed on arrival: the raw address is never stored, not even in the event's payload.
+    let ip_hash = match event.user.ip.take().map(|ip| ip.trim().to_string()).filter(|ip| !ip.is_empty()) {
+        None => None,
+        Some(ip) => {
+            let ip: std::net::IpAddr = ip.parse().map_err(|_| invalid("user.ip is not an IP address"))?;
+            Some(hash_ip(event_rules.ip_secret, ip))
+        }
+    };
+    if event.user.user_agent.take().is_some_and(|ua| ua.len() > 2000) {
+        return Err(invalid("user.user_agent must have at most 2000 characters"));
+    }
     event.value = validate_money("value", event.value.take())?;
     event.mrr = validate_money("mrr", event.mrr.take())?;
     let typed = match event.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
@@ -79,6 +107,7 @@ pub async fn apply(store: &Arc<dyn Store>, rules: &AttributionRules, reward_rule
     };
     let payload = serde_json::to_string(&event).map_err(|e| ApiError::Internal(e.to_string()))?;
 
+    let now = Utc::now();
     let mut tx = store.begin_event().await?;
     let event_id = Uuid::now_v7();
     let at = event.occurred_at;
@@ -92,10 +121,12 @@ pub async fn apply(store: &Arc<dyn Store>, rules: &AttributionRules, reward_rule
 
     tx.upsert_user(&user_id, event.user.kind, email.as_deref()).await?;
     let touches_linked = link_touches(tx.as_mut(), &event, &user_id, email.as_deref(), typed).await?;
-    let now = Utc::now();
+    let evidence = || EventEvidence { email: email.as_deref(), name: name.as_deref(), ip_hash: ip_hash.clone() };
+    let mut verdict = None;
     let (conversion, earned) = match event.event_type {
         EventType::Signup => {
             tx.stamp_stage(&user_id, Stage::SignedUp, at).await?;
+            verdict = fraud::assess_event(tx.rewards(), event_rules.fraud, &user_id, evidence(), Cause::Signup, at, None, now).await?;
             (None, Vec::new())
         }
         EventType::Activate => {
@@ -104,7 +135,15 @@ pub async fn apply(store: &Arc<dyn Store>, rules: &AttributionRules, reward_rule
         }
         EventType::Convert => match convert(tx.as_mut(), rules, &event, event_id, &user_id).await? {
             Converted::New(view, recorded) => {
-                let earned = rewards::reward_conversion(tx.rewards(), reward_rules, &recorded, now).await?;
+                // Assessed before the rewards, so a withheld conversion's are issued held.
+                let primary = Some((view.referral_id, view.referrer_id));
+                verdict = fraud::assess_event(tx.rewards(), event_rules.fraud, &user_id, evidence(), Cause::Convert, at, primary, now).await?;
+                let withheld = verdict.is_some_and(|v| v.action.withholds());
+                let mut earned = rewards::reward_conversion(tx.rewards(), reward_rules, &recorded, withheld, now).await?;
+                if verdict.is_some_and(|v| v.action == FraudAction::Reject) {
+                    fraud::void(tx.rewards(), &user_id, now).await?;
+                    earned = tx.rewards().rewards_of_referee(&user_id).await?;
+                }
                 (Some(view), earned)
             }
             Converted::Before(view) => {
@@ -131,6 +170,7 @@ pub async fn apply(store: &Arc<dyn Store>, rules: &AttributionRules, reward_rule
         conversion,
         touches_linked,
         rewards: earned.iter().map(rewards::view).collect(),
+        fraud: verdict,
     };
     let stored = serde_json::to_string(&outcome).map_err(|e| ApiError::Internal(e.to_string()))?;
     tx.finish(event_id, &stored).await?;

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod campaigns;
 pub mod events;
 pub mod experiments;
+pub mod fraud;
 pub mod landing;
 pub mod referrals;
 pub mod rewards;

@@ -57,7 +57,7 @@ pub fn view(r: &RewardRow) -> RewardView {
 
 /// Posts a reward's status change and moves it, or does nothing if another process moved
 /// it first (compare-and-set on the status).
-async fn move_reward(tx: &mut dyn RewardTx, r: &RewardRow, event: RewardEvent, now: DateTime<Utc>) -> Result<Option<RewardStatus>, ApiError> {
+pub(crate) async fn move_reward(tx: &mut dyn RewardTx, r: &RewardRow, event: RewardEvent, now: DateTime<Utc>) -> Result<Option<RewardStatus>, ApiError> {
     let step = ledger::transition(r.holder, r.amount.amount_minor, r.status, event)
         .map_err(|e| ApiError::Conflict(e.to_string()))?;
     if !tx.set_reward_status(r.id, r.status, step.status, now).await? {
@@ -99,10 +99,14 @@ async fn issue(tx: &mut dyn RewardTx, mut r: RewardRow, cause: LedgerCause, now:
 ///   5%), counted as one more successful referral;
 /// - every tier that count crosses is recorded once, with its perk as a reward row;
 /// - the referee gets the incentive the primary referral offered, as their own reward.
+///
+/// A conversion fraud rules `withheld` issues every reward held: it is not counted as a
+/// success (nor toward tiers) until an operator approves it (`service::fraud::release`).
 pub async fn reward_conversion(
     tx: &mut dyn RewardTx,
     rules: &RewardRules,
     c: &NewConversion,
+    withheld: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<RewardRow>, ApiError> {
     // A referrer with several touches is one referrer: their weights and values add up.
@@ -125,7 +129,8 @@ pub async fn reward_conversion(
     for (&referrer, &(weight, value_minor, referral_id)) in referrers.iter().filter(|(_, (w, _, _))| *w > 0) {
         let Some(facts) = tx.referral_facts(referral_id).await? else { continue };
         let kind = facts.referrer_kind;
-        let (prior, after) = tx.add_to_standing(referrer, kind, 1, value_minor, c.converted_at).await?;
+        let counted = i64::from(!withheld);
+        let (prior, after) = tx.add_to_standing(referrer, kind, counted, value_minor * counted, c.converted_at).await?;
         let input = |boost| RewardInput {
             referrer_kind: kind,
             plan: c.plan.as_deref(),
@@ -226,7 +231,7 @@ pub async fn reward_conversion(
             claimed_at: None,
             status_at: now,
         };
-        issued.extend(issue(tx, row, LedgerCause::Conversion, now).await?);
+        issued.extend(issue_maybe_held(tx, row, withheld, now).await?);
         for tier in tiers_reached(kind, prior, after) {
             issued.extend(grant_tier(tx, referrer, tier, after, now).await?);
         }
@@ -284,10 +289,21 @@ pub async fn reward_conversion(
                 claimed_at: None,
                 status_at: now,
             };
-            issued.extend(issue(tx, row, LedgerCause::Conversion, now).await?);
+            issued.extend(issue_maybe_held(tx, row, withheld, now).await?);
         }
     }
     Ok(issued)
+}
+
+/// Issues a conversion's reward, held at once when fraud rules withhold the conversion.
+async fn issue_maybe_held(tx: &mut dyn RewardTx, row: RewardRow, withheld: bool, now: DateTime<Utc>) -> Result<Option<RewardRow>, ApiError> {
+    let Some(mut issued) = issue(tx, row, LedgerCause::Conversion, now).await? else { return Ok(None) };
+    if withheld {
+        if let Some(status) = move_reward(tx, &issued, RewardEvent::Hold, now).await? {
+            issued.status = status;
+        }
+    }
+    Ok(Some(issued))
 }
 
 /// The campaign's running experiment, read once per transaction.
@@ -302,7 +318,7 @@ async fn running_test(tx: &mut dyn RewardTx, cache: &mut HashMap<Uuid, Option<Ex
 
 /// A tier reached: recorded once, its perk a reward row (perks are not paid in credits:
 /// the row has 0 credits and is eligible at once for the platform to apply).
-async fn grant_tier(tx: &mut dyn RewardTx, account: Uuid, tier: Tier, successful: i64, now: DateTime<Utc>) -> Result<Option<RewardRow>, ApiError> {
+pub(crate) async fn grant_tier(tx: &mut dyn RewardTx, account: Uuid, tier: Tier, successful: i64, now: DateTime<Utc>) -> Result<Option<RewardRow>, ApiError> {
     let row = RewardRow {
         id: Uuid::now_v7(),
         holder: account,
@@ -354,7 +370,8 @@ pub async fn undo_conversion(tx: &mut dyn RewardTx, user_id: &str, undo: Undo, a
         }
         let Some(status) = move_reward(tx, &r, RewardEvent::RefundOrChurn { before_eligible }, now).await? else { continue };
         if r.role == RewardRole::Referrer {
-            if let Some(account) = r.account_id {
+            // A held reward was not counted as a success (fraud review), so nothing to remove.
+            if let (Some(account), false) = (r.account_id, r.status == RewardStatus::Held) {
                 tx.remove_success(account, r.value_minor).await?;
             }
             // A voided or clawed-back grant returns its campaign's budget.

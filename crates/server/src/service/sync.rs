@@ -123,13 +123,13 @@ impl Push<'_> {
             Entity::Code if was_new && !state.fields.is_empty() => {
                 let referral = self.referral_of(&state, seq).await?;
                 // Uploaded before through `POST /api/v1/referrals`: already a referral.
-                if self.store.referral_by_code(&referral.code).await?.is_some_and(|r| r.view.referrer_id == account) {
-                    return Ok(());
+                let uploaded = self.store.referral_by_code(&referral.code).await?.is_some_and(|r| r.view.referrer_id == account);
+                if !uploaded {
+                    tx.add_referral(&referral).await.map_err(|e| match e {
+                        StoreError::Conflict(_) => ApiError::Conflict(format!("change {seq}: the code {} is already taken", referral.code)),
+                        other => other.into(),
+                    })?;
                 }
-                tx.add_referral(&referral).await.map_err(|e| match e {
-                    StoreError::Conflict(_) => ApiError::Conflict(format!("change {seq}: the code {} is already taken", referral.code)),
-                    other => other.into(),
-                })?;
             }
             Entity::Code if !was_deleted && state.deleted.is_some() => {
                 if let Some(code) = text(&state, "code") {
@@ -137,7 +137,18 @@ impl Push<'_> {
                 }
             }
             Entity::Lead if was_new && !state.fields.is_empty() => add_fair_lead(tx, account, change.id, &state, seq).await?,
+            Entity::Fair if state.deleted.is_none() => {
+                let date = text(&state, "date").and_then(|d| d.parse::<NaiveDate>().ok());
+                tx.save_fair(account, change.id, date).await?;
+            }
             _ => {}
+        }
+        // A code tied to a fair: its traffic on the fair's days is expected (docs/fraud.md).
+        if change.entity == Entity::Code && state.deleted.is_none() && (was_new || change.fields.contains_key("fair_id")) {
+            if let Some(code) = text(&state, "code") {
+                let fair = text(&state, "fair_id").and_then(|f| Uuid::parse_str(&f).ok());
+                tx.tie_code_to_fair(&code, account, fair).await?;
+            }
         }
         Ok(())
     }

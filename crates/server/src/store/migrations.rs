@@ -22,6 +22,7 @@ const SHARED: &[(i64, &str, &str)] = &[
     (3, "rewards", include_str!("../../../../migrations/server/0003_rewards.sql")),
     (4, "campaigns", include_str!("../../../../migrations/server/0004_campaigns.sql")),
     (5, "experiments", include_str!("../../../../migrations/server/0005_experiments.sql")),
+    (6, "fraud", include_str!("../../../../migrations/server/0006_fraud.sql")),
 ];
 
 /// The placeholders of shared migrations and what each database calls the type.

@@ -12,6 +12,7 @@ mod db;
 mod dialect;
 mod events;
 mod experiments;
+mod fraud;
 mod migrations;
 mod rewards;
 mod rewards_sql;
@@ -31,6 +32,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 pub use experiments::{ExperimentRow, ExperimentStore, ExperimentTx, ReferrerCounts, VariantRow};
+pub use fraud::{AssessmentRow, FraudStore, FraudSubjectRow, FraudTx, ReviewRow, TouchFact};
 pub use campaigns::{CampaignRow, CampaignStore, CampaignTx, ReferralFacts};
 pub use rewards::{AccountOverview, LedgerAudit, LedgerEntryRow, RewardRow, RewardStore, RewardTx, StandingRow, Transfer};
 pub use rewards_sql::PROGRAM;
@@ -188,7 +190,7 @@ pub struct StatsRow {
 }
 
 #[async_trait]
-pub trait Store: RewardStore + CampaignStore + ExperimentStore + Send + Sync + 'static {
+pub trait Store: RewardStore + CampaignStore + ExperimentStore + FraudStore + Send + Sync + 'static {
     /// "sqlite" or "postgres", for health and logs.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
@@ -269,6 +271,10 @@ pub trait SyncTx: Send {
     async fn end_referral(&mut self, code: &str, referrer_id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
     /// `false` when the referrer has no such code.
     async fn add_fair_lead(&mut self, lead: &NewFairLead) -> StoreResult<bool>;
+    /// Records a fair's local date (fraud rules expect traffic on its codes that day).
+    async fn save_fair(&mut self, account_id: Uuid, fair_id: Uuid, local_date: Option<NaiveDate>) -> StoreResult<()>;
+    /// Ties the account's code to one of its fairs (or unties it).
+    async fn tie_code_to_fair(&mut self, code: &str, referrer_id: Uuid, fair_id: Option<Uuid>) -> StoreResult<()>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 

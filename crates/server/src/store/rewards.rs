@@ -124,7 +124,7 @@ impl LedgerAudit {
 
 /// The rewards side of one transaction (and its campaigns').
 #[async_trait]
-pub trait RewardTx: super::CampaignTx + super::ExperimentTx + Send {
+pub trait RewardTx: super::CampaignTx + super::ExperimentTx + super::FraudTx + Send {
     /// Writes the entries of `transfer` and moves their balances. `Refused` when a
     /// balance other than the program's would go below zero, `Conflict` when the
     /// adjustment's idempotency key was used before; the transaction must then be dropped.

@@ -417,7 +417,13 @@ impl Store for SqlStore {
         let rows = self
             .pool
             .fetch_all(
-                "SELECT code, unique_visits, qr_scans, leads, signed_up_at, converted_at, fraud_status, expires_at FROM referrals
+                // The supplier sees where review stands, never why (docs/fraud.md).
+                "SELECT code, unique_visits, qr_scans, leads, signed_up_at, converted_at, expires_at,
+                    CASE WHEN EXISTS (SELECT 1 FROM fraud_subjects s WHERE s.referral_id = referrals.id AND s.action IN ('review', 'hold')) THEN 'under_review'
+                         WHEN EXISTS (SELECT 1 FROM fraud_subjects s WHERE s.referral_id = referrals.id AND s.action = 'reject') THEN 'rejected'
+                         WHEN EXISTS (SELECT 1 FROM fraud_subjects s WHERE s.referral_id = referrals.id) THEN 'approved'
+                         ELSE 'pending' END AS fraud_status
+                 FROM referrals
                  WHERE referrer_id = $1 AND (unique_visits > 0 OR leads > 0 OR signed_up_at IS NOT NULL
                     OR converted_at IS NOT NULL OR expires_at <= $2 OR id IN (SELECT referral_id FROM rewards WHERE holder = $1))
                  ORDER BY code",

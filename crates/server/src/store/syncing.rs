@@ -78,6 +78,24 @@ impl SyncTx for SqlSyncTx {
         Ok(())
     }
 
+    async fn save_fair(&mut self, account_id: Uuid, fair_id: Uuid, local_date: Option<NaiveDate>) -> StoreResult<()> {
+        self.tx
+            .execute(
+                "INSERT INTO fairs (id, account_id, local_date) VALUES ($1, $2, $3)
+                 ON CONFLICT (id) DO UPDATE SET local_date = excluded.local_date WHERE fairs.account_id = excluded.account_id",
+                &args![fair_id, account_id, local_date],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn tie_code_to_fair(&mut self, code: &str, referrer_id: Uuid, fair_id: Option<Uuid>) -> StoreResult<()> {
+        self.tx
+            .execute("UPDATE referrals SET fair_id = $3 WHERE code = $1 AND referrer_id = $2", &args![code, referrer_id, fair_id])
+            .await?;
+        Ok(())
+    }
+
     async fn add_fair_lead(&mut self, lead: &NewFairLead) -> StoreResult<bool> {
         let referral = self
             .tx
