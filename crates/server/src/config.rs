@@ -398,6 +398,24 @@ mod tests {
     }
 
     #[test]
+    fn the_fraud_policy_comes_from_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bouquet.toml");
+        std::fs::write(&file, "[fraud]\nmedium_from = 0.3\n\n[fraud.velocity]\nmax_signups = 20\n").unwrap();
+        let s = Settings::resolve(args(&["--config", file.to_str().unwrap()])).unwrap();
+        assert_eq!((s.fraud.medium_from, s.fraud.velocity.max_signups, s.fraud.velocity.weight), (0.3, 20, 0.30));
+        assert_eq!(Settings::resolve(args(&[])).unwrap().fraud, bouquet_core::fraud::FraudPolicy::default());
+        std::fs::write(&file, "[fraud]\nmedium_from = 0.9\n").unwrap();
+        let err = Settings::resolve(args(&["--config", file.to_str().unwrap()])).err().unwrap();
+        assert!(err.to_string().contains("medium_from"), "{err}");
+        std::fs::write(&file, "[fraud.velocity]\nwieght = 0.3\n").unwrap();
+        assert!(Settings::resolve(args(&["--config", file.to_str().unwrap()])).is_err());
+        let missing = dir.path().join("no-such-domains.txt");
+        let err = Settings::resolve(args(&["--disposable-domains-file", missing.to_str().unwrap()])).err().unwrap();
+        assert!(err.to_string().contains("no-such-domains.txt"), "{err}");
+    }
+
+    #[test]
     fn database_passwords_are_redacted() {
         assert_eq!(redact_url("postgres://bq:hunter2@db:5432/bouquet"), "postgres://bq:***@db:5432/bouquet");
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");

@@ -391,12 +391,16 @@ async fn openapi_covers_every_endpoint(db: &TestDb) {
         ("/api/v1/admin/campaigns/{id}/experiments", &["post"]),
         ("/api/v1/admin/experiments/{id}", &["get"]),
         ("/api/v1/admin/experiments/{id}/apply", &["post"]),
+        ("/api/v1/admin/fraud/reviews", &["get"]),
+        ("/api/v1/admin/fraud/reviews/{id}", &["get"]),
+        ("/api/v1/admin/fraud/reviews/{id}/decision", &["post"]),
+        ("/api/v1/admin/fraud/assessments", &["get"]),
     ] {
         for m in methods {
             assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from the OpenAPI document");
         }
     }
-    assert_eq!(paths.len(), 31, "a route was added without being checked here: {:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 35, "a route was added without being checked here: {:?}", paths.keys().collect::<Vec<_>>());
     let health: Value = api().get(format!("{}/healthz", server.url)).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
     let metrics = api().get(format!("{}/metrics", server.url)).send().await.unwrap().text().await.unwrap();

@@ -15,7 +15,8 @@ signed_up_at: string | null,
  */
 converted_at: string | null, 
 /**
- * The fraud review's state: `pending`, `clear`, `hold`…
+ * Where fraud review of its referees stands: `pending` (none assessed yet),
+ * `approved`, `under_review` (one or more held for review) or `rejected`.
  */
 fraud_status: string, expired: boolean, 
 /**

@@ -465,3 +465,38 @@ pub async fn case_view(store: &Arc<dyn Store>, id: Uuid) -> Result<ReviewCase, A
     view.evidence = Some(CaseEvidence { referee_email: subject.email_key.clone(), referees: others, ip_clusters });
     Ok(view)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_list_knows_the_usual_throwaways_and_their_subdomains() {
+        let list = DisposableDomains::load(None).unwrap();
+        assert!(list.len() > 100_000);
+        for domain in ["mailinator.com", "yopmail.com", "guerrillamail.com", "10minutemail.com", "eu.mailinator.com"] {
+            assert!(list.contains(domain), "{domain}");
+        }
+        for domain in ["gmail.com", "outlook.com", "icloud.com", "bloomflorist.co.uk", "com"] {
+            assert!(!list.contains(domain), "{domain}");
+        }
+    }
+
+    #[test]
+    fn an_operators_list_is_read_again_when_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("domains.txt");
+        std::fs::write(&path, "# ours\nthrowaway.example\n").unwrap();
+        let list = DisposableDomains::load(Some(path.clone())).unwrap();
+        assert!(list.contains("throwaway.example") && !list.contains("mailinator.com"));
+        std::fs::write(&path, "throwaway.example\nburner.example\n").unwrap();
+        // Make the change visible to the next check without waiting a minute.
+        let later = SystemTime::now() + std::time::Duration::from_secs(5);
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(later).unwrap();
+        if let Ok(mut state) = list.state.write() {
+            state.2 = Instant::now() - RELOAD_EVERY - std::time::Duration::from_secs(1);
+        }
+        assert!(list.contains("burner.example"));
+        assert!(DisposableDomains::load(Some(dir.path().join("missing.txt"))).is_err());
+    }
+}

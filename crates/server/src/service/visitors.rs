@@ -15,10 +15,15 @@ pub struct BotFilter(isbot::Bots);
 const CHAT_PREVIEWERS: [&str; 7] =
     ["^whatsapp/", "telegrambot", "discordbot", "skypeuripreview", "viber", "snapchat", "^signal"];
 
+/// Browser automation that announces itself beyond isbot's `headless` patterns: scripted
+/// clicks, never a couple (docs/fraud.md).
+const AUTOMATION: [&str; 3] = ["puppeteer", "playwright", "selenium"];
+
 impl Default for BotFilter {
     fn default() -> Self {
         let mut bots = isbot::Bots::default();
         bots.append(&CHAT_PREVIEWERS);
+        bots.append(&AUTOMATION);
         Self(bots)
     }
 }
@@ -47,6 +52,26 @@ pub fn trim_user_agent(ua: Option<&str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn headless_browsers_and_http_libraries_are_bots() {
+        // Scripted clicks come from these; none is a couple's phone (docs/fraud.md).
+        let bots = BotFilter::default();
+        for ua in [
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36",
+            "Mozilla/5.0 (Unknown; Linux x86_64) AppleWebKit/538.1 (KHTML, like Gecko) PhantomJS/2.1.1 Safari/538.1",
+            "python-requests/2.31.0",
+            "curl/8.4.0",
+            "Go-http-client/1.1",
+            "node-fetch/1.0 (+https://github.com/bitinn/node-fetch)",
+            "axios/1.6.2",
+            "Wget/1.21.4",
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Puppeteer",
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Playwright/1.40",
+        ] {
+            assert!(bots.is_bot(Some(ua)), "{ua}");
+        }
+    }
 
     #[test]
     fn previewers_and_crawlers_are_bots_phones_are_not() {

@@ -4,6 +4,8 @@
 
 pub use bouquet_server::testing::*;
 
+pub mod people;
+
 /// A plain HTTP client for the API.
 #[allow(dead_code)]
 pub fn api() -> reqwest::Client {

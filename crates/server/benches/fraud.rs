@@ -1,0 +1,234 @@
+//! What fraud scoring costs a conversion, on a SQLite file holding N referred users
+//! (`BOUQUET_BENCH_REFERRED`, default 1,000,000; 10,000 when run once as a test): the
+//! whole `convert` event (attribution, rewards, ledger) with scoring against the same
+//! event with scoring off, measured in the same run.
+//!
+//! The referred users have a realistic shape: 20,000 referrers with skewed popularity,
+//! sign-ups over a year, an IP hash each; the converting referrer is busy (200 referees
+//! in the week around the conversion), so the neighbourhood the rules read is not empty.
+//!
+//! Run: `cargo bench -p bouquet-server --bench fraud`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bouquet_core::api::{EventType, EventUser, PlatformEvent};
+use bouquet_core::attribution::AttributionRules;
+use bouquet_core::fraud::FraudPolicy;
+use bouquet_core::rewards::RewardRules;
+use bouquet_core::{AccountKind, Money, ReferralCode};
+use bouquet_server::service::events::{self, EventRules};
+use bouquet_server::service::fraud::{DisposableDomains, FraudRules};
+use bouquet_server::store::{FraudSubjectRow, NewAccount, NewReferral, Store};
+use chrono::Utc;
+use criterion::{Criterion, criterion_group};
+use serde_json::Value;
+use uuid::Uuid;
+
+
+struct Fixture {
+    store: Arc<dyn Store>,
+    code: String,
+    on: FraudRules,
+    off: FraudRules,
+    _dir: tempfile::TempDir,
+}
+
+fn account(id: Uuid, n: u64) -> NewAccount {
+    NewAccount {
+        id,
+        kind: AccountKind::Supplier,
+        email: format!("supplier{n}@studio{n}.example"),
+        password_hash: "not a real hash".into(),
+        business_name: Some(format!("Supplier {n}")),
+        vendor_type: Some("florist".into()),
+        couple_names: None,
+        wedding_date: None,
+        location: None,
+        created_at: Utc::now(),
+    }
+}
+
+fn subject(user: String, referrer: Uuid, n: u64, at: chrono::DateTime<Utc>) -> FraudSubjectRow {
+    FraudSubjectRow {
+        platform_user_id: user,
+        referrer_id: referrer,
+        referral_id: None,
+        email_key: Some(format!("guest{}.{}@mail.example", n * 7919 % 100_003, n)),
+        name_key: None,
+        signed_up_at: at,
+        first_touch_at: Some(at),
+        converted_at: None,
+        fair_traffic: false,
+        score_bp: 0,
+        risk: "low".into(),
+        action: "approve".into(),
+        decided: false,
+        assessed_at: at,
+        marks: vec![format!("ip:{:032x}", n * 2_654_435_761 % 1_000_003)],
+    }
+}
+
+async fn fixture(referred: u64) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = bouquet_server::store::open(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.unwrap();
+    // 20,000 referrers for a million referred users (fewer for a smoke run).
+    let referrer_count = (referred / 50).clamp(100, 20_000);
+    let mut referrers = Vec::with_capacity(referrer_count as usize);
+    for n in 0..referrer_count {
+        let id = Uuid::now_v7();
+        store.create_account(account(id, n)).await.unwrap();
+        referrers.push(id);
+    }
+    let busy = Uuid::now_v7();
+    store.create_account(account(busy, referrer_count)).await.unwrap();
+    let now = Utc::now();
+    let mut tx = store.begin_rewards().await.unwrap();
+    for n in 0..referred {
+        // Skewed: a referrer's share falls with its rank (a few popular venues, many small suppliers).
+        let rank = ((n * 2_654_435_761) % 1_000_000) as f64 / 1_000_000.0;
+        let referrer = referrers[((rank * rank) * referrer_count as f64) as usize % referrer_count as usize];
+        let at = now - chrono::Duration::seconds(((n * 7919) % (365 * 86_400)) as i64);
+        let row = subject(format!("seed-{n}"), referrer, n, at);
+        tx.save_fraud_subject(&row).await.unwrap();
+        tx.add_fraud_marks(&row.platform_user_id, &row.marks).await.unwrap();
+        if n % 10_000 == 9_999 {
+            tx.commit().await.unwrap();
+            tx = store.begin_rewards().await.unwrap();
+        }
+    }
+    // The converting referrer's week: 200 referees around now.
+    for n in 0..200 {
+        let at = now - chrono::Duration::minutes(50 * n as i64);
+        let row = subject(format!("busy-{n}"), busy, referred + n, at);
+        tx.save_fraud_subject(&row).await.unwrap();
+        tx.add_fraud_marks(&row.platform_user_id, &row.marks).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let ns = store.server_namespace(busy).await.unwrap();
+    let code = ReferralCode::generate(AccountKind::Supplier, &ns, 0).to_string();
+    store.create_referral(new_referral(busy, code.clone())).await.unwrap();
+    let disposable = || DisposableDomains::load(None).unwrap();
+    Fixture {
+        store,
+        code,
+        on: FraudRules { policy: FraudPolicy::default(), disposable: disposable() },
+        off: FraudRules { policy: FraudPolicy { enabled: false, ..FraudPolicy::default() }, disposable: disposable() },
+        _dir: dir,
+    }
+}
+
+fn new_referral(referrer: Uuid, code: String) -> NewReferral {
+    NewReferral {
+        seasonal_campaigns: Vec::new(),
+        id: Uuid::now_v7(),
+        code,
+        referrer_id: referrer,
+        referrer_type: AccountKind::Supplier,
+        referee_type: AccountKind::Couple,
+        method: "qr".into(),
+        campaign_id: None,
+        source_url: None,
+        utm_source: None,
+        utm_medium: None,
+        utm_campaign: None,
+        vendor_type: None,
+        wedding_date: None,
+        location: None,
+        message: None,
+        incentive_offered: Some("£10 off".into()),
+        incentive_amount: Some(Money { amount_minor: 1000, currency: "GBP".into() }),
+        created_at: Utc::now() - chrono::Duration::days(30),
+        expires_at: None,
+    }
+}
+
+/// One `convert` event of a new couple who typed the busy referrer's code.
+async fn convert(f: &Fixture, n: u64, scoring: bool) -> Duration {
+    let user = format!("couple-{n}-{scoring}");
+    let event = PlatformEvent {
+        idempotency_key: format!("convert-{user}"),
+        event_type: EventType::Convert,
+        occurred_at: Utc::now(),
+        user: EventUser {
+            id: user.clone(),
+            kind: AccountKind::Couple,
+            email: Some(format!("{user}@mail.example")),
+            name: None,
+            ip: Some(format!("198.51.{}.{}", n % 250, n / 250 % 250)),
+            user_agent: None,
+        },
+        touch_id: None,
+        code: Some(f.code.clone()),
+        plan: Some("professional".into()),
+        value: Some(Money { amount_minor: 4900, currency: "GBP".into() }),
+        annual: Some(false),
+        mrr: None,
+    };
+    let rules = EventRules {
+        attribution: &AttributionRules::default(),
+        rewards: &RewardRules::default(),
+        fraud: if scoring { &f.on } else { &f.off },
+        ip_secret: "bench-secret",
+    };
+    let started = Instant::now();
+    let outcome = events::apply(&f.store, &rules, event).await.unwrap();
+    assert_eq!(outcome.fraud.is_some(), scoring);
+    started.elapsed()
+}
+
+fn benches(c: &mut Criterion) {
+    let full = std::env::args().any(|a| a == "--bench");
+    let referred = std::env::var("BOUQUET_BENCH_REFERRED").ok().and_then(|v| v.parse().ok()).unwrap_or(if full { 1_000_000 } else { 10_000 });
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let seeding = Instant::now();
+    let f = Arc::new(rt.block_on(fixture(referred)));
+    eprintln!("seeded {referred} referred users in {:.1} s", seeding.elapsed().as_secs_f64());
+
+    let mut group = c.benchmark_group("fraud");
+    group.measurement_time(Duration::from_secs(if full { 10 } else { 1 }));
+    let users = Arc::new(AtomicU64::new(0));
+    for (name, scoring) in [("convert_without_scoring", false), ("convert_with_scoring", true)] {
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter_custom(|iters| {
+                let (f, users) = (f.clone(), users.clone());
+                async move {
+                    let mut spent = Duration::ZERO;
+                    for _ in 0..iters {
+                        spent += convert(&f, users.fetch_add(1, Ordering::Relaxed), scoring).await;
+                    }
+                    spent
+                }
+            })
+        });
+    }
+    group.finish();
+    report_ratio(referred);
+}
+
+/// Reads criterion's estimates back and prints scoring's cost as a ratio.
+fn report_ratio(referred: u64) {
+    let dir = std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let mean = |name: &str| -> Option<f64> {
+        let path = dir.join("criterion").join("fraud").join(name).join("new/estimates.json");
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+        v["mean"]["point_estimate"].as_f64()
+    };
+    let (Some(without), Some(with)) = (mean("convert_without_scoring"), mean("convert_with_scoring")) else { return };
+    println!(
+        "\nratio measured in this run ({referred} referred users): a conversion with fraud scoring {:.0} µs = {:.2}× the same conversion without ({:.0} µs)",
+        with / 1e3,
+        with / without,
+        without / 1e3
+    );
+}
+
+criterion_group!(all, benches);
+
+fn main() {
+    all();
+    Criterion::default().configure_from_args().final_summary();
+}
