@@ -304,7 +304,8 @@ test("a conversion through the fair lead shows on the dashboard as a reward, wit
   // The fair's QR code lists what it earned.
   await click("nav-fairs");
   await wd("POST", `/session/${session}/element/${await find('[data-testid="fair-list"] button')}/click`, {});
-  await textBecomes("code-live", "converted");
+  // Where fraud review stands, never why: this couple was assessed and approved.
+  await textBecomes("code-live", "converted · approved");
   await textBecomes("code-rewards", "75.00 credits · pending");
 });
 

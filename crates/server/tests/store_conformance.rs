@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bouquet_core::attribution::{Channel, Credit};
 use bouquet_core::{AccountKind, AttributionModel, CodeNamespace, Money, ReferralCode};
-use bouquet_server::store::{EventClaim, NewAccount, NewConversion, NewReferral, NewVisit, Stage, Store, StoreError};
+use bouquet_server::store::{AssessmentRow, EventClaim, FraudSubjectRow, NewAccount, NewConversion, NewReferral, NewVisit, ReviewRow, Stage, Store, StoreError};
 use chrono::{Duration, Utc};
 use common::TestDb;
 use uuid::Uuid;
@@ -280,7 +280,115 @@ async fn concurrent_claims_of_one_key_apply_once(db: &TestDb) {
     assert_eq!(news, 1);
 }
 
+fn subject(user: &str, referrer: Uuid, at: chrono::DateTime<Utc>, marks: &[&str]) -> FraudSubjectRow {
+    FraudSubjectRow {
+        platform_user_id: user.into(),
+        referrer_id: referrer,
+        referral_id: None,
+        email_key: Some(format!("{user}@mail.example")),
+        name_key: None,
+        signed_up_at: at,
+        first_touch_at: Some(at),
+        converted_at: None,
+        fair_traffic: false,
+        score_bp: 0,
+        risk: "low".into(),
+        action: "approve".into(),
+        decided: false,
+        assessed_at: at,
+        marks: marks.iter().map(|m| m.to_string()).collect(),
+    }
+}
+
+async fn fraud_subjects_neighbourhoods_and_the_review_queue(db: &TestDb) {
+    let store = db.open().await;
+    let flo = account(&store, "flo@example.com", AccountKind::Supplier).await;
+    let sam = account(&store, "sam@example.com", AccountKind::Supplier).await;
+    let admin = account(&store, "ops@example.com", AccountKind::Admin).await;
+    let t = Utc::now() - Duration::days(2);
+    let mut tx = store.begin_rewards().await.unwrap();
+    for (i, user) in ["a", "b", "c"].iter().enumerate() {
+        let row = subject(user, flo, t + Duration::hours(i as i64 * 10), &["ip:shared", &format!("cookie:{user}")]);
+        tx.save_fraud_subject(&row).await.unwrap();
+        tx.add_fraud_marks(user, &row.marks).await.unwrap();
+    }
+    tx.save_fraud_subject(&subject("other", sam, t, &[])).await.unwrap();
+    // Marks are kept once; an unknown kind is ignored.
+    tx.add_fraud_marks("a", &["ip:shared".into(), "mac:ab".into(), "ip:".into()]).await.unwrap();
+    // A subject saved again keeps its marks and takes the new facts.
+    let mut b = subject("b", flo, t + Duration::hours(10), &[]);
+    b.action = "review".into();
+    b.score_bp = 4000;
+    tx.save_fraud_subject(&b).await.unwrap();
+    let found = tx.fraud_subject("b").await.unwrap().unwrap();
+    assert_eq!((found.action.as_str(), found.score_bp, found.marks.len()), ("review", 4000, 2));
+    // The neighbourhood: this referrer's referees in the window, with their marks.
+    let around = tx.fraud_neighbours(flo, t, t + Duration::hours(10)).await.unwrap();
+    let mut users: Vec<&str> = around.iter().map(|s| s.platform_user_id.as_str()).collect();
+    users.sort();
+    assert_eq!(users, ["a", "b"]);
+    assert_eq!(around.iter().find(|s| s.platform_user_id == "a").unwrap().marks.len(), 2);
+    assert_eq!(tx.referred_signups(flo, t, t + Duration::hours(20)).await.unwrap(), 2, "the end is exclusive");
+    let (email, _, own) = tx.referrer_identity(flo).await.unwrap().unwrap();
+    assert_eq!((email.as_str(), own.len()), ("flo@example.com", 0));
+    // Every assessment is kept; a case opens pending, follows newer assessments while
+    // pending, and is decided once.
+    let assess = |id: Uuid, action: &str, minutes: i64| AssessmentRow {
+        id,
+        platform_user_id: "b".into(),
+        referrer_id: flo,
+        cause: "signup".into(),
+        score_bp: 4000,
+        risk: "medium".into(),
+        action: action.into(),
+        signals: "[]".into(),
+        policy_version: "p-test".into(),
+        assessed_at: t + Duration::minutes(minutes),
+    };
+    let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
+    tx.insert_assessment(&assess(first, "review", 0)).await.unwrap();
+    tx.insert_assessment(&assess(second, "hold", 5)).await.unwrap();
+    let case = ReviewRow {
+        id: Uuid::now_v7(),
+        platform_user_id: "b".into(),
+        referrer_id: flo,
+        assessment_id: first,
+        status: "pending".into(),
+        opened_at: t,
+        decided_at: None,
+        decided_by: None,
+        note: None,
+    };
+    tx.upsert_review(&case).await.unwrap();
+    tx.upsert_review(&ReviewRow { id: Uuid::now_v7(), assessment_id: second, ..case.clone() }).await.unwrap();
+    tx.commit().await.unwrap();
+    let pending = store.fraud_reviews(true, None, 10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!((pending[0].id, pending[0].assessment_id), (case.id, second));
+    assert_eq!(store.fraud_assessments_of("b", 10).await.unwrap().iter().map(|a| a.id).collect::<Vec<_>>(), [second, first]);
+    let mut tx = store.begin_rewards().await.unwrap();
+    assert_eq!(tx.review_for_update(case.id).await.unwrap().unwrap().status, "pending");
+    assert!(tx.decide_review(case.id, "approved", admin, Some("known couple"), Utc::now()).await.unwrap());
+    assert!(!tx.decide_review(case.id, "rejected", admin, None, Utc::now()).await.unwrap(), "decided once");
+    // A decided case is not reopened by a later assessment.
+    tx.upsert_review(&ReviewRow { id: Uuid::now_v7(), status: "pending".into(), ..case.clone() }).await.unwrap();
+    tx.commit().await.unwrap();
+    let decided = store.fraud_review(case.id).await.unwrap().unwrap();
+    assert_eq!((decided.status.as_str(), decided.decided_by, decided.note.as_deref()), ("approved", Some(admin), Some("known couple")));
+    assert!(store.fraud_reviews(true, None, 10).await.unwrap().is_empty());
+    assert_eq!(store.fraud_reviews(false, None, 10).await.unwrap().len(), 1);
+    // Paging by cursor: newest first, strictly after the cursor.
+    assert!(store.fraud_reviews(false, Some((decided.opened_at, decided.id)), 10).await.unwrap().is_empty());
+    // The referrer's own network, refreshed rather than duplicated.
+    store.record_account_mark(flo, "ip:home", Utc::now()).await.unwrap();
+    store.record_account_mark(flo, "ip:home", Utc::now()).await.unwrap();
+    store.record_account_mark(flo, "nonsense", Utc::now()).await.unwrap();
+    let mut tx = store.begin_rewards().await.unwrap();
+    assert_eq!(tx.referrer_identity(flo).await.unwrap().unwrap().2, vec!["ip:home".to_string()]);
+}
+
 on_both_backends!(
+    fraud_subjects_neighbourhoods_and_the_review_queue,
     accounts_devices_and_namespaces,
     referrals_are_unique_and_paged_newest_first,
     visits_count_once_per_visitor_per_hour,
