@@ -364,7 +364,7 @@ async fn fraud_subjects_neighbourhoods_and_the_review_queue(db: &TestDb) {
     tx.commit().await.unwrap();
     let pending = store.fraud_reviews(true, None, 10).await.unwrap();
     assert_eq!(pending.len(), 1);
-    assert_eq!((pending[0].id, pending[0].assessment_id), (case.id, second));
+    assert_eq!((pending[0].0.id, pending[0].0.assessment_id, pending[0].1.action.as_str()), (case.id, second, "hold"));
     assert_eq!(store.fraud_assessments_of("b", 10).await.unwrap().iter().map(|a| a.id).collect::<Vec<_>>(), [second, first]);
     let mut tx = store.begin_rewards().await.unwrap();
     assert_eq!(tx.review_for_update(case.id).await.unwrap().unwrap().status, "pending");

@@ -113,17 +113,18 @@ pub async fn queue(State(state): State<AppState>, jar: CookieJar, Query(q): Quer
         Ok(rows) => rows,
         Err(e) => return ApiError::from(e).into_response(),
     };
+    let mut names = std::collections::HashMap::new();
     let mut lines = Vec::new();
-    for row in &rows {
-        let case = match fraud::case_summary(&state.store, row).await {
-            Ok(c) => c,
-            Err(e) => return e.into_response(),
-        };
+    for (row, assessment) in &rows {
+        let case = fraud::case_summary(row, assessment);
+        if !names.contains_key(&case.referrer_id) {
+            names.insert(case.referrer_id, referrer_name(&state, case.referrer_id).await);
+        }
         let signals: Vec<String> = case.assessment.signals.iter().filter(|s| s.triggered).map(|s| s.signal.as_str().replace('_', " ")).collect();
         lines.push(CaseLine {
             id: case.id,
             user: case.platform_user_id.clone(),
-            referrer: referrer_name(&state, case.referrer_id).await,
+            referrer: names[&case.referrer_id].clone(),
             score: format!("{:.2}", case.assessment.score),
             risk: case.assessment.risk.as_str(),
             action: case.assessment.action.as_str(),

@@ -38,12 +38,8 @@ pub async fn reviews(State(state): State<AppState>, Admin(_admin): Admin, ApiQue
     };
     let (after, limit) = page(&PageParams { limit: params.limit, cursor: params.cursor })?;
     let rows = state.store.fraud_reviews(pending, after, limit).await?;
-    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|r| encode_cursor((r.opened_at, r.id)))).flatten();
-    let mut items = Vec::with_capacity(rows.len());
-    for row in &rows {
-        items.push(fraud::case_summary(&state.store, row).await?);
-    }
-    Ok(Json(ReviewPage { items, next_cursor }))
+    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|(r, _)| encode_cursor((r.opened_at, r.id)))).flatten();
+    Ok(Json(ReviewPage { items: rows.iter().map(|(case, a)| fraud::case_summary(case, a)).collect(), next_cursor }))
 }
 
 /// One case with its evidence: the referrer's other referees around this one, their

@@ -411,9 +411,8 @@ pub fn assessment_view(row: &AssessmentRow) -> FraudAssessmentView {
 }
 
 /// A case as listed: the case and the assessment it stands on.
-pub async fn case_summary(store: &Arc<dyn Store>, case: &ReviewRow) -> Result<ReviewCase, ApiError> {
-    let assessment = store.fraud_assessment(case.assessment_id).await?.ok_or(ApiError::Internal("a case's assessment is missing".into()))?;
-    Ok(ReviewCase {
+pub fn case_summary(case: &ReviewRow, assessment: &AssessmentRow) -> ReviewCase {
+    ReviewCase {
         id: case.id,
         platform_user_id: case.platform_user_id.clone(),
         referrer_id: case.referrer_id,
@@ -422,16 +421,17 @@ pub async fn case_summary(store: &Arc<dyn Store>, case: &ReviewRow) -> Result<Re
         decided_at: case.decided_at,
         decided_by: case.decided_by,
         note: case.note.clone(),
-        assessment: assessment_view(&assessment),
+        assessment: assessment_view(assessment),
         evidence: None,
-    })
+    }
 }
 
 /// A case with its evidence: the referrer's other referees a week either side of the
 /// referee (emails, sign-up times for the timing plot, actions) and the IP-hash clusters.
 pub async fn case_view(store: &Arc<dyn Store>, id: Uuid) -> Result<ReviewCase, ApiError> {
     let case = store.fraud_review(id).await?.ok_or(ApiError::NotFound("no such review case"))?;
-    let mut view = case_summary(store, &case).await?;
+    let assessment = store.fraud_assessment(case.assessment_id).await?.ok_or(ApiError::Internal("a case's assessment is missing".into()))?;
+    let mut view = case_summary(&case, &assessment);
     let Some(subject) = store.fraud_subject_of(&case.platform_user_id).await? else { return Ok(view) };
     let week = Duration::days(7);
     let neighbours = store.fraud_neighbours_of(case.referrer_id, subject.signed_up_at - week, subject.signed_up_at + week).await?;

@@ -180,8 +180,9 @@ pub trait FraudTx: Send {
 /// What the console and the API read.
 #[async_trait]
 pub trait FraudStore: Send + Sync {
-    /// Cases, newest first: `pending` ones, or decided ones (`approved` and `rejected`).
-    async fn fraud_reviews(&self, pending: bool, after: Option<(DateTime<Utc>, Uuid)>, limit: i64) -> StoreResult<Vec<ReviewRow>>;
+    /// Cases with the assessment each stands on, newest first: `pending` ones, or decided
+    /// ones (`approved` and `rejected`).
+    async fn fraud_reviews(&self, pending: bool, after: Option<(DateTime<Utc>, Uuid)>, limit: i64) -> StoreResult<Vec<(ReviewRow, AssessmentRow)>>;
     async fn fraud_review(&self, id: Uuid) -> StoreResult<Option<ReviewRow>>;
     async fn fraud_assessment(&self, id: Uuid) -> StoreResult<Option<AssessmentRow>>;
     /// The user's assessments, newest first.
@@ -349,30 +350,47 @@ impl FraudTx for SqlRewardTx {
 
 #[async_trait]
 impl FraudStore for SqlStore {
-    async fn fraud_reviews(&self, pending: bool, after: Option<(DateTime<Utc>, Uuid)>, limit: i64) -> StoreResult<Vec<ReviewRow>> {
-        let rows = match (after, pending) {
-            (None, true) => self.pool().fetch_all("SELECT * FROM fraud_reviews WHERE status = 'pending' ORDER BY opened_at DESC, id DESC LIMIT $1", &args![limit]).await?,
-            (None, false) => self.pool().fetch_all("SELECT * FROM fraud_reviews WHERE status <> 'pending' ORDER BY opened_at DESC, id DESC LIMIT $1", &args![limit]).await?,
-            (Some((at, id)), true) => {
-                self.pool()
-                    .fetch_all(
-                        "SELECT * FROM fraud_reviews WHERE status = 'pending' AND (opened_at < $1 OR (opened_at = $1 AND id < $2))
-                         ORDER BY opened_at DESC, id DESC LIMIT $3",
-                        &args![at, id, limit],
-                    )
-                    .await?
+    async fn fraud_reviews(&self, pending: bool, after: Option<(DateTime<Utc>, Uuid)>, limit: i64) -> StoreResult<Vec<(ReviewRow, AssessmentRow)>> {
+        // One statement per shape (pending or decided, first page or after a cursor).
+        macro_rules! page {
+            ($status:literal, $cursor:literal, $limit:literal) => {
+                concat!(
+                    "SELECT r.*, a.cause, a.score_bp, a.risk, a.action, a.signals, a.policy_version, a.assessed_at
+                     FROM fraud_reviews r JOIN fraud_assessments a ON a.id = r.assessment_id WHERE r.status ", $status, $cursor,
+                    " ORDER BY r.opened_at DESC, r.id DESC LIMIT ", $limit
+                )
+            };
+        }
+        let rows = match (pending, after) {
+            (true, None) => self.pool().fetch_all(page!("= 'pending'", "", "$1"), &args![limit]).await?,
+            (false, None) => self.pool().fetch_all(page!("<> 'pending'", "", "$1"), &args![limit]).await?,
+            (true, Some((at, id))) => {
+                let sql = page!("= 'pending'", " AND (r.opened_at < $1 OR (r.opened_at = $1 AND r.id < $2))", "$3");
+                self.pool().fetch_all(sql, &args![at, id, limit]).await?
             }
-            (Some((at, id)), false) => {
-                self.pool()
-                    .fetch_all(
-                        "SELECT * FROM fraud_reviews WHERE status <> 'pending' AND (opened_at < $1 OR (opened_at = $1 AND id < $2))
-                         ORDER BY opened_at DESC, id DESC LIMIT $3",
-                        &args![at, id, limit],
-                    )
-                    .await?
+            (false, Some((at, id))) => {
+                let sql = page!("<> 'pending'", " AND (r.opened_at < $1 OR (r.opened_at = $1 AND r.id < $2))", "$3");
+                self.pool().fetch_all(sql, &args![at, id, limit]).await?
             }
         };
-        rows.iter().map(review).collect()
+        rows.iter()
+            .map(|row| {
+                let case = review(row)?;
+                let a = AssessmentRow {
+                    id: case.assessment_id,
+                    platform_user_id: case.platform_user_id.clone(),
+                    referrer_id: case.referrer_id,
+                    cause: row.text("cause")?,
+                    score_bp: row.int("score_bp")?,
+                    risk: row.text("risk")?,
+                    action: row.text("action")?,
+                    signals: row.text("signals")?,
+                    policy_version: row.text("policy_version")?,
+                    assessed_at: row.time("assessed_at")?,
+                };
+                Ok((case, a))
+            })
+            .collect()
     }
 
     async fn fraud_review(&self, id: Uuid) -> StoreResult<Option<ReviewRow>> {
