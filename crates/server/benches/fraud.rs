@@ -4,8 +4,9 @@
 //! event with scoring off, measured in the same run.
 //!
 //! The referred users have a realistic shape: 20,000 referrers with skewed popularity,
-//! sign-ups over a year, an IP hash each; the converting referrer is busy (200 referees
-//! in the week around the conversion), so the neighbourhood the rules read is not empty.
+//! sign-ups over a year, an IP hash and an address as people spell them each. Conversions
+//! go to 100 busy referrers in turn, each with 200 referees in the week around now, so the
+//! neighbourhood the rules read (and compare every referee with) is a busy venue's.
 //!
 //! Run: `cargo bench -p bouquet-server --bench fraud`.
 
@@ -27,9 +28,23 @@ use serde_json::Value;
 use uuid::Uuid;
 
 
+/// Referrers the measured conversions go to, in turn.
+const BUSY: u64 = 100;
+/// Each busy referrer's referees in the week around now.
+const BUSY_WEEK: u64 = 200;
+
+const FIRST: &[&str] = &["olivia", "amelia", "isla", "ava", "mia", "ivy", "lily", "grace", "freya", "oliver", "george", "noah", "arthur", "leo", "harry", "oscar", "theo", "jack"];
+const LAST: &[&str] = &["smith", "jones", "taylor", "brown", "williams", "wilson", "johnson", "davies", "patel", "wright", "walker", "khan"];
+
+/// An address as people spell theirs, different for every `n`.
+fn email(n: u64) -> String {
+    let (first, last) = (FIRST[(n % 18) as usize], LAST[(n / 18 % 12) as usize]);
+    format!("{first}.{last}{}@mail.example", n / 216)
+}
+
 struct Fixture {
     store: Arc<dyn Store>,
-    code: String,
+    codes: Vec<String>,
     on: FraudRules,
     off: FraudRules,
     _dir: tempfile::TempDir,
@@ -55,7 +70,7 @@ fn subject(user: String, referrer: Uuid, n: u64, at: chrono::DateTime<Utc>) -> F
         platform_user_id: user,
         referrer_id: referrer,
         referral_id: None,
-        email_key: Some(format!("guest{}.{}@mail.example", n * 7919 % 100_003, n)),
+        email_key: Some(email(n)),
         name_key: None,
         signed_up_at: at,
         first_touch_at: Some(at),
@@ -81,8 +96,12 @@ async fn fixture(referred: u64) -> Fixture {
         store.create_account(account(id, n)).await.unwrap();
         referrers.push(id);
     }
-    let busy = Uuid::now_v7();
-    store.create_account(account(busy, referrer_count)).await.unwrap();
+    let mut busy = Vec::new();
+    for n in 0..BUSY {
+        let id = Uuid::now_v7();
+        store.create_account(account(id, referrer_count + n)).await.unwrap();
+        busy.push(id);
+    }
     let now = Utc::now();
     let mut tx = store.begin_rewards().await.unwrap();
     for n in 0..referred {
@@ -98,21 +117,28 @@ async fn fixture(referred: u64) -> Fixture {
             tx = store.begin_rewards().await.unwrap();
         }
     }
-    // The converting referrer's week: 200 referees around now.
-    for n in 0..200 {
-        let at = now - chrono::Duration::minutes(50 * n as i64);
-        let row = subject(format!("busy-{n}"), busy, referred + n, at);
-        tx.save_fraud_subject(&row).await.unwrap();
-        tx.add_fraud_marks(&row.platform_user_id, &row.marks).await.unwrap();
+    // The busy referrers' weeks: 200 referees each around now.
+    for (b, &referrer) in busy.iter().enumerate() {
+        for n in 0..BUSY_WEEK {
+            let at = now - chrono::Duration::seconds((50 * 60 * n + n * n * 7919 % 2400) as i64);
+            let seq = referred + b as u64 * BUSY_WEEK + n;
+            let row = subject(format!("busy-{b}-{n}"), referrer, seq, at);
+            tx.save_fraud_subject(&row).await.unwrap();
+            tx.add_fraud_marks(&row.platform_user_id, &row.marks).await.unwrap();
+        }
     }
     tx.commit().await.unwrap();
-    let ns = store.server_namespace(busy).await.unwrap();
-    let code = ReferralCode::generate(AccountKind::Supplier, &ns, 0).to_string();
-    store.create_referral(new_referral(busy, code.clone())).await.unwrap();
+    let mut codes = Vec::new();
+    for &referrer in &busy {
+        let ns = store.server_namespace(referrer).await.unwrap();
+        let code = ReferralCode::generate(AccountKind::Supplier, &ns, 0).to_string();
+        store.create_referral(new_referral(referrer, code.clone())).await.unwrap();
+        codes.push(code);
+    }
     let disposable = || DisposableDomains::load(None).unwrap();
     Fixture {
         store,
-        code,
+        codes,
         on: FraudRules { policy: FraudPolicy::default(), disposable: disposable() },
         off: FraudRules { policy: FraudPolicy { enabled: false, ..FraudPolicy::default() }, disposable: disposable() },
         _dir: dir,
@@ -144,23 +170,25 @@ fn new_referral(referrer: Uuid, code: String) -> NewReferral {
     }
 }
 
-/// One `convert` event of a new couple who typed the busy referrer's code.
+/// One `convert` event of a new couple who typed one of the busy referrers' codes.
 async fn convert(f: &Fixture, n: u64, scoring: bool) -> Duration {
     let user = format!("couple-{n}-{scoring}");
+    let code = f.codes[(n % BUSY) as usize].clone();
     let event = PlatformEvent {
         idempotency_key: format!("convert-{user}"),
         event_type: EventType::Convert,
-        occurred_at: Utc::now(),
+        // Spread over the last day, as couples convert: no machine cadence.
+        occurred_at: Utc::now() - chrono::Duration::seconds((n * 7919 % 86_400) as i64),
         user: EventUser {
             id: user.clone(),
             kind: AccountKind::Couple,
-            email: Some(format!("{user}@mail.example")),
+            email: Some(email(n * 7 + 1_000_003)),
             name: None,
             ip: Some(format!("198.51.{}.{}", n % 250, n / 250 % 250)),
             user_agent: None,
         },
         touch_id: None,
-        code: Some(f.code.clone()),
+        code: Some(code),
         plan: Some("professional".into()),
         value: Some(Money { amount_minor: 4900, currency: "GBP".into() }),
         annual: Some(false),
