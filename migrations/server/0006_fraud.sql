@@ -25,6 +25,9 @@ CREATE TABLE fraud_subjects (
     converted_at     ${time},
     fair_traffic     ${bool} NOT NULL DEFAULT FALSE,
     score_bp         BIGINT NOT NULL DEFAULT 0,
+    -- The signals the current assessment fired, comma-separated: what a later pattern
+    -- could add to it is known without assessing again (docs/fraud.md).
+    fired            TEXT NOT NULL DEFAULT '',
     risk             TEXT NOT NULL DEFAULT 'low' CHECK (risk IN ('low', 'medium', 'high')),
     action           TEXT NOT NULL DEFAULT 'approve' CHECK (action IN ('approve', 'review', 'hold', 'reject')),
     decided          ${bool} NOT NULL DEFAULT FALSE,

@@ -2,7 +2,9 @@
 // supplier whose couple converted, sees the pending reward, and posts an adjustment with a
 // reason; the supplier's own balance (through the API) shows it, and the ledger names the
 // reason and the operator. A supplier's sign-in is refused, a forged form is refused, and
-// the pages carry their security headers.
+// the pages carry their security headers. An operator works a fraud case held by the
+// default policy (a ring of look-alike sign-ups a minute apart) from the review queue, and
+// the supplier sees where review stands.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -164,5 +166,129 @@ test("an operator creates a targeted campaign; the supplier's next conversion un
   assert.equal(await page.textContent("#status"), "paused");
   const after = await api(server, "GET", "/api/v1/campaigns/active", { token: supplier.token });
   assert.ok(!after.some((c) => c.name === "Photographers' autumn double"), "a paused campaign is not offered");
+  await page.close();
+});
+
+/** An address as the fraud checks compare it: Gmail ignores dots and `+tags`. */
+function asCompared(email) {
+  const [local, domain] = email.toLowerCase().split("@");
+  if (domain !== "gmail.com" && domain !== "googlemail.com") return `${local}@${domain}`;
+  return `${local.split("+")[0].replaceAll(".", "")}@gmail.com`;
+}
+
+test("an operator works a fraud case through the review queue: evidence, approve with a note, the supplier sees approved", async () => {
+  // A florist's code, and six look-alike Gmail sign-ups through it, a script's 60 s apart.
+  await api(server, "POST", "/api/v1/accounts", {
+    body: { kind: "supplier", email: "flo@petalandstem.example", password: "correct horse battery", business_name: "Petal & Stem", vendor_type: "florist" },
+  });
+  const flo = await api(server, "POST", "/api/v1/sessions", { body: { email: "flo@petalandstem.example", password: "correct horse battery" } });
+  const { code } = await api(server, "POST", "/api/v1/referrals", {
+    token: flo.token,
+    body: { method: "link", incentive_amount: { amount_minor: 1000, currency: "GBP" }, incentive_offered: "£10 off" },
+  });
+  const emails = ["anna.test1@gmail.com", "annatest2+x@gmail.com", "anna.test3@googlemail.com", "a.nna.test4@gmail.com", "annatest5@gmail.com", "anna.test6+ring@gmail.com"];
+  const start = Math.floor((Date.now() - 3 * 86400000) / 1000) * 1000;
+  const ring = emails.map((email, i) => ({ id: `ring${i}`, email, at: new Date(start + 60000 * i) }));
+  for (const [i, member] of ring.entries()) {
+    await api(server, "POST", "/api/v1/events", {
+      token: server.apiKey,
+      body: {
+        idempotency_key: `signup-${member.id}`, type: "signup", occurred_at: member.at.toISOString(), code,
+        user: { id: member.id, kind: "couple", email: member.email, ip: `198.51.100.${i}`, user_agent: "Mozilla/5.0 (iPhone)" },
+      },
+    });
+  }
+  const last = ring.at(-1);
+
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, javaScriptEnabled: false });
+  await page.goto(`${server.url}/admin/login`);
+  await page.fill("input[name=email]", "ops@bouquet.example");
+  await page.fill("input[name=password]", "a long operator password");
+  await page.click("button[type=submit]");
+  await page.click("nav >> text=Fraud review");
+  assert.equal(new URL(page.url()).pathname, "/admin/fraud");
+  const floRows = page.locator("tbody tr", { hasText: "Petal & Stem" });
+  assert.equal(await floRows.count(), 6, "the whole ring waits for review, not just its last member");
+  for (const member of ring) {
+    assert.match(await page.locator("tbody tr", { has: page.getByRole("link", { name: member.id, exact: true }) }).textContent(), /review/);
+  }
+
+  // The last member's case: why it was held, and the evidence.
+  await page.getByRole("link", { name: last.id, exact: true }).click();
+  const casePath = new URL(page.url()).pathname;
+  assert.match(casePath, /^\/admin\/fraud\/[0-9a-f-]{36}$/);
+  assert.equal(await page.textContent("h1"), `Referee ${last.id}`);
+  assert.equal(await page.textContent("#action"), "review");
+  assert.equal(await page.textContent("#case-status"), "pending");
+  const signal = (name) => page.locator("h2:text-is('Signals') + table tbody tr", { has: page.locator(`td:first-child:text-is('${name}')`) });
+  for (const name of ["timing", "similarity"]) {
+    assert.equal(await signal(name).count(), 1, `a ${name} row`);
+    assert.equal(await signal(name).locator("td").nth(1).textContent(), "yes", `${name} fired`);
+  }
+  assert.match(await signal("timing").textContent(), /60 s apart/);
+  assert.equal(await signal("self referral").locator("td").nth(1).textContent(), "no");
+
+  const lookAlikes = page.locator("h2:text-is('Look-alike emails') + table tbody tr");
+  assert.ok((await lookAlikes.count()) >= 1, "look-alike emails are listed");
+  const pairs = await lookAlikes.evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.textContent.trim())));
+  const compared = new Set(ring.map((m) => asCompared(m.email)));
+  for (const [mine, other] of pairs) {
+    assert.equal(mine, asCompared(last.email), "this referee's address as compared");
+    assert.ok(compared.has(other) && other !== mine, `${other}: another ring member, as compared`);
+  }
+  assert.ok(pairs.some(([, other]) => other === asCompared(emails[1])), `${asCompared(emails[1])} among ${JSON.stringify(pairs)}`);
+  assert.ok(!pairs.flat().some((e) => e.includes("+")), "no +tags shown");
+
+  const plot = page.locator("svg[aria-label^='Sign-up times']");
+  assert.equal(await plot.locator("circle").count(), ring.length, "a dot per sign-up");
+  assert.ok((await plot.getAttribute("aria-label")).includes(last.at.toISOString().slice(0, 19).replace("T", " ")), "the plot runs to the last sign-up");
+
+  const referees = page.locator("h2:has-text('referees') + table tbody tr");
+  assert.equal(await referees.count(), ring.length);
+  for (const member of ring) {
+    const row = referees.filter({ has: page.locator(`td:first-child:text-is('${member.id}')`) });
+    assert.equal(await row.locator("td").nth(1).textContent(), asCompared(member.email));
+    assert.equal(await row.locator("td").nth(2).textContent(), member.at.toISOString().slice(0, 19).replace("T", " "));
+  }
+
+  // Approve with a note: the decision shows, and the form is gone.
+  const note = "Called the couple: twins' shared planner, genuine";
+  await page.fill("textarea[name=note]", note);
+  await page.click("text=Approve: release the rewards");
+  assert.equal(new URL(page.url()).pathname, casePath);
+  const decision = await page.textContent("#decision");
+  assert.match(decision, /approved by an operator/);
+  assert.ok(decision.includes(note), decision);
+  assert.equal(await page.textContent("#case-status"), "approved");
+  assert.equal(await page.textContent("#action"), "approve", "the action in force is the decision");
+  assert.equal(await page.locator("text=Approve: release the rewards").count(), 0, "a decided case takes no second decision");
+  await page.screenshot({ path: join(artifacts, "admin-fraud-case.png"), fullPage: true });
+
+  // The queue: decided under "Decided", five left pending.
+  await page.click("text=← Fraud review");
+  await page.getByRole("link", { name: "Decided", exact: true }).click();
+  const decided = page.locator("tbody tr", { has: page.getByRole("link", { name: last.id, exact: true }) });
+  assert.equal(await decided.count(), 1);
+  assert.match(await decided.textContent(), /approved/);
+  await page.getByRole("link", { name: "Pending", exact: true }).click();
+  assert.equal(await floRows.count(), 5);
+  assert.equal(await page.getByRole("link", { name: last.id, exact: true }).count(), 0);
+
+  // The supplier sees where review stands: still under review while five wait.
+  const status = async () => (await api(server, "GET", "/api/v1/sync/codes", { token: flo.token })).find((c) => c.code === code)?.fraud_status;
+  assert.equal(await status(), "under_review");
+
+  // The operator approves the rest through the API; the code is then approved.
+  const ops = await api(server, "POST", "/api/v1/sessions", { body: { email: "ops@bouquet.example", password: "a long operator password" } });
+  const queue = await api(server, "GET", "/api/v1/admin/fraud/reviews?status=pending", { token: ops.token });
+  const rest = queue.items.filter((c) => c.referrer_id === flo.account.id);
+  assert.deepEqual(rest.map((c) => c.platform_user_id).sort(), ring.slice(0, -1).map((m) => m.id));
+  for (const c of rest) {
+    const done = await api(server, "POST", `/api/v1/admin/fraud/reviews/${c.id}/decision`, { token: ops.token, body: { decision: "approve", note: "the same planner" } });
+    assert.equal(done.status, "approved");
+  }
+  assert.equal(await status(), "approved");
+  await page.reload();
+  assert.equal(await floRows.count(), 0, "nothing of the ring waits any more");
   await page.close();
 });

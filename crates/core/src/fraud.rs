@@ -391,6 +391,14 @@ impl FraudPolicy {
         }
     }
 
+    /// The most a referee's score could become if `pattern` signals fire for them too:
+    /// their current score plus the weights of those they have not fired yet. Signals of
+    /// the referee alone (conversion speed, hard rules) do not change with others'
+    /// arrival, so this bounds an assessment made again.
+    pub fn bound_with(&self, score_bp: i64, fired: &[String], pattern: &[&SignalFinding]) -> i64 {
+        score_bp + pattern.iter().filter(|s| !fired.iter().any(|f| f == s.signal.as_str())).map(|s| bp(s.weight)).sum::<i64>()
+    }
+
     /// How far around a referee the neighbourhood reaches (the widest window, both ways).
     pub fn reach(&self) -> Duration {
         let hours = [self.velocity.window_hours, self.ip_cluster.window_hours, self.similarity.window_days * 24].into_iter().max().unwrap_or(24);
@@ -429,6 +437,16 @@ impl Assessment {
     /// The score as reported, 0 to 1.
     pub fn score(&self) -> f64 {
         self.score_bp as f64 / 10_000.0
+    }
+
+    /// The signals that fired, by name.
+    pub fn fired(&self) -> Vec<String> {
+        self.signals.iter().filter(|s| s.triggered).map(|s| s.signal.as_str().to_string()).collect()
+    }
+
+    /// The fired pattern signals that tie this referee to `user`.
+    pub fn patterns_with(&self, user: &str) -> Vec<&SignalFinding> {
+        self.signals.iter().filter(|s| s.triggered && s.related.iter().any(|r| r == user)).collect()
     }
 
     /// Everyone a triggered pattern signal ties this referee to.
@@ -529,7 +547,8 @@ fn velocity(subject: &Referee, others: &[&Referee], referrer: &Referrer, policy:
         limit.to_string()
     };
     let sentence = format!(
-        "{count} referred sign-ups for this referrer within {} hours (fair traffic not counted); more than {basis} is unusual",
+        "{} for this referrer within {} hours (fair traffic not counted); more than {basis} is unusual",
+        plural(count, "referred sign-up", "referred sign-ups"),
         rule.window_hours
     );
     let mut f = finding(Signal::Velocity, triggered, Some(count as f64), limit as f64, rule.weight, sentence);
@@ -611,8 +630,10 @@ fn ip_cluster(subject: &Referee, others: &[&Referee], referrer: &Referrer, polic
     }
     let triggered = best.0 >= rule.min_referees;
     let sentence = format!(
-        "{} referees of this referrer from one network address (IP hash) within {} hours (fair traffic not counted); {} or more is a cluster",
-        best.0, rule.window_hours, rule.min_referees
+        "{} of this referrer from one network address (IP hash) within {} hours (fair traffic not counted); {} or more is a cluster",
+        plural(best.0, "referee", "referees"),
+        rule.window_hours,
+        rule.min_referees
     );
     let mut f = finding(Signal::IpCluster, triggered, Some(best.0 as f64), threshold, rule.weight, sentence);
     if triggered {
@@ -696,6 +717,10 @@ fn conversion_speed(subject: &Referee, policy: &FraudPolicy) -> SignalFinding {
         }
         _ => finding(Signal::ConversionSpeed, false, None, threshold, rule.weight, "not converted yet".into()),
     }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn human_duration(seconds: i64) -> String {

@@ -77,6 +77,7 @@ fn subject(user: String, referrer: Uuid, n: u64, at: chrono::DateTime<Utc>) -> F
         converted_at: None,
         fair_traffic: false,
         score_bp: 0,
+        fired: Vec::new(),
         risk: "low".into(),
         action: "approve".into(),
         decided: false,

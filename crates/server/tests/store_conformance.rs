@@ -292,6 +292,7 @@ fn subject(user: &str, referrer: Uuid, at: chrono::DateTime<Utc>, marks: &[&str]
         converted_at: None,
         fair_traffic: false,
         score_bp: 0,
+        fired: Vec::new(),
         risk: "low".into(),
         action: "approve".into(),
         decided: false,

@@ -228,7 +228,12 @@ async fn show_with(state: &AppState, jar: &CookieJar, id: Uuid, error: Option<St
             status: case.status.clone(),
             score: format!("{:.2}", a.score),
             risk: a.risk.as_str(),
-            action: a.action.as_str(),
+            // Once decided, the case's outcome is the action in force.
+            action: match case.status.as_str() {
+                "approved" => "approve",
+                "rejected" => "reject",
+                _ => a.action.as_str(),
+            },
             policy: a.policy_version.clone(),
             assessed: format!("{} ({})", when(a.assessed_at), a.cause),
             signals: a

@@ -193,6 +193,7 @@ pub async fn assess_event(
         converted_at: if cause == Cause::Convert { Some(at) } else { existing.as_ref().and_then(|e| e.converted_at) },
         fair_traffic: mine.iter().any(|t| t.fair_date.is_some_and(|d| fraud::within_fair_days(t.occurred_at, d, policy.fair_grace_days))),
         score_bp: 0,
+        fired: Vec::new(),
         risk: Risk::Low.as_str().into(),
         action: existing.as_ref().map_or_else(|| FraudAction::Approve.as_str().into(), |e| e.action.clone()),
         decided: existing.as_ref().is_some_and(|e| e.decided),
@@ -224,13 +225,20 @@ pub async fn assess_event(
     // The pattern this event revealed reaches back: its earlier members are assessed again.
     for member_id in assessment.related().into_iter().take(MAX_REASSESSED) {
         let Some(i) = neighbours.iter().position(|n| n.platform_user_id == member_id) else { continue };
+        let current = action_of(&neighbours[i].action);
         if neighbours[i].decided || neighbours[i].referrer_id != referrer_id {
+            continue;
+        }
+        // Assessed again only if the pattern could raise their action: a busy venue's
+        // velocity window does not mean re-scoring everyone in it.
+        let bound = policy.bound_with(neighbours[i].score_bp, &neighbours[i].fired, &assessment.patterns_with(&member_id));
+        if policy.action(policy.risk(bound), false) <= current {
             continue;
         }
         let member = subject_referee(&neighbours[i]);
         let member_disposable = member.email.as_ref().is_some_and(|e| rules.disposable.contains(&e.domain));
         let again = fraud::assess(&member, &referees, &referrer, member_disposable, policy);
-        if again.action <= action_of(&neighbours[i].action) {
+        if again.action <= current {
             continue;
         }
         let mut row = neighbours[i].clone();
@@ -261,6 +269,7 @@ async fn record(tx: &mut dyn RewardTx, subject: &mut FraudSubjectRow, a: &Assess
     };
     tx.insert_assessment(&row).await?;
     subject.score_bp = a.score_bp;
+    subject.fired = a.fired();
     subject.risk = a.risk.as_str().into();
     subject.action = action.as_str().into();
     subject.assessed_at = now;

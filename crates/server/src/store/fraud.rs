@@ -27,6 +27,8 @@ pub struct FraudSubjectRow {
     pub converted_at: Option<DateTime<Utc>>,
     pub fair_traffic: bool,
     pub score_bp: i64,
+    /// The signals the current assessment fired (`velocity`, …).
+    pub fired: Vec<String>,
     pub risk: String,
     /// The current action: `approve`, `review`, `hold` or `reject`.
     pub action: String,
@@ -94,6 +96,7 @@ fn subject(row: &Row) -> StoreResult<FraudSubjectRow> {
         converted_at: row.opt_time("converted_at")?,
         fair_traffic: row.flag("fair_traffic")?,
         score_bp: row.int("score_bp")?,
+        fired: row.text("fired")?.split(',').filter(|f| !f.is_empty()).map(str::to_string).collect(),
         risk: row.text("risk")?,
         action: row.text("action")?,
         decided: row.flag("decided")?,
@@ -236,13 +239,13 @@ impl FraudTx for SqlRewardTx {
         self.tx
             .execute(
                 "INSERT INTO fraud_subjects (platform_user_id, referrer_id, referral_id, email_key, name_key, signed_up_at, first_touch_at,
-                    converted_at, fair_traffic, score_bp, risk, action, decided, assessed_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                    converted_at, fair_traffic, score_bp, risk, action, decided, assessed_at, fired)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
                  ON CONFLICT (platform_user_id) DO UPDATE SET referrer_id = excluded.referrer_id, referral_id = excluded.referral_id,
                     email_key = excluded.email_key, name_key = excluded.name_key, signed_up_at = excluded.signed_up_at,
                     first_touch_at = excluded.first_touch_at, converted_at = excluded.converted_at, fair_traffic = excluded.fair_traffic,
                     score_bp = excluded.score_bp, risk = excluded.risk, action = excluded.action, decided = excluded.decided,
-                    assessed_at = excluded.assessed_at",
+                    assessed_at = excluded.assessed_at, fired = excluded.fired",
                 &args![
                     &s.platform_user_id,
                     s.referrer_id,
@@ -258,6 +261,7 @@ impl FraudTx for SqlRewardTx {
                     &s.action,
                     s.decided,
                     s.assessed_at,
+                    s.fired.join(",").as_str(),
                 ],
             )
             .await?;
