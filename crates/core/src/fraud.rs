@@ -565,10 +565,8 @@ fn look_alikes(subject: &Referee, others: &[&Referee], referrer: &Referrer, poli
     let mut related = Vec::new();
     let mut consider = |score: Option<f64>, what: String, who: Option<&str>| {
         let Some(score) = score else { return };
-        if score >= rule.threshold {
-            if let Some(who) = who {
-                related.push(who.to_string());
-            }
+        if let (true, Some(who)) = (score >= rule.threshold, who) {
+            related.push(who.to_string());
         }
         if best.as_ref().is_none_or(|(b, _)| score > *b) {
             best = Some((score, what));
@@ -670,10 +668,8 @@ fn timing(subject: &Referee, others: &[&Referee], policy: &FraudPolicy) -> Signa
         let last = at.min(all.len() - rule.run);
         for start in first..=last {
             let times: Vec<DateTime<Utc>> = all[start..start + rule.run].iter().map(|p| p.0).collect();
-            if let Some(cv) = gaps_cv(&times) {
-                if best.is_none_or(|(b, _)| cv < b) {
-                    best = Some((cv, start));
-                }
+            if let Some(cv) = gaps_cv(&times).filter(|cv| best.is_none_or(|(b, _)| *cv < b)) {
+                best = Some((cv, start));
             }
         }
     }

@@ -54,8 +54,7 @@ async fn each_signal_fires_on_its_pattern_and_not_on_the_near_miss(db: &TestDb) 
         let server = &server;
         async move {
             let s = account(server, "supplier", &format!("studio{n}@studio{n}.example"), &format!("Studio {n}")).await;
-            let c = code(server, &s).await;
-            c
+            code(server, &s).await
         }
     };
 

@@ -117,8 +117,8 @@ pub async fn queue(State(state): State<AppState>, jar: CookieJar, Query(q): Quer
     let mut lines = Vec::new();
     for (row, assessment) in &rows {
         let case = fraud::case_summary(row, assessment);
-        if !names.contains_key(&case.referrer_id) {
-            names.insert(case.referrer_id, referrer_name(&state, case.referrer_id).await);
+        if let std::collections::hash_map::Entry::Vacant(name) = names.entry(case.referrer_id) {
+            name.insert(referrer_name(&state, case.referrer_id).await);
         }
         let signals: Vec<String> = case.assessment.signals.iter().filter(|s| s.triggered).map(|s| s.signal.as_str().replace('_', " ")).collect();
         lines.push(CaseLine {

@@ -114,10 +114,11 @@ pub async fn note_account_ip(state: &AppState, parts: &mut Parts, account_id: uu
         }
         fresh
     };
-    if fresh {
-        if let Err(e) = state.store.record_account_mark(account_id, &mark, chrono::Utc::now()).await {
-            tracing::warn!(error = %e, "could not record an account's network");
-        }
+    if !fresh {
+        return;
+    }
+    if let Err(e) = state.store.record_account_mark(account_id, &mark, chrono::Utc::now()).await {
+        tracing::warn!(error = %e, "could not record an account's network");
     }
 }
 

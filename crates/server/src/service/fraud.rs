@@ -318,10 +318,9 @@ pub async fn withhold(tx: &mut dyn RewardTx, user_id: &str, now: DateTime<Utc>) 
         if !matches!(r.status, RewardStatus::Pending | RewardStatus::Eligible) {
             continue;
         }
-        if move_reward(tx, &r, RewardEvent::Hold, now).await?.is_some() && r.role == RewardRole::Referrer {
-            if let Some(account) = r.account_id {
-                tx.remove_success(account, r.value_minor).await?;
-            }
+        let held = move_reward(tx, &r, RewardEvent::Hold, now).await?.is_some();
+        if let (true, RewardRole::Referrer, Some(account)) = (held, r.role, r.account_id) {
+            tx.remove_success(account, r.value_minor).await?;
         }
     }
     Ok(())
@@ -335,10 +334,9 @@ pub async fn void(tx: &mut dyn RewardTx, user_id: &str, now: DateTime<Utc>) -> R
         if r.status != RewardStatus::Held {
             continue;
         }
-        if move_reward(tx, &r, RewardEvent::Reject, now).await?.is_some() {
-            if let (RewardRole::Referrer, Some(campaign)) = (r.role, r.campaign_id) {
-                tx.release_budget(campaign, r.amount.amount_minor).await?;
-            }
+        let rejected = move_reward(tx, &r, RewardEvent::Reject, now).await?.is_some();
+        if let (true, RewardRole::Referrer, Some(campaign)) = (rejected, r.role, r.campaign_id) {
+            tx.release_budget(campaign, r.amount.amount_minor).await?;
         }
     }
     Ok(())
