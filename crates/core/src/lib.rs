@@ -14,6 +14,7 @@ pub mod fraud;
 pub mod hlc;
 pub mod leaderboard;
 pub mod ledger;
+pub mod metrics;
 pub mod money;
 pub mod referral;
 pub mod reward_status;
