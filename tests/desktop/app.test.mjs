@@ -270,7 +270,7 @@ test("a second app on the same account gets the first one's contacts, and the sy
   await click("nav-dashboard");
   await click("nav-fairs");
   await click("nav-dashboard");
-  assert.equal(await textBecomes("viral-coefficient", "1"), "1", "one couple joined through this supplier");
+  assert.equal(await textBecomes("joined-through-you", "1"), "1", "one couple joined through this supplier");
   await textBecomes("funnel-signed-up", /^1\s*Signed up/);
   await textBecomes("stats-as-of", /^as of /);
   // Both windows share the X display; WebDriver photographs this one only.
