@@ -11,6 +11,9 @@ CREATE TABLE fairs (
 );
 ALTER TABLE referrals ADD COLUMN fair_id ${uuid};
 
+-- A referrer's conversions held for review (priced as successes, not counted as ones).
+CREATE INDEX rewards_held ON rewards(holder) WHERE status = 'held';
+
 -- One row per referred platform user: what the rules compare. `action` is the current
 -- one (automatic assessments only raise it; an operator's decision settles it).
 CREATE TABLE fraud_subjects (

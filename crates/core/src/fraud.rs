@@ -23,10 +23,14 @@ const PLUS_TAGS_IGNORED: &[&str] = &[
 ];
 /// Providers anyone can have an address at: sharing one says nothing about who you are.
 const PUBLIC_PROVIDERS: &[&str] = &[
-    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "live.com", "live.co.uk", "msn.com",
-    "yahoo.com", "yahoo.co.uk", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "gmx.com", "gmx.de", "gmx.net",
-    "web.de", "mail.com", "proton.me", "protonmail.com", "fastmail.com", "zoho.com", "yandex.com", "btinternet.com",
-    "sky.com", "virginmedia.com", "talktalk.net", "orange.fr", "free.fr", "laposte.net", "wanadoo.fr", "libero.it",
+    "gmail.com", "googlemail.com", "outlook.com", "outlook.co.uk", "outlook.fr", "outlook.de", "outlook.es", "outlook.it",
+    "hotmail.com", "hotmail.co.uk", "hotmail.fr", "hotmail.de", "hotmail.es", "hotmail.it", "live.com", "live.co.uk", "live.fr",
+    "msn.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "yahoo.es", "yahoo.it", "ymail.com", "rocketmail.com",
+    "icloud.com", "me.com", "mac.com", "privaterelay.appleid.com", "aol.com", "aol.co.uk", "gmx.com", "gmx.de", "gmx.net",
+    "gmx.co.uk", "web.de", "t-online.de", "mail.com", "proton.me", "protonmail.com", "pm.me", "fastmail.com", "zoho.com",
+    "yandex.com", "btinternet.com", "btopenworld.com", "sky.com", "virginmedia.com", "ntlworld.com", "blueyonder.co.uk",
+    "talktalk.net", "tiscali.co.uk", "plus.net", "orange.fr", "free.fr", "sfr.fr", "laposte.net", "wanadoo.fr", "libero.it",
+    "comcast.net", "verizon.net", "att.net", "eircom.net", "bigpond.com", "hey.com", "tutanota.com", "mail.ru",
 ];
 
 /// An email as fraud rules compare it: lower-cased, and for providers that ignore them,
@@ -114,6 +118,9 @@ pub struct Referee {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Referrer {
     pub account_id: String,
+    /// A supplier's address is a business's: a referee at the same (non-public) domain is
+    /// the business itself. A couple's domain says nothing (their workplace, a family's).
+    pub is_supplier: bool,
     pub email: Option<EmailKey>,
     pub name: Option<String>,
     /// Their own IP hashes (sign-ins, API calls) and cookies, marked as for referees.
@@ -482,7 +489,7 @@ fn self_referral(subject: &Referee, referrer: &Referrer) -> SignalFinding {
     let found = match (&subject.email, &referrer.email) {
         _ if subject.user_id == referrer.account_id => Some("the referee is the referrer's own account".to_string()),
         (Some(e), Some(r)) if e == r => Some(format!("the referee's address is the referrer's own ({})", r.address())),
-        (Some(e), Some(r)) if e.domain == r.domain && !r.is_public_provider() => {
+        (Some(e), Some(r)) if referrer.is_supplier && e.domain == r.domain && !r.is_public_provider() => {
             Some(format!("the referee's address is at the referrer's own business domain ({})", r.domain))
         }
         _ => None,
@@ -526,10 +533,10 @@ fn busiest_window(times: &mut [DateTime<Utc>], at: DateTime<Utc>, window: Durati
 fn velocity(subject: &Referee, others: &[&Referee], referrer: &Referrer, policy: &FraudPolicy) -> SignalFinding {
     let rule = &policy.velocity;
     let expected_daily = referrer.signups_in_history as f64 / rule.history_days as f64;
-    let by_history = (rule.history_multiplier * expected_daily * rule.window_hours as f64 / 24.0).ceil() as i64;
-    let limit = rule.max_signups.max(by_history);
+    let by_history = rule.history_multiplier * expected_daily * rule.window_hours as f64 / 24.0;
+    let limit = (rule.max_signups as f64).max(by_history);
     if subject.fair_traffic {
-        return finding(Signal::Velocity, false, None, limit as f64, rule.weight, "fair traffic on the fair's days: expected, not counted".into());
+        return finding(Signal::Velocity, false, None, limit, rule.weight, "fair traffic on the fair's days: expected, not counted".into());
     }
     let counted: Vec<&&Referee> = others.iter().filter(|o| !o.fair_traffic).collect();
     let mut times: Vec<DateTime<Utc>> = counted.iter().map(|o| o.signed_up_at).chain([subject.signed_up_at]).collect();
@@ -540,18 +547,18 @@ fn velocity(subject: &Referee, others: &[&Referee], referrer: &Referrer, policy:
         pairs.into_iter().map(|(_, id)| id.to_string()).collect::<Vec<_>>()
     };
     let (count, members) = busiest_window(&mut times, subject.signed_up_at, Duration::hours(rule.window_hours));
-    let triggered = count as i64 > limit;
-    let basis = if limit > rule.max_signups {
-        format!("{limit} (3× their usual {expected_daily:.1} a day)").replace("3×", &format!("{}×", rule.history_multiplier))
+    let triggered = count as f64 > limit;
+    let basis = if limit > rule.max_signups as f64 {
+        format!("{limit:.1} ({}× their usual {expected_daily:.1} a day)", rule.history_multiplier)
     } else {
-        limit.to_string()
+        rule.max_signups.to_string()
     };
     let sentence = format!(
         "{} for this referrer within {} hours (fair traffic not counted); more than {basis} is unusual",
         plural(count, "referred sign-up", "referred sign-ups"),
         rule.window_hours
     );
-    let mut f = finding(Signal::Velocity, triggered, Some(count as f64), limit as f64, rule.weight, sentence);
+    let mut f = finding(Signal::Velocity, triggered, Some(count as f64), limit, rule.weight, sentence);
     if triggered {
         f.related = members.into_iter().map(|i| sorted_ids[i].clone()).filter(|id| *id != subject.user_id).collect();
     }
@@ -702,8 +709,10 @@ fn conversion_speed(subject: &Referee, policy: &FraudPolicy) -> SignalFinding {
     let threshold = rule.within_seconds as f64;
     match (subject.first_touch_at, subject.converted_at) {
         (Some(touch), Some(converted)) => {
-            let seconds = (converted - touch).num_seconds();
-            let triggered = seconds <= rule.within_seconds;
+            let elapsed = converted - touch;
+            let seconds = elapsed.num_seconds();
+            // Milliseconds decide: 300.9 s is not within 300.
+            let triggered = elapsed.num_milliseconds() <= rule.within_seconds * 1000;
             let sentence = format!(
                 "converted {} after the first touch; within {} is faster than people decide",
                 human_duration(seconds),
@@ -753,6 +762,7 @@ mod tests {
     fn referrer() -> Referrer {
         Referrer {
             account_id: "acct".into(),
+            is_supplier: true,
             email: EmailKey::parse("hello@bloomflorist.co.uk"),
             name: Some("bloomflorist".into()),
             marks: BTreeSet::from(["ip:supplier".to_string()]),
@@ -805,10 +815,14 @@ mod tests {
     fn velocity_is_judged_against_the_referrers_own_history_and_fairs() {
         let policy = FraudPolicy::default();
         let busy = Referrer { signups_in_history: 150, ..referrer() }; // 5 a day: 15 is their unusual
-        let fourteen = spread(14, 0, 60);
-        let a = assess(&fourteen[13], &fourteen, &busy, false, &policy);
+        let fifteen = spread(15, 0, 60);
+        let a = assess(&fifteen[14], &fifteen, &busy, false, &policy);
         assert!(!signal(&a, Signal::Velocity).triggered);
         assert_eq!(signal(&a, Signal::Velocity).threshold, 15.0);
+        // 3.5 a day: more than 10.5 is unusual, so 11 is.
+        let steady = Referrer { signups_in_history: 105, ..referrer() };
+        let eleven = spread(11, 0, 60);
+        assert!(signal(&assess(&eleven[10], &eleven, &steady, false, &policy), Signal::Velocity).triggered);
         // A fair's couples are expected, and not counted for the others either.
         let mut fair = spread(30, 0, 1);
         for f in &mut fair {
@@ -922,6 +936,8 @@ mod tests {
         x.first_touch_at = Some(t(0));
         x.converted_at = Some(t(0) + Duration::seconds(299));
         assert!(signal(&assess(&x, &[], &referrer(), false, &policy), Signal::ConversionSpeed).triggered);
+        x.converted_at = Some(t(0) + Duration::milliseconds(300_900));
+        assert!(!signal(&assess(&x, &[], &referrer(), false, &policy), Signal::ConversionSpeed).triggered, "300.9 s is not within 300");
         x.converted_at = Some(t(0) + Duration::seconds(301));
         let a = assess(&x, &[], &referrer(), false, &policy);
         assert!(!signal(&a, Signal::ConversionSpeed).triggered);
@@ -938,12 +954,15 @@ mod tests {
             assert!(signal(&a, Signal::SelfReferral).triggered);
         }
         // A couple at gmail referring a friend at gmail is not a domain match.
-        let couple = Referrer { email: EmailKey::parse("kate.jones@gmail.com"), ..referrer() };
+        let couple = Referrer { email: EmailKey::parse("kate.jones@gmail.com"), is_supplier: false, ..referrer() };
         let a = assess(&referee("x", "lucy.jones@gmail.com", t(0)), &[], &couple, false, &policy);
         assert_eq!(a.action, FraudAction::Approve);
         // The same gmail box with dots and a tag is the same person.
         let a = assess(&referee("x", "k.a.t.e.jones+wedding@googlemail.com", t(0)), &[], &couple, false, &policy);
         assert_eq!(a.action, FraudAction::Reject);
+        // A couple's own domain (their employer's) is nobody's business address.
+        let at_work = Referrer { email: EmailKey::parse("kate@acme-logistics.example"), is_supplier: false, ..referrer() };
+        assert_eq!(assess(&referee("x", "sam@acme-logistics.example", t(0)), &[], &at_work, false, &policy).action, FraudAction::Approve);
         let a = assess(&referee("x", "x@mailinator.com", t(0)), &[], &r, true, &policy);
         assert_eq!((a.risk, a.action), (Risk::High, FraudAction::Reject));
         assert_eq!(a.score_bp, 0);

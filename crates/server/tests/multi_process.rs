@@ -21,8 +21,13 @@ struct ServerProcess {
 
 impl ServerProcess {
     fn start(database_url: &str) -> Self {
+        // These tests fire bursts of identical scripted conversions at one referrer — what
+        // fraud rules rightly hold — to prove exactly-once rewards; scoring is off here
+        // (fraud has its own tests, tests/fraud_api.rs).
+        let config = std::env::temp_dir().join(format!("bouquet-multi-process-{}.toml", std::process::id()));
+        std::fs::write(&config, "[fraud]\nenabled = false\n").expect("write the config file");
         let mut child = Command::new(BIN)
-            .args(["serve", "--bind", "127.0.0.1:0", "--database-url", database_url])
+            .args(["serve", "--bind", "127.0.0.1:0", "--database-url", database_url, "--config", config.to_str().unwrap()])
             .env("BOUQUET_LOG", "warn")
             // No seasonal calendar: the rewards asserted here must not depend on the date.
             .env("BOUQUET_SEED_CALENDAR", "false")

@@ -330,8 +330,8 @@ async fn fraud_subjects_neighbourhoods_and_the_review_queue(db: &TestDb) {
     assert_eq!(users, ["a", "b"]);
     assert_eq!(around.iter().find(|s| s.platform_user_id == "a").unwrap().marks.len(), 2);
     assert_eq!(tx.referred_signups(flo, t, t + Duration::hours(20)).await.unwrap(), 2, "the end is exclusive");
-    let (email, _, own) = tx.referrer_identity(flo).await.unwrap().unwrap();
-    assert_eq!((email.as_str(), own.len()), ("flo@example.com", 0));
+    let (email, kind, _, own) = tx.referrer_identity(flo, t).await.unwrap().unwrap();
+    assert_eq!((email.as_str(), kind.as_str(), own.len()), ("flo@example.com", "supplier", 0));
     // Every assessment is kept; a case opens pending, follows newer assessments while
     // pending, and is decided once.
     let assess = |id: Uuid, action: &str, minutes: i64| AssessmentRow {
@@ -385,7 +385,9 @@ async fn fraud_subjects_neighbourhoods_and_the_review_queue(db: &TestDb) {
     store.record_account_mark(flo, "ip:home", Utc::now()).await.unwrap();
     store.record_account_mark(flo, "nonsense", Utc::now()).await.unwrap();
     let mut tx = store.begin_rewards().await.unwrap();
-    assert_eq!(tx.referrer_identity(flo).await.unwrap().unwrap().2, vec!["ip:home".to_string()]);
+    assert_eq!(tx.referrer_identity(flo, Utc::now() - Duration::days(30)).await.unwrap().unwrap().3, vec!["ip:home".to_string()]);
+    // A network last seen before `since` is no longer the account's own.
+    assert!(tx.referrer_identity(flo, Utc::now() + Duration::minutes(1)).await.unwrap().unwrap().3.is_empty());
 }
 
 on_both_backends!(

@@ -85,7 +85,12 @@ pub async fn apply(store: &Arc<dyn Store>, event_rules: &EventRules<'_>, mut eve
     let ip_hash = match event.user.ip.take().map(|ip| ip.trim().to_string()).filter(|ip| !ip.is_empty()) {
         None => None,
         Some(ip) => {
-            let ip: std::net::IpAddr = ip.parse().map_err(|_| invalid("user.ip is not an IP address"))?;
+            // As proxies write them too: with a port, or IPv4 mapped into IPv6 (hashed as
+            // the plain IPv4 address, as /r/{code} sees it).
+            let ip = ip
+                .parse::<std::net::IpAddr>()
+                .or_else(|_| ip.parse::<std::net::SocketAddr>().map(|s| s.ip()))
+                .map_err(|_| invalid("user.ip is not an IP address"))?;
             Some(hash_ip(event_rules.ip_secret, ip))
         }
     };

@@ -25,6 +25,8 @@ use crate::store::{AssessmentRow, FraudSubjectRow, ReviewRow, RewardTx, Store, T
 const SHIPPED_DOMAINS: &str = include_str!("../../data/disposable-domains.txt");
 /// How often a configured domains file is checked for a newer version.
 const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long an account's own network stays theirs after it was last seen.
+const OWN_MARKS_DAYS: i64 = 30;
 /// At most this many earlier referees are assessed again by one event.
 const MAX_REASSESSED: usize = 100;
 
@@ -171,6 +173,8 @@ pub async fn assess_event(
     let Some((referral_id, referrer_id)) = referrer.or_else(|| touches.last().map(|t| (t.referral_id, t.referrer_id))) else {
         return Ok(None);
     };
+    // One referrer's referees are assessed one after another, across processes too.
+    tx.lock_referrer(referrer_id).await?;
     let existing = tx.fraud_subject(user_id).await?;
     let mine: Vec<&TouchFact> = touches.iter().filter(|t| t.referrer_id == referrer_id).collect();
     let mut marks: BTreeSet<String> = existing.as_ref().map(|e| e.marks.iter().cloned().collect()).unwrap_or_default();
@@ -189,7 +193,15 @@ pub async fn assess_event(
         email_key: evidence.email.and_then(EmailKey::parse).map(|k| k.address()).or_else(|| existing.as_ref().and_then(|e| e.email_key.clone())),
         name_key: evidence.name.map(fraud::skeleton).filter(|n| !n.is_empty()).or_else(|| existing.as_ref().and_then(|e| e.name_key.clone())),
         signed_up_at: existing.as_ref().map_or(at, |e| e.signed_up_at.min(at)),
-        first_touch_at: mine.iter().map(|t| t.occurred_at).min(),
+        // A typed code's touch is dated by the event that carried it; when that was a
+        // `convert`, the user had signed up before: the sign-up is when they had the code.
+        first_touch_at: mine
+            .iter()
+            .map(|t| match (t.typed_code, existing.as_ref()) {
+                (true, Some(e)) => t.occurred_at.min(e.signed_up_at),
+                _ => t.occurred_at,
+            })
+            .min(),
         converted_at: if cause == Cause::Convert { Some(at) } else { existing.as_ref().and_then(|e| e.converted_at) },
         fair_traffic: mine.iter().any(|t| t.fair_date.is_some_and(|d| fraud::within_fair_days(t.occurred_at, d, policy.fair_grace_days))),
         score_bp: 0,
@@ -201,11 +213,15 @@ pub async fn assess_event(
         marks: marks.into_iter().collect(),
     };
 
-    let (email, name, own_marks) = tx.referrer_identity(referrer_id).await?.unwrap_or_default();
+    // The referrer's own networks as of the last month: a café or a venue they used once
+    // long ago is not "their network" any more.
+    let (email, kind, name, own_marks) =
+        tx.referrer_identity(referrer_id, subject.signed_up_at - Duration::days(OWN_MARKS_DAYS)).await?.unwrap_or_default();
     let history_end = subject.signed_up_at - Duration::hours(policy.velocity.window_hours);
     let signups_in_history = tx.referred_signups(referrer_id, history_end - Duration::days(policy.velocity.history_days), history_end).await?;
     let referrer = Referrer {
         account_id: referrer_id.to_string(),
+        is_supplier: kind == bouquet_core::AccountKind::Supplier.as_str(),
         email: EmailKey::parse(&email),
         name: name.as_deref().map(fraud::skeleton),
         marks: own_marks.into_iter().collect(),
@@ -375,7 +391,11 @@ pub async fn decide(store: &Arc<dyn Store>, operator: Uuid, case_id: Uuid, decis
         "reject" => ("rejected", FraudAction::Reject),
         other => return Err(ApiError::invalid("invalid_field", format!("decision must be approve or reject, not '{other}'"))),
     };
+    // The referrer's lock first, as assessments take it: a decision and a re-assessment of
+    // the same referee never interleave.
+    let referrer = store.fraud_review(case_id).await?.ok_or(ApiError::NotFound("no such review case"))?.referrer_id;
     let mut tx = store.begin_rewards().await?;
+    tx.lock_referrer(referrer).await?;
     let case = tx.review_for_update(case_id).await?.ok_or(ApiError::NotFound("no such review case"))?;
     if case.status != "pending" {
         return Err(ApiError::Conflict(format!("this case was already decided ({})", case.status)));

@@ -131,19 +131,23 @@ pub async fn reward_conversion(
         let kind = facts.referrer_kind;
         let counted = i64::from(!withheld);
         let (prior, after) = tx.add_to_standing(referrer, kind, counted, value_minor * counted, c.converted_at).await?;
+        // Conversions held for fraud review are not successes yet (tiers wait for them),
+        // but they are not the referrer's first either: priced as counted, so approving
+        // them later never pays a new referrer's bonus twice (read under the standing's lock).
+        let priced_prior = prior + tx.held_successes(referrer).await?;
         let input = |boost| RewardInput {
             referrer_kind: kind,
             plan: c.plan.as_deref(),
             annual: c.annual,
             conversion_value: c.value.as_ref(),
-            prior_successful: prior,
+            prior_successful: priced_prior,
             boost,
         };
         let standing = referrer_reward(rules, &input(None));
         // The one place campaigns enter: of those covering this referral, the one giving
         // the larger reward (they never stack).
         let open = tx.campaigns_for(facts.campaign_id, facts.created_at).await?;
-        let mut covering = campaigns::covering(&open, &facts, prior);
+        let mut covering = campaigns::covering(&open, &facts, priced_prior);
         // A campaign testing its referrer incentive pays this referrer their variant's.
         for (row, boost) in covering.iter_mut() {
             if let Some(test) = running_test(tx, &mut tests, row.id).await? {

@@ -40,7 +40,8 @@ impl BotFilter {
 
 pub fn hash_ip(secret: &str, ip: IpAddr) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(ip.to_string().as_bytes());
+    // IPv4 mapped into IPv6 (a dual-stack socket) is the same client as plain IPv4.
+    mac.update(ip.to_canonical().to_string().as_bytes());
     hex::encode(&mac.finalize().into_bytes()[..16])
 }
 

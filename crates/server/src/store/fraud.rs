@@ -77,6 +77,8 @@ pub struct ReviewRow {
 pub struct TouchFact {
     pub referral_id: Uuid,
     pub referrer_id: Uuid,
+    /// A code the user typed (its touch is dated by the event that carried it).
+    pub typed_code: bool,
     pub occurred_at: DateTime<Utc>,
     pub ip_hash: Option<String>,
     pub visitor_key: Option<String>,
@@ -156,6 +158,10 @@ const ASSESSMENTS_OF: &str =
 /// The fraud side of an event's (or a decision's) transaction.
 #[async_trait]
 pub trait FraudTx: Send {
+    /// Serialises assessments and decisions about one referrer's referees until commit
+    /// (several server processes on PostgreSQL; SQLite has one writer anyway): a
+    /// re-assessment never works from a snapshot another transaction is changing.
+    async fn lock_referrer(&mut self, referrer_id: Uuid) -> StoreResult<()>;
     /// The user's touches, oldest first, with the fair their code is tied to.
     async fn touch_facts(&mut self, user_id: &str) -> StoreResult<Vec<TouchFact>>;
     /// The subject, locked until commit (two events of one user assess one after the other).
@@ -168,8 +174,8 @@ pub trait FraudTx: Send {
     async fn fraud_neighbours(&mut self, referrer_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<FraudSubjectRow>>;
     /// How many referred sign-ups the referrer had between `from` and `to`.
     async fn referred_signups(&mut self, referrer_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<i64>;
-    /// The account's email, its name, and its own `kind:value` marks.
-    async fn referrer_identity(&mut self, account_id: Uuid) -> StoreResult<Option<(String, Option<String>, Vec<String>)>>;
+    /// The account's email, its kind, its name, and its own `kind:value` marks seen since `since`.
+    async fn referrer_identity(&mut self, account_id: Uuid, since: DateTime<Utc>) -> StoreResult<Option<(String, String, Option<String>, Vec<String>)>>;
     async fn insert_assessment(&mut self, assessment: &AssessmentRow) -> StoreResult<()>;
     /// Opens (or points at a newer assessment) the user's case, or records the policy's
     /// decision on it; a case an operator decided is left alone.
@@ -204,12 +210,17 @@ fn split_mark(mark: &str) -> Option<(&str, &str)> {
 
 #[async_trait]
 impl FraudTx for SqlRewardTx {
+    async fn lock_referrer(&mut self, referrer_id: Uuid) -> StoreResult<()> {
+        super::dialect::lock_account(&mut self.tx, referrer_id).await
+    }
+
     async fn touch_facts(&mut self, user_id: &str) -> StoreResult<Vec<TouchFact>> {
         let rows = self
             .tx
             .fetch_all(
-                "SELECT t.referral_id, t.referrer_id, t.occurred_at, t.ip_hash, t.visitor_key, f.local_date
-                 FROM touches t JOIN referrals r ON r.id = t.referral_id LEFT JOIN fairs f ON f.id = r.fair_id
+                "SELECT t.referral_id, t.referrer_id, t.channel, t.occurred_at, t.ip_hash, t.visitor_key, f.local_date
+                 FROM touches t JOIN referrals r ON r.id = t.referral_id
+                 LEFT JOIN fairs f ON f.id = r.fair_id AND f.account_id = r.referrer_id
                  WHERE t.platform_user_id = $1 ORDER BY t.occurred_at, t.id",
                 &args![user_id],
             )
@@ -219,6 +230,7 @@ impl FraudTx for SqlRewardTx {
                 Ok(TouchFact {
                     referral_id: r.uuid("referral_id")?,
                     referrer_id: r.uuid("referrer_id")?,
+                    typed_code: r.text("channel")? == bouquet_core::Channel::DirectCode.as_str(),
                     occurred_at: r.time("occurred_at")?,
                     ip_hash: r.opt_text("ip_hash")?,
                     visitor_key: r.opt_text("visitor_key")?,
@@ -297,17 +309,20 @@ impl FraudTx for SqlRewardTx {
         row.int("n")
     }
 
-    async fn referrer_identity(&mut self, account_id: Uuid) -> StoreResult<Option<(String, Option<String>, Vec<String>)>> {
+    async fn referrer_identity(&mut self, account_id: Uuid, since: DateTime<Utc>) -> StoreResult<Option<(String, String, Option<String>, Vec<String>)>> {
         let Some(row) = self
             .tx
-            .fetch_optional("SELECT email, COALESCE(business_name, couple_names) AS name FROM accounts WHERE id = $1", &args![account_id])
+            .fetch_optional("SELECT email, kind, COALESCE(business_name, couple_names) AS name FROM accounts WHERE id = $1", &args![account_id])
             .await?
         else {
             return Ok(None);
         };
-        let marks = self.tx.fetch_all("SELECT kind, value FROM account_marks WHERE account_id = $1", &args![account_id]).await?;
+        let marks = self
+            .tx
+            .fetch_all("SELECT kind, value FROM account_marks WHERE account_id = $1 AND last_seen >= $2", &args![account_id, since])
+            .await?;
         let marks = marks.iter().map(|m| Ok(format!("{}:{}", m.text("kind")?, m.text("value")?))).collect::<StoreResult<_>>()?;
-        Ok(Some((row.text("email")?, row.opt_text("name")?, marks)))
+        Ok(Some((row.text("email")?, row.text("kind")?, row.opt_text("name")?, marks)))
     }
 
     async fn insert_assessment(&mut self, a: &AssessmentRow) -> StoreResult<()> {

@@ -149,6 +149,8 @@ pub trait RewardTx: super::CampaignTx + super::ExperimentTx + super::FraudTx + S
     /// before and after; the row stays locked until commit, so two conversions of one
     /// referrer count one after the other.
     async fn add_to_standing(&mut self, account_id: Uuid, kind: AccountKind, successes: i64, value_minor: i64, at: DateTime<Utc>) -> StoreResult<(i64, i64)>;
+    /// The referrer's conversions held for fraud review (not counted in the standing).
+    async fn held_successes(&mut self, account_id: Uuid) -> StoreResult<i64>;
     /// A referrer's conversion was voided or clawed back: one fewer successful referral.
     async fn remove_success(&mut self, account_id: Uuid, value_minor: i64) -> StoreResult<()>;
     /// Records that the account reached `tier` (`false` if it already had).

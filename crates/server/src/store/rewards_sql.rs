@@ -234,6 +234,14 @@ impl RewardTx for SqlRewardTx {
         Ok((after - successes, after))
     }
 
+    async fn held_successes(&mut self, account_id: Uuid) -> StoreResult<i64> {
+        let row = self
+            .tx
+            .fetch_one("SELECT COUNT(*) AS n FROM rewards WHERE holder = $1 AND status = 'held' AND role = 'referrer'", &args![account_id])
+            .await?;
+        row.int("n")
+    }
+
     async fn remove_success(&mut self, account_id: Uuid, value_minor: i64) -> StoreResult<()> {
         self.tx
             .execute(

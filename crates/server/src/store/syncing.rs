@@ -91,6 +91,8 @@ impl SyncTx for SqlSyncTx {
 
     async fn tie_code_to_fair(&mut self, code: &str, referrer_id: Uuid, fair_id: Option<Uuid>) -> StoreResult<()> {
         self.tx
+            // Whose fair it is is checked where it is used (a fair of the same account only):
+            // the fair may reach the server after the code.
             .execute("UPDATE referrals SET fair_id = $3 WHERE code = $1 AND referrer_id = $2", &args![code, referrer_id, fair_id])
             .await?;
         Ok(())
