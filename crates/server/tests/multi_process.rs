@@ -17,6 +17,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_bouquet-server");
 struct ServerProcess {
     child: Child,
     url: String,
+    config: std::path::PathBuf,
 }
 
 impl ServerProcess {
@@ -24,7 +25,8 @@ impl ServerProcess {
         // These tests fire bursts of identical scripted conversions at one referrer — what
         // fraud rules rightly hold — to prove exactly-once rewards; scoring is off here
         // (fraud has its own tests, tests/fraud_api.rs).
-        let config = std::env::temp_dir().join(format!("bouquet-multi-process-{}.toml", std::process::id()));
+        // One file per process: two starting at once must not read each other's half-written one.
+        let config = std::env::temp_dir().join(format!("bouquet-multi-process-{}.toml", uuid::Uuid::new_v4()));
         std::fs::write(&config, "[fraud]\nenabled = false\n").expect("write the config file");
         let mut child = Command::new(BIN)
             .args(["serve", "--bind", "127.0.0.1:0", "--database-url", database_url, "--config", config.to_str().unwrap()])
@@ -39,7 +41,7 @@ impl ServerProcess {
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read the listening line");
         let url = line.trim().rsplit(' ').next().expect("url").to_string();
         assert!(url.starts_with("http://127.0.0.1:"), "unexpected first line: {line}");
-        Self { child, url }
+        Self { child, url, config }
     }
 }
 
@@ -47,6 +49,7 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.config);
     }
 }
 
