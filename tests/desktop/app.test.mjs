@@ -133,7 +133,7 @@ before(async () => {
   mkdirSync(artifacts, { recursive: true });
   server = await startServer();
   await api(server, "POST", "/api/v1/accounts", {
-    body: { kind: "supplier", email: "studio@example.com", password: "correct horse battery", business_name: "Golden Hour Studio", vendor_type: "photographer" },
+    body: { kind: "supplier", email: "studio@goldenhour.example", password: "correct horse battery", business_name: "Golden Hour Studio", vendor_type: "photographer" },
   });
   dataDir = mkdtempSync(join(tmpdir(), "bouquet-app-"));
   first = await startApp(4444, dataDir);
@@ -152,7 +152,7 @@ after(async () => {
 
 test("a supplier signs in once, adds and imports contacts, invites couples, and at a fair with no network makes a QR code and captures a lead", { timeout: 180_000 }, async () => {
   // First start: no session yet, so the app opens on Settings.
-  await type("signin-email", "studio@example.com");
+  await type("signin-email", "studio@goldenhour.example");
   await type("signin-password", "correct horse battery");
   await click("signin-submit");
   await textBecomes("signed-in", /Golden Hour Studio/);
@@ -249,7 +249,7 @@ test("a second app on the same account gets the first one's contacts, and the sy
   const secondDir = mkdtempSync(join(tmpdir(), "bouquet-app2-"));
   second = { ...(await startApp(4446, secondDir)), dataDir: secondDir };
   session = second.session;
-  await type("signin-email", "studio@example.com");
+  await type("signin-email", "studio@goldenhour.example");
   await type("signin-password", "correct horse battery");
   await click("signin-submit");
   await textBecomes("signed-in", /Golden Hour Studio/);
