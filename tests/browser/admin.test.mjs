@@ -292,3 +292,76 @@ test("an operator works a fraud case through the review queue: evidence, approve
   assert.equal(await floRows.count(), 0, "nothing of the ring waits any more");
   await page.close();
 });
+
+test("an operator reads the platform's growth: targets, the series and its chart, the funnel's bottleneck, the loop, a split, and a CSV export that agrees", async () => {
+  const ops = await api(server, "POST", "/api/v1/sessions", { body: { email: "ops@bouquet.example", password: "a long operator password" } });
+  const report = await api(server, "GET", "/api/v1/admin/analytics?period=week", { token: ops.token });
+  assert.ok(report.total.referrals_made >= 2 && report.total.conversions >= 2, "the conversions made by the tests above");
+
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false });
+  await page.goto(`${server.url}/admin/login`);
+  await page.fill("input[name=email]", "ops@bouquet.example");
+  await page.fill("input[name=password]", "a long operator password");
+  await page.click("button[type=submit]");
+  await page.getByRole("link", { name: "Growth", exact: true }).click();
+  assert.equal(new URL(page.url()).pathname, "/admin/analytics");
+  const csp = (await page.goto(page.url())).headers()["content-security-policy"];
+  assert.match(csp, /default-src 'none'/);
+
+  // The range row says what the API says; twelve weekly bars, one per week including empty ones.
+  const range = page.locator("tr", { has: page.locator("th", { hasText: "Range" }) });
+  const cells = await range.locator("td").allTextContents();
+  assert.equal(Number(cells[0]), report.total.referrals_made);
+  assert.equal(Number(cells[4]), report.total.conversions);
+  assert.equal(await page.locator("svg[aria-label^='Referrals made'] rect").count(), report.series.length);
+  assert.equal(report.series.length, 12);
+  assert.match(await page.textContent("body"), /held or rejected by fraud review are left out/);
+
+  // Targets: referral conversion against 25%, and the loop's K (no couple has referred a supplier: not measured).
+  const conversion = page.locator("[data-kpi='Referral conversion']");
+  assert.match(await conversion.textContent(), /target above 25\.0%/);
+  assert.match(await page.locator("[data-kpi='Full loop K']").textContent(), /not measured yet/);
+  assert.match(await page.textContent("[data-testid=full-loop-k]"), /—/);
+
+  // The funnel: the bottleneck the API names is the row marked, with its recommendation.
+  if (report.funnel.bottleneck) {
+    assert.equal(await page.locator("tr[data-bottleneck=true]").count(), 1);
+    assert.equal(await page.textContent("[data-testid=recommendation]"), report.funnel.recommendation);
+  }
+  await page.screenshot({ path: join(artifacts, "admin-analytics.png"), fullPage: true });
+
+  // Split by method: the groups' referrals add up to the range's.
+  await page.selectOption("select[name=split]", "method");
+  await page.click("text=Show");
+  assert.match(page.url(), /split=method/);
+  const groupRows = page.locator("section[aria-labelledby=over-time] table").nth(1).locator("tbody tr");
+  let sum = 0;
+  for (const row of await groupRows.all()) sum += Number((await row.locator("td").allTextContents())[1]);
+  assert.equal(sum, report.total.referrals_made);
+
+  // The CSV: a header, the "all" series, then each group's; its totals agree with the API.
+  const href = await page.getAttribute("text=Export CSV", "href");
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === "bq_admin");
+  const res = await fetch(`${server.url}${href}`, { headers: { cookie: `bq_admin=${session.value}` } });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type"), /text\/csv/);
+  assert.match(res.headers.get("content-disposition"), /attachment/);
+  const rows = (await res.text()).trim().split("\n").map((l) => l.split(","));
+  assert.equal(rows[0][0], "group");
+  const all = rows.filter((r) => r[0] === "all");
+  assert.equal(all.length, 12);
+  assert.equal(all.reduce((n, r) => n + Number(r[2]), 0), report.total.referrals_made);
+  assert.ok(rows.some((r) => r[0] === "qr"), "the split's groups follow");
+
+  // A bad range is said plainly, with the form kept.
+  const bad = await page.goto(`${server.url}/admin/analytics?from=someday`);
+  assert.equal(bad.status(), 400);
+  assert.match(await page.textContent("[role=alert]"), /from must be a date/);
+  assert.equal(await page.inputValue("input[name=from]"), "someday");
+
+  // Without the operator's session: to the sign-in page, and no CSV.
+  const anonymous = await fetch(`${server.url}/admin/analytics.csv`, { redirect: "manual" });
+  assert.notEqual(anonymous.status, 200);
+  await page.close();
+});

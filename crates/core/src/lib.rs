@@ -4,6 +4,7 @@
 //! may depend on this one, and it depends on none of them.
 
 pub mod account;
+pub mod analytics;
 pub mod api;
 pub mod attribution;
 pub mod batching;
@@ -16,6 +17,7 @@ pub mod leaderboard;
 pub mod ledger;
 pub mod metrics;
 pub mod money;
+pub mod recommend;
 pub mod referral;
 pub mod reward_status;
 pub mod rewards;

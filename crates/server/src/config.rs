@@ -146,6 +146,8 @@ struct FileSettings {
     disposable_domains_file: Option<PathBuf>,
     /// The fraud policy's weights, thresholds and actions (`[fraud]`, docs/fraud.md).
     fraud: Option<bouquet_core::fraud::FraudPolicy>,
+    /// The funnel's step benchmarks (`[funnel_benchmarks]`, docs/metrics.md).
+    funnel_benchmarks: Option<bouquet_core::metrics::FunnelBenchmarks>,
 }
 
 #[derive(Clone)]
@@ -176,6 +178,8 @@ pub struct Settings {
     pub fraud: bouquet_core::fraud::FraudPolicy,
     /// Disposable email domains to use instead of the shipped list.
     pub disposable_domains_file: Option<PathBuf>,
+    /// What each funnel step is judged against to find the bottleneck (docs/metrics.md).
+    pub funnel_benchmarks: bouquet_core::metrics::FunnelBenchmarks,
     /// Whether public_url (and the default signup_url) were derived from `bind`, and so
     /// must follow the address actually bound (port 0 picks one at start).
     derived_from_bind: bool,
@@ -253,6 +257,11 @@ impl Settings {
         let derived_from_bind = derived_from_bind && signup_url.is_none();
         let fraud = file.fraud.clone().unwrap_or_default();
         fraud.validate().map_err(ConfigError::Invalid)?;
+        let funnel_benchmarks = file.funnel_benchmarks.unwrap_or_default();
+        let b = funnel_benchmarks;
+        if [b.visited, b.signed_up, b.activated, b.converted, b.retained].iter().any(|v| !v.is_finite() || *v < 0.0) {
+            return Err(ConfigError::Invalid("funnel_benchmarks must be numbers of 0 or more (0 switches a step's judgement off)".into()));
+        }
         let disposable_domains_file = args.disposable_domains_file.or(file.disposable_domains_file.clone());
         if let Some(path) = &disposable_domains_file {
             std::fs::metadata(path).map_err(|e| ConfigError::Read(path.clone(), e))?;
@@ -293,6 +302,7 @@ impl Settings {
             scheduler_interval: std::time::Duration::from_secs(60),
             seed_calendar: args.seed_calendar.or(file.seed_calendar).unwrap_or(true),
             fraud,
+            funnel_benchmarks,
             disposable_domains_file,
             derived_from_bind,
         })

@@ -3,7 +3,9 @@
 
 mod admin;
 mod admin_campaigns;
+mod admin_analytics;
 mod admin_fraud;
+mod analytics;
 mod api;
 mod campaigns;
 mod extract;
@@ -117,6 +119,9 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/fraud/reviews/{id}", get(fraud::review))
         .route("/admin/fraud/reviews/{id}/decision", post(fraud::decide))
         .route("/admin/fraud/assessments", get(fraud::assessments))
+        .route("/me/analytics", get(analytics::mine))
+        .route("/admin/analytics", get(analytics::platform))
+        .route("/admin/analytics/loop", get(analytics::viral_loop))
         .route("/sync/push", post(api::sync_push).layer(DefaultBodyLimit::max(bouquet_core::sync::MAX_PUSH_BYTES)))
         .route("/sync/pull", get(api::sync_pull))
         .route("/sync/state", get(api::sync_state))
@@ -140,6 +145,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/campaigns/{id}/action", post(admin_campaigns::act))
         .route("/admin/experiments/{id}/apply", post(admin_campaigns::apply))
         .route("/admin/fraud", get(admin_fraud::queue))
+        .route("/admin/analytics", get(admin_analytics::show))
+        .route("/admin/analytics.csv", get(admin_analytics::csv))
         .route("/admin/fraud/{id}", get(admin_fraud::show))
         .route("/admin/fraud/{id}/decision", post(admin_fraud::decide))
         .fallback(landing::not_found)

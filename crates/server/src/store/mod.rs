@@ -7,6 +7,7 @@
 //! - `dialect`: the little that must differ (connecting, row locks, one statement).
 //! - `migrations`: the schema, shared where the databases agree.
 
+mod analytics;
 mod campaigns;
 mod db;
 mod dialect;
@@ -31,6 +32,7 @@ use bouquet_core::{AccountKind, AttributionModel, CodeNamespace, Money};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+pub use analytics::AnalyticsStore;
 pub use experiments::{ExperimentRow, ExperimentStore, ExperimentTx, ReferrerCounts, VariantRow};
 pub use fraud::{AssessmentRow, FraudStore, FraudSubjectRow, FraudTx, ReviewRow, TouchFact};
 pub use campaigns::{CampaignRow, CampaignStore, CampaignTx, ReferralFacts};
@@ -190,7 +192,7 @@ pub struct StatsRow {
 }
 
 #[async_trait]
-pub trait Store: RewardStore + CampaignStore + ExperimentStore + FraudStore + Send + Sync + 'static {
+pub trait Store: RewardStore + CampaignStore + ExperimentStore + FraudStore + AnalyticsStore + Send + Sync + 'static {
     /// "sqlite" or "postgres", for health and logs.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;

@@ -1,0 +1,332 @@
+//! Growth analytics over real HTTP on SQLite and PostgreSQL, against a small population
+//! whose every figure is worked out by hand below: an empty week, a zero denominator, a
+//! referral converting weeks after it was made, a refund, a rejected referee left out, a
+//! referrer who sees only their own figures.
+
+mod common;
+use bouquet_server::on_both_backends;
+
+use std::collections::BTreeMap;
+
+use bouquet_core::analytics::{AnalyticsReport, GrowthFigures, LoopReport};
+use bouquet_core::api::SessionView;
+use bouquet_core::fraud::FraudAction;
+use bouquet_core::code::ReferralCode;
+use bouquet_core::metrics::{FunnelStep, GrowthStatus, Kpi, Period, period_start};
+use bouquet_core::sync::{Entity, SCHEMA_VERSION};
+use bouquet_core::{AccountKind, Hlc};
+use chrono::{DateTime, Duration, Utc};
+use common::people::{Platform, Via, account, scan};
+use common::{TestDb, TestServer, api, json_of};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// A code made on a device at `created_at` (offline, synced later), as the app pushes it.
+async fn push_code(server: &TestServer, s: &SessionView, method: &str, serial: u64, created_at: DateTime<Utc>) -> String {
+    let code = ReferralCode::generate(AccountKind::Supplier, &s.code_namespace, serial as usize).to_string();
+    let fields = json!({"code": code, "method": method, "link": format!("{}/r/{code}", server.url), "created_at": created_at.to_rfc3339()});
+    let clocks: BTreeMap<String, Hlc> =
+        fields.as_object().unwrap().keys().map(|k| (k.clone(), Hlc { wall_ms: Utc::now().timestamp_millis(), counter: serial as u32, node: "laptop".into() })).collect();
+    let change = json!({"seq": serial, "entity": Entity::Code, "id": Uuid::now_v7(), "fields": fields, "clocks": clocks});
+    let resp = api()
+        .post(format!("{}/api/v1/sync/push", server.url))
+        .bearer_auth(&s.token)
+        .json(&json!({"schema_version": SCHEMA_VERSION, "changes": [change]}))
+        .send()
+        .await
+        .unwrap();
+    json_of(resp, StatusCode::OK).await;
+    code
+}
+
+async fn report<T: serde::de::DeserializeOwned>(server: &TestServer, token: &str, query: &str) -> T {
+    let resp = api().get(format!("{}{query}", server.url)).bearer_auth(token).send().await.unwrap();
+    serde_json::from_value(json_of(resp, StatusCode::OK).await).unwrap()
+}
+
+async fn status_of(server: &TestServer, token: &str, query: &str) -> (StatusCode, Value) {
+    let resp = api().get(format!("{}{query}", server.url)).bearer_auth(token).send().await.unwrap();
+    (resp.status(), resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn event(platform: &Platform, server: &TestServer, kind: &str, user: &str, at: DateTime<Utc>) {
+    platform.event(server, json!({"idempotency_key": format!("{kind}-{user}"), "type": kind, "occurred_at": at, "user": {"id": user, "kind": "couple"}})).await;
+}
+
+fn figures(referrals: i64, referrers: i64, visits: i64, sign_ups: i64, conversions: i64) -> GrowthFigures {
+    GrowthFigures {
+        referrals_made: referrals,
+        unique_referrers: referrers,
+        unique_visits: visits,
+        sign_ups,
+        conversions,
+        conversion_rate: (referrals > 0).then(|| conversions as f64 / referrals as f64),
+        ..GrowthFigures::default()
+    }
+}
+
+async fn every_figure_matches_the_hand_worked_population(db: &TestDb) {
+    // Codes made six weeks ago must still work, and their conversions' rewards be due at once.
+    let server = TestServer::start_with(db, |s| {
+        s.referral_lifetime = Duration::days(365);
+        s.attribution.window = Duration::days(365);
+    })
+    .await;
+    let platform = Platform::new(&server).await;
+    let admin = account(&server, "admin", "ops@bouquet.example", "").await;
+    let studio = account(&server, "supplier", "studio@goldenhour.example", "Golden Hour Studio").await;
+    let florist = account(&server, "supplier", "hello@petals.example", "Petals").await;
+
+    // Three whole weeks, the last ending at least 3 weeks ago: every conversion below is
+    // more than 30 days old (retention is decided) and past the 14-day holding period.
+    let w1 = period_start(Utc::now() - Duration::days(42), Period::Week);
+    let at = |days: i64, hours: i64| w1 + Duration::days(days) + Duration::hours(hours);
+    let range = format!("period=week&from={}&to={}", w1.format("%Y-%m-%d"), (w1 + Duration::days(20)).format("%Y-%m-%d"));
+
+    // Week 1, the studio: a link (A) and a QR code (B).
+    let a = push_code(&server, &studio, "link", 1, at(1, 10)).await;
+    let b = push_code(&server, &studio, "qr", 2, at(2, 9)).await;
+    // Two couples type A's code; both activate and convert. One converts an hour after
+    // signing up and is refunded two days later; the other converts a week later (week 2).
+    platform.signup(&server, "u1", "maya.jones@mail.example", Via::Code(&a), "198.51.100.1", at(1, 12)).await;
+    platform.signup(&server, "u2", "tom.hart@post.example", Via::Code(&a), "198.51.100.2", at(1, 13)).await;
+    event(&platform, &server, "activate", "u2", at(1, 13) + Duration::minutes(30)).await;
+    platform.convert(&server, "u2", at(1, 14)).await;
+    event(&platform, &server, "refund", "u2", at(3, 14)).await;
+    event(&platform, &server, "activate", "u1", at(2, 12)).await;
+    platform.convert(&server, "u1", at(8, 12)).await;
+    // B: a couple at the studio's own business domain is a self-referral, rejected and left out.
+    let rejected = platform.signup(&server, "u3", "cousin@goldenhour.example", Via::Code(&b), "198.51.100.3", at(2, 10)).await;
+    assert_eq!(rejected.fraud.map(|f| f.action), Some(FraudAction::Reject));
+    // Phones open A and B (visits that did not sign up).
+    scan(&server, &a, "203.0.113.10", 1).await;
+    scan(&server, &b, "203.0.113.11", 2).await;
+    // Week 2: nothing from the studio. The florist makes E; a couple signs up, activates, converts.
+    let e = push_code(&server, &florist, "link", 1, at(9, 9)).await;
+    platform.signup(&server, "u4", "ivy.lee@mail.example", Via::Code(&e), "198.51.100.4", at(9, 10)).await;
+    event(&platform, &server, "activate", "u4", at(9, 11)).await;
+    platform.convert(&server, "u4", at(10, 10)).await;
+    // Week 3, the studio: an email invitation (D) nobody has answered.
+    push_code(&server, &studio, "email", 3, at(15, 9)).await;
+
+    // ---- The studio's own report ----
+    let mine: AnalyticsReport = report(&server, &studio.token, &format!("/api/v1/me/analytics?{range}")).await;
+    assert_eq!(mine.account_id, Some(studio.account.id));
+    assert!(mine.exclusions.contains("held or rejected"));
+    let starts: Vec<DateTime<Utc>> = mine.series.iter().map(|p| p.start).collect();
+    assert_eq!(starts, [w1, w1 + Duration::days(7), w1 + Duration::days(14)]);
+
+    // Week 1: A and B made by one referrer. Visits: u1's and u2's typed codes and the two
+    // phones (u3's is left out) = 4. Sign-ups u1, u2 = 2; both converted, counted in week 1
+    // although u1 converted in week 2. Times to convert: u2 1 h = 3,600 s; u1 from 12:00
+    // on day 1 to 12:00 on day 8 = 604,800 s; mean and median (3,600 + 604,800) ÷ 2 =
+    // 304,200. Value: u1's 49.00 only (u2 was refunded).
+    let week1 = &mine.series[0].figures;
+    assert_eq!(
+        *week1,
+        GrowthFigures {
+            avg_time_to_convert_seconds: Some(304_200.0),
+            median_time_to_convert_seconds: Some(304_200.0),
+            conversion_value_minor: 4_900,
+            avg_conversion_value_minor: Some(4_900),
+            ..figures(2, 1, 4, 2, 2)
+        }
+    );
+    // Week 2 is empty: zeros, and no rate (nothing to divide by) rather than 0%.
+    assert_eq!(mine.series[1].figures, GrowthFigures::default());
+    assert_eq!(mine.series[1].figures.conversion_rate, None);
+    // Week 3: one invitation, nothing yet: a real 0%, but no time or value to average.
+    assert_eq!(mine.series[2].figures, figures(1, 1, 0, 0, 0));
+    assert_eq!(mine.series[2].figures.conversion_rate, Some(0.0));
+    // The range: 3 referrals, 2 conversions → 2 ÷ 3.
+    assert_eq!(
+        mine.total,
+        GrowthFigures {
+            avg_time_to_convert_seconds: Some(304_200.0),
+            median_time_to_convert_seconds: Some(304_200.0),
+            conversion_value_minor: 4_900,
+            avg_conversion_value_minor: Some(4_900),
+            ..figures(3, 1, 4, 2, 2)
+        }
+    );
+
+    // Funnel: invited 3, visited 4, signed up 2 (2 ÷ 4 = 0.5, 0.8 of its 0.625 benchmark:
+    // the bottleneck), activated 2 (1.0), converted 2 (1.0), both matured, 1 retained
+    // (u2's refund within 30 days) → 0.5 of 0.9 = 0.556, further below than signing up.
+    let step = |s: FunnelStep| mine.funnel.steps.iter().find(|r| r.step == s).unwrap().clone();
+    let counts: Vec<i64> = mine.funnel.steps.iter().map(|s| s.count).collect();
+    assert_eq!(counts, [3, 4, 2, 2, 2, 1]);
+    assert_eq!(step(FunnelStep::Invited).rate, None);
+    assert_eq!(step(FunnelStep::SignedUp).rate, Some(0.5));
+    assert_eq!(step(FunnelStep::Retained).rate, Some(0.5));
+    assert_eq!(mine.funnel.bottleneck, Some(FunnelStep::Retained));
+    assert_eq!(mine.funnel.recommendation.as_deref(), Some(FunnelStep::Retained.recommendation()));
+    assert_eq!(mine.funnel.referral_conversion_rate, Some(2.0 / 3.0));
+
+    // Money: revenue 49.00. Rewards: u2 converted first (75.00 = 25 × 2 annual × 1.5 new
+    // referrer), due at once and then clawed back by the refund; u1's 75.00 (still × 1.5:
+    // one earlier success) due at once: paid 75.00, pending 0. ROI 4,900 ÷ 7,500.
+    assert_eq!(mine.money.referral_revenue_minor, 4_900);
+    assert_eq!((mine.money.rewards_paid_minor, mine.money.rewards_pending_minor), (7_500, 0));
+    assert_eq!(mine.money.reward_roi, Some(4_900.0 / 7_500.0));
+    // Fraud: u1, u2 and u3 assessed, u3 rejected.
+    assert_eq!((mine.money.fraud_assessed, mine.money.fraud_held_or_rejected), (3, 1));
+    assert_eq!(mine.money.fraud_rate, Some(1.0 / 3.0));
+    let kpi = |r: &AnalyticsReport, k: Kpi| r.kpis.iter().find(|c| c.kpi == k).copied();
+    assert_eq!(kpi(&mine, Kpi::ReferralConversionRate).and_then(|c| c.met), Some(true));
+    assert_eq!(kpi(&mine, Kpi::RewardRoi).and_then(|c| c.met), Some(false));
+    assert!(kpi(&mine, Kpi::ViralCoefficient).is_none(), "the loop is a platform figure");
+
+    // ---- The platform, split by method ----
+    let all: AnalyticsReport = report(&server, &admin.token, &format!("/api/v1/admin/analytics?{range}&split=method")).await;
+    assert_eq!(all.account_id, None);
+    // Week 2 now has the florist's E: 1 referral, 1 visit (u4's code), 1 sign-up, 1 conversion
+    // a day later (86,400 s), 49.00.
+    assert_eq!(
+        all.series[1].figures,
+        GrowthFigures {
+            avg_time_to_convert_seconds: Some(86_400.0),
+            median_time_to_convert_seconds: Some(86_400.0),
+            conversion_value_minor: 4_900,
+            avg_conversion_value_minor: Some(4_900),
+            ..figures(1, 1, 1, 1, 1)
+        }
+    );
+    // Whole range: 4 referrals by 2 referrers, 5 visits, 3 sign-ups, 3 conversions; times
+    // 3,600, 86,400 and 604,800 → median 86,400, mean 231,600; value 98.00 over 2.
+    assert_eq!(
+        all.total,
+        GrowthFigures {
+            avg_time_to_convert_seconds: Some(231_600.0),
+            median_time_to_convert_seconds: Some(86_400.0),
+            conversion_value_minor: 9_800,
+            avg_conversion_value_minor: Some(4_900),
+            ..figures(4, 2, 5, 3, 3)
+        }
+    );
+    let groups: Vec<(&str, i64, i64)> = all.groups.iter().map(|g| (g.key.as_str(), g.total.referrals_made, g.total.conversions)).collect();
+    assert_eq!(groups, [("email", 1, 0), ("link", 2, 3), ("qr", 1, 0)]);
+    assert_eq!(all.groups[1].series.len(), 3, "each group has every bucket");
+    // Rewards paid: 75.00 each to the studio (u1) and the florist (u4); ROI 9,800 ÷ 15,000.
+    assert_eq!(all.money.rewards_paid_minor, 15_000);
+    assert_eq!(all.money.reward_roi, Some(9_800.0 / 15_000.0));
+    assert_eq!((all.money.fraud_assessed, all.money.fraud_held_or_rejected), (4, 1));
+
+    // The loop: supplier → couple, 2 active referrers, 4 invitations, 3 conversions:
+    // 2 per referrer × 0.75 = K 1.5; no couple has referred a supplier, so the full loop
+    // has no K and no status.
+    let lp: LoopReport = report(&server, &admin.token, &format!("/api/v1/admin/analytics/loop?{range}")).await;
+    let s2c = lp.viral_loop.directions[0];
+    assert_eq!((s2c.active_referrers, s2c.invitations, s2c.conversions), (2, 4, 3));
+    assert_eq!((s2c.invitations_per_referrer, s2c.conversion_per_invitation, s2c.k), (Some(2.0), Some(0.75), Some(1.5)));
+    assert_eq!(lp.viral_loop.full_loop_k, None);
+    assert_eq!(lp.viral_loop.growth_status, None::<GrowthStatus>);
+
+    // An operator may look at one referrer; the florist sees only the florist.
+    let one: AnalyticsReport = report(&server, &admin.token, &format!("/api/v1/admin/analytics?{range}&account_id={}", studio.account.id)).await;
+    assert_eq!(one.total, mine.total);
+    let theirs: AnalyticsReport = report(&server, &florist.token, &format!("/api/v1/me/analytics?{range}")).await;
+    assert_eq!((theirs.total.referrals_made, theirs.total.conversions), (1, 1));
+
+    // By day: 21 buckets, the conversion still in the day A was made.
+    let by_day: AnalyticsReport = report(&server, &studio.token, &format!("/api/v1/me/analytics?{}", range.replace("week", "day"))).await;
+    assert_eq!(by_day.series.len(), 21);
+    assert_eq!((by_day.series[1].figures.referrals_made, by_day.series[1].figures.conversions), (1, 2));
+    assert_eq!(by_day.series[8].figures, GrowthFigures::default());
+}
+
+async fn bad_requests_and_strangers_are_refused(db: &TestDb) {
+    let server = TestServer::start(db).await;
+    let studio = account(&server, "supplier", "studio@goldenhour.example", "Golden Hour Studio").await;
+    let admin = account(&server, "admin", "ops@bouquet.example", "").await;
+    for (query, needle) in [
+        ("period=year", "period"),
+        ("from=yesterday", "from"),
+        ("from=2026-03-10&to=2026-03-01", "before it starts"),
+        ("period=day&from=2000-01-01&to=2026-01-01", "more than 1000"),
+        ("split=colour", "split"),
+        ("colour=red", "colour"),
+    ] {
+        let (status, body) = status_of(&server, &studio.token, &format!("/api/v1/me/analytics?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert!(body["message"].as_str().unwrap_or_default().contains(needle), "{query}: {body}");
+    }
+    // With no range given: the last 12 weeks, ending now, empty.
+    let empty: AnalyticsReport = report(&server, &studio.token, "/api/v1/me/analytics").await;
+    assert_eq!((empty.period, empty.series.len()), (Period::Week, 12));
+    assert!(empty.to <= Utc::now() && empty.to > Utc::now() - Duration::minutes(1));
+    assert_eq!(empty.funnel.bottleneck, None);
+    assert_eq!(empty.funnel.referral_conversion_rate, None);
+
+    for path in ["/api/v1/admin/analytics", "/api/v1/admin/analytics/loop"] {
+        assert_eq!(status_of(&server, &studio.token, path).await.0, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(api().get(format!("{}{path}", server.url)).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(api().get(format!("{}/api/v1/me/analytics", server.url)).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let (status, _) = status_of(&server, &admin.token, &format!("/api/v1/admin/analytics?account_id={}", Uuid::new_v4())).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+
+
+/// A referral made through the API at `made_at` (a couple's referral of a supplier, or a
+/// supplier's of a couple).
+async fn refer(server: &TestServer, who: &SessionView, made_at: DateTime<Utc>) -> String {
+    let body = json!({"method": "link", "created_at": made_at});
+    let resp = api().post(format!("{}/api/v1/referrals", server.url)).bearer_auth(&who.token).json(&body).send().await.unwrap();
+    json_of(resp, StatusCode::CREATED).await["code"].as_str().unwrap().to_owned()
+}
+
+async fn k_and_cycle_time_on_two_generations(db: &TestDb) {
+    let server = TestServer::start(db).await;
+    let platform = Platform::new(&server).await;
+    let admin = account(&server, "admin", "ops@bouquet.example", "").await;
+    let t0 = period_start(Utc::now() - Duration::days(20), Period::Day);
+    let day = |d: i64| t0 + Duration::days(d);
+
+    // Generation 0: two suppliers invite four couples; three convert.
+    let s1 = account(&server, "supplier", "hello@first.example", "First Light").await;
+    let s2 = account(&server, "supplier", "hello@second.example", "Second Nature").await;
+    let (a, b) = (refer(&server, &s1, day(0)).await, refer(&server, &s1, day(0)).await);
+    let (c, _unanswered) = (refer(&server, &s2, day(0)).await, refer(&server, &s2, day(0)).await);
+    for (user, email, code) in [("c1", "cleo@mail.example", &a), ("c2", "dev@post.example", &b), ("c3", "esme@inbox.example", &c)] {
+        platform.signup(&server, user, email, Via::Code(code), "198.51.100.20", day(1)).await;
+        platform.convert(&server, user, day(1) + Duration::hours(2)).await;
+    }
+    // Generation 1: couples c1 and c2 (with Bouquet accounts under the emails they signed up
+    // with) each invite a supplier; c1's converts 4 days after c1 joined.
+    let cleo = account(&server, "couple", "cleo@mail.example", "Cleo & Sam").await;
+    let dev = account(&server, "couple", "dev@post.example", "Dev & Ola").await;
+    let to_s3 = refer(&server, &cleo, day(2)).await;
+    refer(&server, &dev, day(2)).await;
+    platform.signup(&server, "s3", "hello@third.example", Via::Code(&to_s3), "198.51.100.21", day(4)).await;
+    platform.convert(&server, "s3", day(5)).await;
+    // The supplier who joined through Cleo invites a couple, who converts 6 days after.
+    let s3 = account(&server, "supplier", "hello@third.example", "Third Eye").await;
+    let from_s3 = refer(&server, &s3, day(6)).await;
+    platform.signup(&server, "c4", "fay@mail.example", Via::Code(&from_s3), "198.51.100.22", day(8)).await;
+    platform.convert(&server, "c4", day(10)).await;
+
+    let range = format!("period=week&from={}&to={}", day(0).format("%Y-%m-%d"), day(14).format("%Y-%m-%d"));
+    let lp: LoopReport = report(&server, &admin.token, &format!("/api/v1/admin/analytics/loop?{range}")).await;
+    let d = |i: usize| lp.viral_loop.directions[i];
+    // Supplier → couple: s1, s2, s3 active; 5 invitations; c1, c2, c3, c4 converted: K = 4 ÷ 3.
+    assert_eq!((d(0).active_referrers, d(0).invitations, d(0).conversions), (3, 5, 4));
+    assert_eq!(d(0).k, Some(4.0 / 3.0));
+    // Couple → supplier: Cleo and Dev, 2 invitations, 1 converted: K = 0.5.
+    assert_eq!((d(1).active_referrers, d(1).invitations, d(1).conversions), (2, 2, 1));
+    assert_eq!(d(1).k, Some(0.5));
+    // The full loop: 4/3 × 0.5 = 2/3, sub-viral, so no doubling time.
+    let k = lp.viral_loop.full_loop_k.unwrap();
+    assert!((k - 2.0 / 3.0).abs() < 1e-12, "{k}");
+    assert_eq!(lp.viral_loop.growth_status, Some(GrowthStatus::SubViral));
+    assert_eq!(lp.viral_loop.doubling_time_days, None);
+    // Cycle: Cleo joined on day 1 and her first success was on day 5 (4 days); the third
+    // supplier joined on day 4 and first succeeded on day 10 (6 days): 4 + 6 = 10.
+    let cycle = lp.viral_loop.cycle_time_days.unwrap();
+    assert!((cycle - 10.0).abs() < 1e-9, "{cycle}");
+    let met = |kpi: Kpi| lp.kpis.iter().find(|c| c.kpi == kpi).and_then(|c| c.met);
+    assert_eq!((met(Kpi::ViralCoefficient), met(Kpi::FullLoopDays)), (Some(false), Some(true)));
+}
+on_both_backends!(every_figure_matches_the_hand_worked_population, bad_requests_and_strangers_are_refused, k_and_cycle_time_on_two_generations);
