@@ -41,6 +41,19 @@ pub struct PersonFact {
     pub conversion: Option<ConversionFact>,
 }
 
+impl PersonFact {
+    /// Whether they got as far as signing up. A platform may report a purchase without
+    /// the sign-up or activation before it; a customer has an account and has used it, so
+    /// a later step implies the earlier ones and the funnel never grows downwards.
+    pub fn reached_sign_up(&self) -> bool {
+        self.signed_up || self.reached_activation()
+    }
+
+    pub fn reached_activation(&self) -> bool {
+        self.activated || self.conversion.is_some()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConversionFact {
     pub converted_at: DateTime<Utc>,
@@ -319,7 +332,7 @@ pub fn figures(referrals: &[&ReferralFact]) -> GrowthFigures {
         referrals_made,
         unique_referrers: referrers.len() as i64,
         unique_visits: referrals.iter().map(|r| r.visits).sum(),
-        sign_ups: people().filter(|p| p.signed_up).count() as i64,
+        sign_ups: people().filter(|p| p.reached_sign_up()).count() as i64,
         conversions: conversions.len() as i64,
         conversion_rate: metrics::rate(conversions.len() as i64, referrals_made),
         avg_time_to_convert_seconds: metrics::mean(&times),
@@ -348,8 +361,8 @@ pub fn funnel_counts(referrals: &[&ReferralFact], now: DateTime<Utc>) -> FunnelC
     for r in referrals {
         counts.visited += r.visits;
         for p in &r.people {
-            counts.signed_up += i64::from(p.signed_up);
-            counts.activated += i64::from(p.activated);
+            counts.signed_up += i64::from(p.reached_sign_up());
+            counts.activated += i64::from(p.reached_activation());
             if let Some(c) = &p.conversion {
                 counts.converted += 1;
                 if c.matured(now) {
@@ -463,6 +476,21 @@ mod tests {
         assert_eq!((counts.converted, counts.converted_matured, counts.retained), (2, 2, 1));
         // Nine days later nothing has matured: retention is not yet decided.
         assert_eq!(funnel_counts(&all, at(10, 0)).converted_matured, 0);
+    }
+
+    #[test]
+    fn a_purchase_reported_without_sign_up_or_activation_counts_at_every_step_before_it() {
+        // The platform sent only `convert` for one couple, `signup` and `convert` for another.
+        let mut bought = converted(at(1, 9), 60, Some(5_000));
+        bought.signed_up = false;
+        bought.activated = false;
+        let mut signed_then_bought = converted(at(1, 10), 60, None);
+        signed_then_bought.activated = false;
+        let refs = [referral(1, at(1, 0), 2, vec![bought, signed_then_bought])];
+        let all: Vec<&ReferralFact> = refs.iter().collect();
+        let c = funnel_counts(&all, at(2, 0));
+        assert_eq!((c.signed_up, c.activated, c.converted), (2, 2, 2), "a step never exceeds the one before it");
+        assert_eq!(figures(&all).sign_ups, 2);
     }
 
     #[test]

@@ -31,7 +31,9 @@ pub struct Range {
 
 /// How many buckets a range covers when `from` is not given: 30 days, 12 weeks or 12 months.
 fn default_span(period: Period, to: DateTime<Utc>) -> DateTime<Utc> {
-    let current = metrics::period_start(to, period);
+    // The bucket holding the range's last instant: `to` is exclusive, and a date given as
+    // `to` ends at the next midnight, itself the start of a bucket outside the range.
+    let current = metrics::period_start(to - Duration::microseconds(1), period);
     match period {
         Period::Day => current - Duration::days(29),
         Period::Week => current - Duration::weeks(11),
@@ -85,11 +87,10 @@ pub async fn report(
 ) -> Result<AnalyticsReport, ApiError> {
     let starts = metrics::period_starts(range.from, range.to, range.period).map_err(|e| bad(e.to_string()))?;
     let referrals = store.referral_facts(referrer, range.from, range.to, currency).await?;
-    let money = store.money_facts(referrer, range.from, range.to).await?;
+    let money = store.money_facts(referrer, range.from, range.to, currency).await?;
     // The loop's cycle time is a platform figure: one referrer's own cycle is not a median.
     // Over the accounts that joined in the range.
-    let mut cycles = if referrer.is_none() { store.cycle_facts().await? } else { Vec::new() };
-    cycles.retain(|c| c.joined_at >= range.from && c.joined_at < range.to);
+    let cycles = if referrer.is_none() { store.cycle_facts(range.from, range.to).await? } else { Vec::new() };
     Ok(analytics::report(&ReportInput {
         period: range.period,
         from: range.from,
@@ -126,6 +127,14 @@ mod tests {
         // Wednesday 18 March is in the week of Monday 16 March; 11 weeks before is 29 December.
         assert_eq!(r.from, Utc.with_ymd_and_hms(2025, 12, 29, 0, 0, 0).unwrap());
         assert_eq!(metrics::period_starts(r.from, r.to, r.period).unwrap().len(), 12);
+        // Ending on a date: twelve whole periods up to and including it.
+        for (period, to, from) in [("month", "2026-03-31", (2025, 4, 1)), ("week", "2026-03-22", (2025, 12, 29)), ("day", "2026-03-31", (2026, 3, 2))] {
+            let r = req(Some(period), None, Some(to)).resolve(now).unwrap();
+            let (y, m, d) = from;
+            assert_eq!(r.from, Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap(), "{period} to {to}");
+            let buckets = metrics::period_starts(r.from, r.to, r.period).unwrap().len();
+            assert_eq!(buckets, if period == "day" { 30 } else { 12 }, "{period} to {to}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use bouquet_core::analytics::{ConversionFact, CycleFact, MoneyFacts, PersonFact, ReferralFact};
+use bouquet_core::money::CREDITS;
 use bouquet_core::{AccountKind, ReferralMethod};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -25,10 +26,13 @@ pub trait AnalyticsStore: Send + Sync {
     async fn referral_facts(&self, referrer: Option<Uuid>, from: DateTime<Utc>, to: DateTime<Utc>, currency: &str) -> StoreResult<Vec<ReferralFact>>;
     /// Rewards of the referrals made in the range, and the fraud assessments of sign-ups
     /// in it.
-    async fn money_facts(&self, referrer: Option<Uuid>, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<MoneyFacts>;
-    /// Accounts that joined through a referral (a referred platform user with the
-    /// account's email) and have since made a successful referral of their own.
-    async fn cycle_facts(&self) -> StoreResult<Vec<CycleFact>>;
+    async fn money_facts(&self, referrer: Option<Uuid>, from: DateTime<Utc>, to: DateTime<Utc>, currency: &str) -> StoreResult<MoneyFacts>;
+    /// Accounts that joined through a referral (a platform user with the account's email,
+    /// who touched a referral before signing up) and have since made a
+    /// successful referral across the loop (a supplier's first couple, a couple's first
+    /// supplier), after joining.
+    /// Those that joined in `[from, to)`.
+    async fn cycle_facts(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<CycleFact>>;
 }
 
 /// Whether the platform user in `$col` is held or rejected by fraud review.
@@ -55,10 +59,12 @@ const REFERRALS: (&str, &str) = scoped!(
     ""
 );
 
+// Unique visits of the link or QR code, and fair leads: a couple met at the booth is a
+// visit though they never clicked (their lead's touch is not a unique visit of the page).
 const VISITS: (&str, &str) = scoped!(
     "SELECT t.referral_id, COUNT(*) AS visits
      FROM touches t JOIN referrals r ON r.id = t.referral_id
-     WHERE r.created_at >= $1 AND r.created_at < $2 AND t.is_unique",
+     WHERE r.created_at >= $1 AND r.created_at < $2 AND (t.is_unique OR t.channel = 'fair_lead')",
     concat!("AND (t.platform_user_id IS NULL OR ", not_excluded!("t.platform_user_id"), ") GROUP BY t.referral_id")
 );
 
@@ -79,14 +85,16 @@ const PEOPLE: (&str, &str) = scoped!(
     )
 );
 
-// Held rewards are their users'; voided, expired and clawed back ones were never paid.
+// Held rewards are their users'; voided, expired and clawed back ones were never paid. By
+// currency: a referee's incentive may be in its offer's currency, and only credits and
+// the report's currency are summed (never euros added to pounds).
 const REWARDS: (&str, &str) = scoped!(
-    "SELECT
+    "SELECT w.currency,
         CAST(COALESCE(SUM(CASE WHEN w.status IN ('eligible', 'claimed') THEN w.amount_minor ELSE 0 END), 0) AS BIGINT) AS paid,
         CAST(COALESCE(SUM(CASE WHEN w.status = 'pending' THEN w.amount_minor ELSE 0 END), 0) AS BIGINT) AS pending
      FROM rewards w JOIN referrals r ON r.id = w.referral_id
      WHERE r.created_at >= $1 AND r.created_at < $2 AND w.role IN ('referrer', 'referee')",
-    ""
+    "GROUP BY w.currency"
 );
 
 const FRAUD_PLATFORM: &str = "SELECT COUNT(*) AS assessed,
@@ -100,14 +108,15 @@ const CYCLES: &str = concat!(
     "SELECT a.kind, MIN(u.signed_up_at) AS joined_at, MIN(c.converted_at) AS first_success_at
      FROM accounts a
      JOIN platform_users u ON LOWER(u.email) = a.email
-     JOIN conversions c ON c.referrer_id = a.id
+     JOIN conversions c ON c.referrer_id = a.id AND c.converted_at >= u.signed_up_at
+     JOIN referrals rf ON rf.id = c.referral_id AND rf.referee_type <> a.kind
      WHERE a.kind IN ('supplier', 'couple') AND u.signed_up_at IS NOT NULL
-       AND EXISTS (SELECT 1 FROM touches t WHERE t.platform_user_id = u.user_id)
+       AND EXISTS (SELECT 1 FROM touches t WHERE t.platform_user_id = u.user_id AND t.occurred_at <= u.signed_up_at)
        AND ",
     not_excluded!("u.user_id"),
     " AND ",
     not_excluded!("c.platform_user_id"),
-    " GROUP BY a.id, a.kind"
+    " GROUP BY a.id, a.kind HAVING MIN(u.signed_up_at) >= $1 AND MIN(u.signed_up_at) < $2"
 );
 
 fn pick(sql: (&'static str, &'static str), referrer: Option<Uuid>) -> &'static str {
@@ -168,22 +177,29 @@ impl AnalyticsStore for SqlStore {
         Ok(facts)
     }
 
-    async fn money_facts(&self, referrer: Option<Uuid>, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<MoneyFacts> {
+    async fn money_facts(&self, referrer: Option<Uuid>, from: DateTime<Utc>, to: DateTime<Utc>, currency: &str) -> StoreResult<MoneyFacts> {
         let scope = args![from, to, referrer];
         let n = if referrer.is_some() { 3 } else { 2 };
         let pool = self.pool();
-        let rewards = pool.fetch_one(pick(REWARDS, referrer), &scope[..n]).await?;
+        let (mut paid, mut pending) = (0, 0);
+        for row in pool.fetch_all(pick(REWARDS, referrer), &scope[..n]).await? {
+            let in_currency = row.text("currency")?;
+            if in_currency == CREDITS || in_currency == currency {
+                paid += row.int("paid")?;
+                pending += row.int("pending")?;
+            }
+        }
         let fraud = pool.fetch_one(pick((FRAUD_PLATFORM, FRAUD_REFERRER), referrer), &scope[..n]).await?;
         Ok(MoneyFacts {
-            rewards_paid_minor: rewards.int("paid")?,
-            rewards_pending_minor: rewards.int("pending")?,
+            rewards_paid_minor: paid,
+            rewards_pending_minor: pending,
             fraud_assessed: fraud.int("assessed")?,
             fraud_held_or_rejected: fraud.int("flagged")?,
         })
     }
 
-    async fn cycle_facts(&self) -> StoreResult<Vec<CycleFact>> {
-        let rows = self.pool().fetch_all(CYCLES, &[]).await?;
+    async fn cycle_facts(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<CycleFact>> {
+        let rows = self.pool().fetch_all(CYCLES, &args![from, to]).await?;
         rows.iter()
             .map(|row| {
                 Ok(CycleFact { kind: kind(row, "kind")?, joined_at: row.time("joined_at")?, first_success_at: row.time("first_success_at")? })

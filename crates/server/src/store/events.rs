@@ -68,8 +68,11 @@ impl EventTx for SqlEventTx {
     async fn add_code_touch(&mut self, touch_id: Uuid, referral_id: Uuid, referrer_id: Uuid, user_id: &str, at: DateTime<Utc>) -> StoreResult<()> {
         self.inner.tx
             .execute(
+                // A unique visit unless the user already visited this referral's page: a
+                // couple who clicked the link and then typed its code visited once.
                 "INSERT INTO touches (id, referral_id, referrer_id, channel, occurred_at, is_unique, platform_user_id)
-                 VALUES ($1, $2, $3, $4, $5, TRUE, $6)",
+                 SELECT $1, $2, $3, $4, $5,
+                    NOT EXISTS (SELECT 1 FROM touches e WHERE e.referral_id = $2 AND e.platform_user_id = $6 AND e.is_unique), $6",
                 &args![touch_id, referral_id, referrer_id, Channel::DirectCode.as_str(), at, user_id],
             )
             .await?;
