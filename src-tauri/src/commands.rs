@@ -12,6 +12,7 @@ use bouquet_client::background::SyncView;
 use bouquet_client::store::syncing::{AsOf, RewardsSummary};
 use bouquet_client::token::{self, TokenPlace};
 use bouquet_client::{ClientError, ServerClient, ServerStatus, qr, sync};
+use bouquet_core::analytics::AnalyticsReport;
 use bouquet_core::api::{ActiveCampaign, StatsView};
 use bouquet_core::sync::CodeStatus;
 use chrono::NaiveDate;
@@ -80,6 +81,13 @@ pub fn code_statuses(state: State<'_, AppState>) -> Answer<Option<AsOf<Vec<CodeS
 #[tauri::command(async)]
 pub fn rewards_summary(state: State<'_, AppState>) -> Answer<Option<AsOf<RewardsSummary>>> {
     state.store.rewards_summary()
+}
+
+/// The account's own growth analytics by week (funnel and bottleneck, loop, revenue), as
+/// of the last sync that fetched them (usable offline).
+#[tauri::command(async)]
+pub fn analytics(state: State<'_, AppState>) -> Answer<Option<AsOf<AnalyticsReport>>> {
+    state.store.analytics()
 }
 
 /// The campaigns open to this account as of the last sync: shown on the dashboard and

@@ -76,6 +76,7 @@ pub fn run() {
             commands::server_stats,
             commands::code_statuses,
             commands::rewards_summary,
+            commands::analytics,
             commands::active_campaigns,
             commands::all_codes,
         ])

@@ -8,7 +8,9 @@
 // sync brings it the first one's contacts, and the fair lead, once synced, shows as
 // attributed on the dashboard after the platform reports the couple's sign-up; when the
 // platform reports that couple's purchase, the next sync shows the reward on the
-// dashboard (credits, tier, leaderboard place) and on the fair's code. Last, an operator
+// dashboard (credits, tier, leaderboard place), in its Growth section (the funnel's
+// converted step, couples won, revenue, this week's bar of the trend) and on the fair's
+// code. Last, an operator
 // creates a campaign for photographers: after a sync the dashboard shows it, a new code
 // at the fair is made under it, and the couple who buys through that code earns the
 // supplier the campaign's multiplied reward, named in its reason.
@@ -271,7 +273,8 @@ test("a second app on the same account gets the first one's contacts, and the sy
   await click("nav-fairs");
   await click("nav-dashboard");
   assert.equal(await textBecomes("joined-through-you", "1"), "1", "one couple joined through this supplier");
-  await textBecomes("funnel-signed-up", /^1\s*Signed up/);
+  await textBecomes("growth-step-signed_up-count", "1");
+  await textBecomes("growth-step-converted-count", "0");
   await textBecomes("stats-as-of", /^as of /);
   // Both windows share the X display; WebDriver photographs this one only.
   writeFileSync(join(artifacts, "dashboard-synced.png"), Buffer.from(await wd("GET", `/session/${session}/screenshot`), "base64"));
@@ -300,6 +303,19 @@ test("a conversion through the fair lead shows on the dashboard as a reward, wit
   await textBecomes("recent-rewards", /perk\s*eligible\s*Bronze tier/);
   await textBecomes("rewards-as-of", /^as of /);
   writeFileSync(join(artifacts, "dashboard-rewards.png"), Buffer.from(await wd("GET", `/session/${session}/screenshot`), "base64"));
+
+  // The Growth section, from the server's analytics of the last 12 weeks as of that sync:
+  // the couple shows as converted in the funnel and in this week's bar of the trend.
+  await textBecomes("growth-step-converted-count", "1");
+  await textBecomes("growth-k", "1");
+  await textBecomes("growth-revenue", /^£\s?499\.00$/); // WebKit under Xvfb may space the symbol
+  await textBecomes("growth-conversion-rate", /^\d+(\.\d)?%$/);
+  await textBecomes("growth-trend-total", /1[23] weeks: [1-9]\d* referrals? made, 1 conversion$/);
+  await find('[data-testid="growth-trend"] rect.conversion');
+  await textBecomes("growth-as-of", /^as of /);
+  await textBecomes("growth-exclusions", /held or rejected/);
+  await wd("POST", `/session/${session}/execute/sync`, { script: "document.querySelector('[data-testid=\"growth\"]').scrollIntoView()", args: [] });
+  writeFileSync(join(artifacts, "dashboard-growth.png"), Buffer.from(await wd("GET", `/session/${session}/screenshot`), "base64"));
 
   // The fair's QR code lists what it earned.
   await click("nav-fairs");

@@ -27,11 +27,17 @@ import type { CodeReward } from "./bindings/CodeReward";
 import type { Money } from "./bindings/Money";
 import type { RewardsSummary } from "./bindings/RewardsSummary";
 import type { ActiveCampaign } from "./bindings/ActiveCampaign";
+import type { AnalyticsReport } from "./bindings/AnalyticsReport";
+import type { DirectionReport } from "./bindings/DirectionReport";
+import type { FunnelStep } from "./bindings/FunnelStep";
+import type { FunnelStepReport } from "./bindings/FunnelStepReport";
+import type { PeriodFigures } from "./bindings/PeriodFigures";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
 import type { AsOf } from "./bindings/AsOf";
 
 export type { ImportReport };
+export type { AnalyticsReport, DirectionReport, FunnelStep, FunnelStepReport, PeriodFigures };
 export type { ActiveCampaign, AsOf, CodeReward, CodeStatus, Money, RewardsSummary, StatsView, SyncView, TokenPlace };
 export type { BulkResult, CapturedLead, Contact, Dashboard, ErrorBody, Fair, Invitation, LocalCode, LocalSession, ServerStatus };
 
@@ -86,6 +92,8 @@ export const backend = {
   serverStats: () => call<AsOf<StatsView> | null>("server_stats"),
   codeStatuses: () => call<AsOf<CodeStatus[]> | null>("code_statuses"),
   rewardsSummary: () => call<AsOf<RewardsSummary> | null>("rewards_summary"),
+  /** The account's own growth analytics by week (last 12 weeks), as of the last sync (offline too). */
+  analytics: () => call<AsOf<AnalyticsReport> | null>("analytics"),
   /** The campaigns open to this account, as of the last sync (offline too). */
   activeCampaigns: () => call<AsOf<ActiveCampaign[]> | null>("active_campaigns"),
   /** Calls `handler` with every change of the background sync's status. */
@@ -131,6 +139,17 @@ export function moneyText(m: Money): string {
   const abs = Math.abs(m.amount_minor);
   const whole = Math.floor(abs / 100).toLocaleString("en-GB");
   return `${m.amount_minor < 0 ? "−" : ""}${whole}.${String(abs % 100).padStart(2, "0")} credits`;
+}
+
+/** A rate (0.25) as a percentage ("25%", or "12.5%" with `digits` 1); an absent rate is "—". */
+export function percentText(rate: number | null, digits = 0): string {
+  if (rate === null) return "—";
+  return `${(rate * 100).toLocaleString("en-GB", { maximumFractionDigits: digits })}%`;
+}
+
+/** A ratio such as K (1.5, 0.67) in at most two decimals; an absent one is "—". */
+export function ratioText(value: number | null): string {
+  return value === null ? "—" : value.toLocaleString("en-GB", { maximumFractionDigits: 2 });
 }
 
 /** A reward's status in words ("clawed_back" → "clawed back"). */

@@ -1,8 +1,10 @@
 //! A typed client of the sync server's HTTP API.
 
 use bouquet_core::AccountKind;
+use bouquet_core::analytics::AnalyticsReport;
 use bouquet_core::api::{ActiveCampaign, BalanceView, CreateSession, ErrorBody, Health, Leaderboard, RewardsPage, SessionView, StatsView, TierView};
 use bouquet_core::leaderboard::LeaderboardPeriod;
+use bouquet_core::metrics::Period;
 use bouquet_core::sync::{CodeStatus, PullPage, PushRequest, PushResponse, SyncState};
 use serde::de::DeserializeOwned;
 
@@ -100,6 +102,12 @@ impl ServerClient {
     /// The campaigns open to the account now (name, multiplier, bonus, incentives, end).
     pub async fn active_campaigns(&self) -> Result<Vec<ActiveCampaign>, ClientError> {
         self.get("/api/v1/campaigns/active").await
+    }
+
+    /// The account's own growth analytics (docs/metrics.md) by `period`, over the server's
+    /// default range (30 days, 12 weeks or 12 months back to now).
+    pub async fn my_analytics(&self, period: Period) -> Result<AnalyticsReport, ClientError> {
+        self.send(self.http.get(self.url("/api/v1/me/analytics")).query(&[("period", period.as_str())])).await
     }
 
     fn url(&self, path: &str) -> String {

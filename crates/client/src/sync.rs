@@ -1,18 +1,20 @@
 //! One sync round (docs/sync.md): push the outbox in numbered batches until the server
 //! has it all, pull every record changed since the cursor, then fetch the server's
-//! figures for the dashboard (stats, codes' live status, rewards) and the campaigns open
-//! to the account (offered when making codes, offline too). Each step is safe to
+//! figures for the dashboard (stats, codes' live status, rewards, the account's growth
+//! analytics by week) and the campaigns open to the account (offered when making codes,
+//! offline too). Each step is safe to
 //! interrupt: the outbox only shrinks for what the server acknowledged, and a pulled page
 //! commits with its cursor.
 
 use bouquet_core::AccountKind;
 use bouquet_core::leaderboard::LeaderboardPeriod;
+use bouquet_core::metrics::Period;
 use bouquet_core::sync::{MAX_BATCH, MAX_PUSH_BYTES, PushRequest, SCHEMA_VERSION};
 use serde::Serialize;
 use ts_rs::TS;
 
 use crate::store::session::LocalSession;
-use crate::store::syncing::{CAMPAIGNS_VIEW, RewardsSummary};
+use crate::store::syncing::{ANALYTICS_VIEW, CAMPAIGNS_VIEW, RewardsSummary};
 use crate::{ClientError, LocalStore, ServerClient, token};
 
 /// Changes per push and records per pull page.
@@ -20,6 +22,9 @@ pub const BATCH: i64 = 500;
 const _: () = assert!(BATCH as usize <= MAX_BATCH);
 /// How many of the newest rewards the dashboard keeps.
 pub const RECENT_REWARDS: i64 = 10;
+/// How the dashboard's growth analytics are bucketed (over the server's default range
+/// for it, the last 12 weeks).
+pub const ANALYTICS_PERIOD: Period = Period::Week;
 
 /// What one round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
@@ -94,6 +99,8 @@ async fn round(store: &LocalStore, server: &ServerClient) -> Result<SyncReport, 
     };
     store.save_server_view("rewards", &fetch_rewards(server, kind).await?)?;
     store.save_server_view(CAMPAIGNS_VIEW, &server.active_campaigns().await?)?;
+    // The dashboard's growth section: the server's default 12 weeks, week by week.
+    store.save_server_view(ANALYTICS_VIEW, &server.my_analytics(ANALYTICS_PERIOD).await?)?;
     Ok(report)
 }
 

@@ -1,10 +1,11 @@
 //! The store's side of sync: outbox entries as numbered changes, acknowledgements,
 //! pulled pages, the device's sync position and the server's last word (stats, codes'
-//! live status, rewards, the campaigns open to the account), kept to show offline with
-//! its time.
+//! live status, rewards, the campaigns open to the account, the account's growth
+//! analytics), kept to show offline with its time.
 
 use std::collections::BTreeMap;
 
+use bouquet_core::analytics::AnalyticsReport;
 use bouquet_core::api::{ActiveCampaign, BalanceView, LeaderboardEntry, RewardView, StatsView, TierView};
 use bouquet_core::sync::{Change, CodeStatus, Entity, PullPage, RecordState};
 use serde_json::{Map, Value};
@@ -207,6 +208,13 @@ impl LocalStore {
         self.server_view(CAMPAIGNS_VIEW)
     }
 
+    /// The account's own growth analytics by week over the last 12 weeks (its funnel and
+    /// bottleneck, its loop, the revenue it brought), as of the last sync that fetched
+    /// them: a round that fails keeps the previous ones.
+    pub fn analytics(&self) -> Result<Option<AsOf<AnalyticsReport>>> {
+        self.server_view(ANALYTICS_VIEW)
+    }
+
     pub(crate) fn save_server_view<T: Serialize>(&self, name: &str, value: &T) -> Result<()> {
         let body = serde_json::to_string(value).map_err(|e| ClientError::Database(e.to_string()))?;
         self.conn().execute(
@@ -224,6 +232,8 @@ impl LocalStore {
 
 /// The name the campaigns open to the account are saved under.
 pub(crate) const CAMPAIGNS_VIEW: &str = "campaigns";
+/// The name the account's growth analytics are saved under.
+pub(crate) const ANALYTICS_VIEW: &str = "analytics";
 
 /// What the server last said under `name`, read on an open connection (inside a write).
 pub(crate) fn saved_view<T: DeserializeOwned + TS>(conn: &Connection, name: &str) -> Result<Option<AsOf<T>>> {
