@@ -27,11 +27,10 @@ pub trait AnalyticsStore: Send + Sync {
     /// Rewards of the referrals made in the range, and the fraud assessments of sign-ups
     /// in it.
     async fn money_facts(&self, referrer: Option<Uuid>, from: DateTime<Utc>, to: DateTime<Utc>, currency: &str) -> StoreResult<MoneyFacts>;
-    /// Accounts that joined through a referral (a platform user with the account's email,
-    /// who touched a referral before signing up) and have since made a
-    /// successful referral across the loop (a supplier's first couple, a couple's first
-    /// supplier), after joining.
-    /// Those that joined in `[from, to)`.
+    /// Accounts that joined in `[from, to)` through a referral (a platform user with the
+    /// account's email, who touched a referral before signing up) and have since made a
+    /// successful referral across the loop: a supplier's first couple, a couple's first
+    /// supplier.
     async fn cycle_facts(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<CycleFact>>;
 }
 
