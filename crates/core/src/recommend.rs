@@ -82,6 +82,134 @@ impl SupplierFacts {
     }
 }
 
+/// Most style words and booked dates a profile holds.
+pub const MAX_STYLES: usize = 20;
+pub const MAX_BOOKED_DATES: usize = 366;
+
+/// What a supplier says about their work in the app, for couples' recommendations (the
+/// synced `profile` record). Trade and business name come from the account.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SupplierProfile {
+    pub location: Option<String>,
+    /// Style words ("rustic", "documentary"), as the supplier wrote them.
+    pub styles: Vec<String>,
+    /// The price range they work in, minor units of the platform's currency.
+    pub budget_min_minor: Option<i64>,
+    pub budget_max_minor: Option<i64>,
+    /// Dates they are already booked, oldest first.
+    pub booked_dates: Vec<NaiveDate>,
+}
+
+/// Why a profile cannot be saved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileError {
+    #[error("\"{0}\" is not a date; write dates as YYYY-MM-DD")]
+    BadDate(String),
+    #[error("the lowest price is above the highest; swap them")]
+    ReversedRange,
+    #[error("a price cannot be negative")]
+    NegativePrice,
+    #[error("at most {max} {what}")]
+    TooMany { what: &'static str, max: usize },
+    #[error("a style word is at most 40 characters: \"{0}\"")]
+    LongStyle(String),
+}
+
+/// The items of a list written one per line or separated by commas: trimmed, empty ones
+/// dropped, and a repeat (in any case) kept once.
+pub fn split_list(text: &str) -> Vec<String> {
+    let mut items: Vec<String> = Vec::new();
+    for item in text.split([',', '\n', '\r']).map(str::trim).filter(|i| !i.is_empty()) {
+        if !items.iter().any(|seen| seen.to_lowercase() == item.to_lowercase()) {
+            items.push(item.to_string());
+        }
+    }
+    items
+}
+
+impl SupplierProfile {
+    /// A profile from what the supplier typed: lists one per line or comma-separated.
+    /// Refused whole when a date is not a date, the range is reversed or a list is too long.
+    pub fn from_input(
+        location: Option<&str>,
+        styles: &str,
+        budget_min_minor: Option<i64>,
+        budget_max_minor: Option<i64>,
+        booked_dates: &str,
+    ) -> Result<Self, ProfileError> {
+        let mut dates = split_list(booked_dates)
+            .into_iter()
+            .map(|d| d.parse::<NaiveDate>().map_err(|_| ProfileError::BadDate(d)))
+            .collect::<Result<Vec<_>, _>>()?;
+        dates.sort();
+        dates.dedup();
+        let profile = Self {
+            location: location.map(str::trim).filter(|l| !l.is_empty()).map(str::to_string),
+            styles: split_list(styles),
+            budget_min_minor,
+            budget_max_minor,
+            booked_dates: dates,
+        };
+        profile.check()?;
+        Ok(profile)
+    }
+
+    pub fn check(&self) -> Result<(), ProfileError> {
+        if self.budget_min_minor.is_some_and(|v| v < 0) || self.budget_max_minor.is_some_and(|v| v < 0) {
+            return Err(ProfileError::NegativePrice);
+        }
+        if let (Some(lo), Some(hi)) = (self.budget_min_minor, self.budget_max_minor)
+            && lo > hi
+        {
+            return Err(ProfileError::ReversedRange);
+        }
+        if self.styles.len() > MAX_STYLES {
+            return Err(ProfileError::TooMany { what: "style words", max: MAX_STYLES });
+        }
+        if let Some(long) = self.styles.iter().find(|s| s.chars().count() > 40) {
+            return Err(ProfileError::LongStyle(long.clone()));
+        }
+        if self.booked_dates.len() > MAX_BOOKED_DATES {
+            return Err(ProfileError::TooMany { what: "booked dates", max: MAX_BOOKED_DATES });
+        }
+        Ok(())
+    }
+
+    /// The lists as the record stores them: comma-separated.
+    pub fn styles_text(&self) -> String {
+        self.styles.join(", ")
+    }
+
+    pub fn booked_dates_text(&self) -> String {
+        self.booked_dates.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    }
+
+    /// A profile as the server reads a synced record. Each device's edit was checked, but
+    /// two devices' edits merge field by field, so the whole may still disagree with
+    /// itself: a reversed range then counts as no range, and what is not a date is skipped.
+    pub fn from_record_lenient(
+        location: Option<&str>,
+        styles: Option<&str>,
+        budget_min_minor: Option<i64>,
+        budget_max_minor: Option<i64>,
+        booked_dates: Option<&str>,
+    ) -> Self {
+        let reversed = matches!((budget_min_minor, budget_max_minor), (Some(lo), Some(hi)) if lo > hi);
+        let (lo, hi) = if reversed { (None, None) } else { (budget_min_minor, budget_max_minor) };
+        let mut dates: Vec<NaiveDate> = split_list(booked_dates.unwrap_or_default()).iter().filter_map(|d| d.parse().ok()).collect();
+        dates.sort();
+        dates.dedup();
+        Self {
+            location: location.map(str::trim).filter(|l| !l.is_empty()).map(str::to_string),
+            styles: split_list(styles.unwrap_or_default()),
+            budget_min_minor: lo.filter(|v| *v >= 0),
+            budget_max_minor: hi.filter(|v| *v >= 0),
+            booked_dates: dates,
+        }
+    }
+}
+
 /// What the couple asks for.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CoupleSearch {
@@ -425,6 +553,30 @@ mod tests {
             budget_min_minor: Some(100_000),
             budget_max_minor: Some(200_000),
         }
+    }
+
+    #[test]
+    fn a_profile_is_read_from_what_the_supplier_typed() {
+        let p = SupplierProfile::from_input(Some("  Bath "), "Rustic, documentary\nrustic\n\n", Some(100_000), Some(250_000), "2027-06-19\n2027-06-12, 2027-06-19").unwrap();
+        assert_eq!(p.location.as_deref(), Some("Bath"));
+        assert_eq!(p.styles, ["Rustic", "documentary"]);
+        assert_eq!(p.booked_dates, [NaiveDate::from_ymd_opt(2027, 6, 12).unwrap(), NaiveDate::from_ymd_opt(2027, 6, 19).unwrap()]);
+        assert_eq!(p.styles_text(), "Rustic, documentary");
+        assert_eq!(p.booked_dates_text(), "2027-06-12, 2027-06-19");
+        assert_eq!(SupplierProfile::from_input(None, "", None, None, "2027-06-31"), Err(ProfileError::BadDate("2027-06-31".into())));
+        assert_eq!(SupplierProfile::from_input(None, "", Some(5), Some(4), ""), Err(ProfileError::ReversedRange));
+        assert_eq!(SupplierProfile::from_input(None, "", Some(-1), None, ""), Err(ProfileError::NegativePrice));
+        let many: Vec<String> = (0..21).map(|i| format!("style{i}")).collect();
+        assert!(matches!(SupplierProfile::from_input(None, &many.join(","), None, None, ""), Err(ProfileError::TooMany { .. })));
+    }
+
+    #[test]
+    fn a_merged_record_that_disagrees_with_itself_is_read_leniently() {
+        let p = SupplierProfile::from_record_lenient(Some(""), Some("boho"), Some(300_000), Some(200_000), Some("2027-06-12, soon"));
+        assert_eq!(p.location, None);
+        assert_eq!((p.budget_min_minor, p.budget_max_minor), (None, None));
+        assert_eq!(p.booked_dates, [NaiveDate::from_ymd_opt(2027, 6, 12).unwrap()]);
+        assert_eq!(p.styles, ["boho"]);
     }
 
     #[test]

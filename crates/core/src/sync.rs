@@ -37,6 +37,9 @@ pub enum Entity {
     /// A couple captured at a fair booth; on the server it becomes a fair-lead touch.
     Lead,
     Invitation,
+    /// A supplier's profile for couples' recommendations: one per account, its id the
+    /// account's id (`bouquet_core::recommend::SupplierProfile`).
+    Profile,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +111,14 @@ const CODE: &[Field] = &[
     // applies it only if the campaign is still open to the account (docs/sync.md).
     fixed_optional("campaign_id", 36),
 ];
+// Lists are text, one item per line or comma-separated, so a field merges as a whole.
+const PROFILE: &[Field] = &[
+    text("location", 200),
+    text("styles", 1000),
+    integer("budget_min_minor"),
+    integer("budget_max_minor"),
+    text("booked_dates", 4000),
+];
 const LEAD: &[Field] = &[fixed("fair_id", 36), fixed("code_id", 36), fixed("contact_id", 36), fixed("captured_at", 40)];
 const INVITATION: &[Field] = &[
     text("contact_id", 36),
@@ -130,7 +141,7 @@ const INVITATION: &[Field] = &[
 ];
 
 impl Entity {
-    pub const ALL: [Entity; 5] = [Self::Contact, Self::Fair, Self::Code, Self::Lead, Self::Invitation];
+    pub const ALL: [Entity; 6] = [Self::Contact, Self::Fair, Self::Code, Self::Lead, Self::Invitation, Self::Profile];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -139,6 +150,7 @@ impl Entity {
             Self::Code => "code",
             Self::Lead => "lead",
             Self::Invitation => "invitation",
+            Self::Profile => "profile",
         }
     }
 
@@ -155,6 +167,7 @@ impl Entity {
             Self::Code => CODE,
             Self::Lead => LEAD,
             Self::Invitation => INVITATION,
+            Self::Profile => PROFILE,
         }
     }
 

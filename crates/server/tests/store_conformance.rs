@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use bouquet_core::attribution::{Channel, Credit};
+use bouquet_core::recommend::{RecommendationAction, SupplierReputation};
 use bouquet_core::{AccountKind, AttributionModel, CodeNamespace, Money, ReferralCode};
 use bouquet_server::store::{AssessmentRow, EventClaim, FraudSubjectRow, NewAccount, NewConversion, NewReferral, NewVisit, ReviewRow, Stage, Store, StoreError};
 use chrono::{Duration, Utc};
@@ -390,7 +391,44 @@ async fn fraud_subjects_neighbourhoods_and_the_review_queue(db: &TestDb) {
     assert!(tx.referrer_identity(flo, Utc::now() + Duration::minutes(1)).await.unwrap().unwrap().3.is_empty());
 }
 
+async fn suppliers_for_recommendations_reputation_and_acts(db: &TestDb) {
+    let store = db.open().await;
+    let now = Utc::now();
+    let seen = account(&store, "seen@studio.example", AccountKind::Supplier).await;
+    let unseen = account(&store, "unseen@studio.example", AccountKind::Supplier).await;
+    let couple = account(&store, "amy@example.com", AccountKind::Couple).await;
+    store.note_seen(seen, now - Duration::days(3)).await.unwrap();
+    store.note_seen(unseen, now - Duration::days(120)).await.unwrap();
+
+    // Reputation is stored exactly and only for suppliers; a second report replaces it.
+    let rep = |rate: f64, rating: f64, reviews: i64| SupplierReputation { response_rate: Some(rate), avg_rating: Some(rating), review_count: reviews, couples_served: 7 };
+    assert!(store.set_reputation(seen, &rep(0.5, 3.0, 1), now).await.unwrap());
+    assert!(store.set_reputation(seen, &rep(0.8125, 4.37, 12), now).await.unwrap());
+    assert!(!store.set_reputation(couple, &rep(0.5, 3.0, 1), now).await.unwrap());
+    assert!(!store.set_reputation(Uuid::now_v7(), &rep(0.5, 3.0, 1), now).await.unwrap());
+
+    // Only the trade asked for, and only suppliers seen since the cut-off.
+    let facts = store.supplier_facts("photographer", now - Duration::days(90)).await.unwrap();
+    assert_eq!(facts.iter().map(|f| f.account_id).collect::<Vec<_>>(), [seen]);
+    let f = &facts[0];
+    assert_eq!((f.response_rate, f.avg_rating, f.review_count, f.couples_served), (Some(0.8125), Some(4.37), 12, 7));
+    assert_eq!((f.successful_referrals, f.couple_connections), (0, 0));
+    assert!(f.last_active_at.is_some_and(|at| (at - (now - Duration::days(3))).num_milliseconds().abs() < 1));
+    assert!(store.supplier_facts("venue", now - Duration::days(90)).await.unwrap().is_empty());
+
+    // An act is recorded once per couple, supplier and action.
+    let ns = store.server_namespace(couple).await.unwrap();
+    let referral = store.create_referral(new_referral(couple, &ns, now)).await.unwrap();
+    assert_eq!(store.acted_referral(couple, seen, RecommendationAction::InviteSupplier).await.unwrap(), None);
+    store.record_act(couple, seen, RecommendationAction::InviteSupplier, referral.view.id, now).await.unwrap();
+    let again = store.record_act(couple, seen, RecommendationAction::InviteSupplier, referral.view.id, now).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(store.acted_referral(couple, seen, RecommendationAction::InviteSupplier).await.unwrap(), Some(referral.view.code.to_string()));
+    assert_eq!(store.acted_referral(couple, seen, RecommendationAction::ShareWithFriend).await.unwrap(), None);
+}
+
 on_both_backends!(
+    suppliers_for_recommendations_reputation_and_acts,
     fraud_subjects_neighbourhoods_and_the_review_queue,
     accounts_devices_and_namespaces,
     referrals_are_unique_and_paged_newest_first,

@@ -4,4 +4,4 @@
  * The kinds of record that sync. Each is a table on the device whose columns are named
  * like the fields below.
  */
-export type Entity = "contact" | "fair" | "code" | "lead" | "invitation";
+export type Entity = "contact" | "fair" | "code" | "lead" | "invitation" | "profile";

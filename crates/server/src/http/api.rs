@@ -38,6 +38,7 @@ pub async fn log_in(
     ApiJson(req): ApiJson<CreateSession>,
 ) -> Result<(StatusCode, Json<SessionView>), ApiError> {
     let session = accounts::log_in(&state.store, req).await?;
+    super::extract::note_account_seen(&state, session.account.id).await;
     // The referrer's own network: fraud rules compare referees with it.
     if let Some(ip) = ip {
         let mark = format!("ip:{}", crate::service::visitors::hash_ip(&state.ip_secret, ip));

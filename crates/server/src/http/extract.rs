@@ -92,6 +92,7 @@ impl FromRequestParts<AppState> for Device {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let caller = accounts::authenticate(&state.store, bearer(parts)).await?;
         note_account_ip(state, parts, caller.account.id).await;
+        note_account_seen(state, caller.account.id).await;
         Ok(Self(caller))
     }
 }
@@ -102,24 +103,38 @@ impl FromRequestParts<AppState> for Device {
 pub async fn note_account_ip(state: &AppState, parts: &mut Parts, account_id: uuid::Uuid) {
     let Ok(ClientIp(Some(ip))) = ClientIp::from_request_parts(parts, state).await else { return };
     let mark = format!("ip:{}", hash_ip(&state.ip_secret, ip));
-    let fresh = {
-        let Ok(mut seen) = state.marks_seen.lock() else { return };
-        let key = (account_id, mark.clone());
-        let fresh = seen.get(&key).is_none_or(|at| at.elapsed() > MARK_REFRESH);
-        if fresh {
-            if seen.len() > 100_000 {
-                seen.clear();
-            }
-            seen.insert(key, std::time::Instant::now());
-        }
-        fresh
-    };
-    if !fresh {
+    if !first_in_the_hour(state, account_id, &mark) {
         return;
     }
     if let Err(e) = state.store.record_account_mark(account_id, &mark, chrono::Utc::now()).await {
         tracing::warn!(error = %e, "could not record an account's network");
     }
+}
+
+/// Remembers when the account was last seen (a supplier not seen for 90 days is never
+/// recommended to couples). Written at most hourly; a failure only logs.
+pub async fn note_account_seen(state: &AppState, account_id: uuid::Uuid) {
+    if !first_in_the_hour(state, account_id, "seen") {
+        return;
+    }
+    if let Err(e) = state.store.note_seen(account_id, chrono::Utc::now()).await {
+        tracing::warn!(error = %e, "could not note that an account was seen");
+    }
+}
+
+/// Whether `what` of this account has not been noted within [`MARK_REFRESH`] by this
+/// process (and notes it now).
+fn first_in_the_hour(state: &AppState, account_id: uuid::Uuid, what: &str) -> bool {
+    let Ok(mut seen) = state.marks_seen.lock() else { return false };
+    let key = (account_id, what.to_string());
+    let fresh = seen.get(&key).is_none_or(|at| at.elapsed() > MARK_REFRESH);
+    if fresh {
+        if seen.len() > 100_000 {
+            seen.clear();
+        }
+        seen.insert(key, std::time::Instant::now());
+    }
+    fresh
 }
 
 const MARK_REFRESH: std::time::Duration = std::time::Duration::from_secs(3600);

@@ -13,6 +13,7 @@ mod fraud;
 mod landing;
 mod rewards;
 pub mod metrics;
+mod recommendations;
 pub mod openapi;
 
 use std::net::SocketAddr;
@@ -122,6 +123,9 @@ pub fn router(state: AppState) -> Router {
         .route("/me/analytics", get(analytics::mine))
         .route("/admin/analytics", get(analytics::platform))
         .route("/admin/analytics/loop", get(analytics::viral_loop))
+        .route("/recommendations", get(recommendations::list))
+        .route("/recommendations/act", post(recommendations::act))
+        .route("/platform/suppliers/{id}/reputation", put(recommendations::set_reputation))
         .route("/sync/push", post(api::sync_push).layer(DefaultBodyLimit::max(bouquet_core::sync::MAX_PUSH_BYTES)))
         .route("/sync/pull", get(api::sync_pull))
         .route("/sync/state", get(api::sync_state))

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{analytics, api, campaigns, fraud, landing, metrics, rewards};
+use super::{analytics, api, campaigns, fraud, landing, metrics, recommendations, rewards};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,9 +20,10 @@ use super::{analytics, api, campaigns, fraud, landing, metrics, rewards};
         campaigns::create_experiment, campaigns::experiment, campaigns::apply_experiment,
         fraud::reviews, fraud::review, fraud::decide, fraud::assessments,
         analytics::mine, analytics::platform, analytics::viral_loop,
+        recommendations::list, recommendations::act, recommendations::set_reputation,
     ),
     modifiers(&BearerSchemes),
-    tags((name = "accounts"), (name = "referrals"), (name = "events"), (name = "sync"), (name = "landing"), (name = "rewards"), (name = "campaigns"), (name = "analytics"), (name = "admin"), (name = "operations"))
+    tags((name = "accounts"), (name = "referrals"), (name = "events"), (name = "sync"), (name = "landing"), (name = "rewards"), (name = "campaigns"), (name = "analytics"), (name = "recommendations"), (name = "admin"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

@@ -8,6 +8,7 @@ pub mod events;
 pub mod experiments;
 pub mod fraud;
 pub mod landing;
+pub mod recommendations;
 pub mod referrals;
 pub mod rewards;
 pub mod stats;

@@ -108,6 +108,10 @@ struct Push<'a> {
 impl Push<'_> {
     async fn apply(&mut self, tx: &mut dyn SyncTx, change: Change) -> Result<(), ApiError> {
         let account = self.caller.account.id;
+        if change.entity == Entity::Profile {
+            check_profile(self.caller, &change)
+                .map_err(|m| ApiError::invalid("invalid_change", format!("change {}: {m}. Nothing was applied.", change.seq)))?;
+        }
         let existing = tx.record(account, change.entity, change.id).await?;
         check_change(change.entity, &change, existing.as_ref())
             .map_err(|e| ApiError::invalid("invalid_change", format!("change {}: {e}. Nothing was applied.", change.seq)))?;
@@ -221,6 +225,24 @@ impl Push<'_> {
         let open = campaign.status == CampaignStatus::Active && campaigns::admits(&campaign, &self.caller.account, successful);
         Ok(open.then_some(id))
     }
+}
+
+/// A supplier's profile is one record per account, its id the account's, and each value a
+/// device sends must read as the profile editor would accept it (docs/metrics.md).
+fn check_profile(caller: &Caller, change: &Change) -> Result<(), String> {
+    if caller.account.kind != AccountKind::Supplier {
+        return Err("only suppliers have a profile".into());
+    }
+    if change.id != caller.account.id {
+        return Err("a profile's id is its account's id".into());
+    }
+    let text = |name: &str| change.fields.get(name).and_then(Value::as_str).unwrap_or_default();
+    let int = |name: &str| change.fields.get(name).and_then(Value::as_i64);
+    // The fields this change carries; two devices' edits may still merge into a reversed
+    // range, which the recommendations read as no range.
+    bouquet_core::recommend::SupplierProfile::from_input(None, text("styles"), int("budget_min_minor"), int("budget_max_minor"), text("booked_dates"))
+        .map(drop)
+        .map_err(|e| format!("profile: {e}"))
 }
 
 fn text(state: &RecordState, field: &str) -> Option<String> {

@@ -24,6 +24,7 @@ const SHARED: &[(i64, &str, &str)] = &[
     (5, "experiments", include_str!("../../../../migrations/server/0005_experiments.sql")),
     (6, "fraud", include_str!("../../../../migrations/server/0006_fraud.sql")),
     (7, "analytics indexes", include_str!("../../../../migrations/server/0007_analytics_indexes.sql")),
+    (8, "recommendations", include_str!("../../../../migrations/server/0008_recommendations.sql")),
 ];
 
 /// The placeholders of shared migrations and what each database calls the type.

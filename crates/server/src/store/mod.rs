@@ -15,6 +15,7 @@ mod events;
 mod experiments;
 mod fraud;
 mod migrations;
+mod recommendations;
 mod rewards;
 mod rewards_sql;
 mod rows;
@@ -33,6 +34,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 pub use analytics::AnalyticsStore;
+pub use recommendations::RecommendationStore;
 pub use experiments::{ExperimentRow, ExperimentStore, ExperimentTx, ReferrerCounts, VariantRow};
 pub use fraud::{AssessmentRow, FraudStore, FraudSubjectRow, FraudTx, ReviewRow, TouchFact};
 pub use campaigns::{CampaignRow, CampaignStore, CampaignTx, ReferralFacts};
@@ -192,7 +194,7 @@ pub struct StatsRow {
 }
 
 #[async_trait]
-pub trait Store: RewardStore + CampaignStore + ExperimentStore + FraudStore + AnalyticsStore + Send + Sync + 'static {
+pub trait Store: RewardStore + CampaignStore + ExperimentStore + FraudStore + AnalyticsStore + RecommendationStore + Send + Sync + 'static {
     /// "sqlite" or "postgres", for health and logs.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;

@@ -1,0 +1,180 @@
+//! Couple → supplier recommendations (docs/metrics.md, "Recommendations"): which
+//! suppliers of a trade to suggest to a couple, and what acting on one does — a
+//! couple → supplier referral, tracked, attributed and rewarded like any other.
+
+use std::sync::Arc;
+
+use bouquet_core::api::CreateReferral;
+use bouquet_core::recommend::{
+    self, ActOnRecommendation, ActedOnRecommendation, CoupleSearch, INACTIVE_AFTER_DAYS, RecommendationAction,
+    RecommendationList, SupplierReputation,
+};
+use bouquet_core::{AccountKind, ReferralMethod, VendorType};
+use chrono::{Duration, NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::service::referrals;
+use crate::store::{Caller, Store, StoreError};
+
+/// A search as the query string gives it.
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendationQuery {
+    /// The trade wanted: photographer, venue, florist…
+    pub vendor_type: Option<String>,
+    /// The wedding's date (YYYY-MM-DD); the couple's own when absent.
+    pub wedding_date: Option<String>,
+    /// Where the wedding is; the couple's own when absent.
+    pub location: Option<String>,
+    /// A style word ("rustic").
+    pub style: Option<String>,
+    /// The couple's budget for this trade, in minor units.
+    pub budget_min: Option<i64>,
+    pub budget_max: Option<i64>,
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::BadRequest { code: "invalid_query", message: message.into() }
+}
+
+fn couple_only(caller: &Caller) -> Result<(), ApiError> {
+    if caller.account.kind != AccountKind::Couple {
+        return Err(ApiError::Forbidden("recommendations are for couples' accounts"));
+    }
+    Ok(())
+}
+
+fn trades() -> String {
+    VendorType::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// The search a query stands for, with the couple's own date and place where it gives none.
+pub fn search_of(caller: &Caller, query: RecommendationQuery) -> Result<CoupleSearch, ApiError> {
+    let raw = query.vendor_type.unwrap_or_default();
+    let vendor = VendorType::parse(raw.trim())
+        .ok_or_else(|| bad(format!("vendor_type must be one of {}, not '{raw}'", trades())))?;
+    let wedding_date = match query.wedding_date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) => Some(d.parse::<NaiveDate>().map_err(|_| bad(format!("wedding_date must be a date (2027-06-19), not '{d}'")))?),
+        None => caller.account.wedding_date,
+    };
+    if query.budget_min.is_some_and(|v| v < 0) || query.budget_max.is_some_and(|v| v < 0) {
+        return Err(bad("a budget cannot be negative"));
+    }
+    if let (Some(lo), Some(hi)) = (query.budget_min, query.budget_max)
+        && lo > hi
+    {
+        return Err(bad("budget_min is above budget_max"));
+    }
+    let text = |t: Option<String>, most: usize, name: &str| -> Result<Option<String>, ApiError> {
+        let t = t.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+        if t.as_ref().is_some_and(|t| t.chars().count() > most) {
+            return Err(bad(format!("{name} is longer than {most} characters")));
+        }
+        Ok(t)
+    };
+    Ok(CoupleSearch {
+        vendor_type: vendor.as_str().to_string(),
+        wedding_date,
+        location: text(query.location, 200, "location")?.or_else(|| caller.account.location.clone()),
+        style: text(query.style, 40, "style")?,
+        budget_min_minor: query.budget_min,
+        budget_max_minor: query.budget_max,
+    })
+}
+
+/// Up to five active suppliers of the trade, best first, each with its score and reason.
+pub async fn recommend(store: &Arc<dyn Store>, caller: &Caller, query: RecommendationQuery) -> Result<RecommendationList, ApiError> {
+    couple_only(caller)?;
+    let search = search_of(caller, query)?;
+    let now = Utc::now();
+    let suppliers = store.supplier_facts(&search.vendor_type, now - Duration::days(INACTIVE_AFTER_DAYS)).await?;
+    let items = recommend::recommend(&suppliers, &search, now);
+    Ok(RecommendationList { vendor_type: search.vendor_type, wedding_date: search.wedding_date, location: search.location, items })
+}
+
+/// Acting on a recommendation: a couple → supplier referral of that supplier, by email
+/// (invite the supplier) or as a link to pass on (share with a friend). Doing the same
+/// for the same supplier again gives back the same referral, so a retry or a second tap
+/// makes no second one.
+pub async fn act(
+    store: &Arc<dyn Store>,
+    caller: &Caller,
+    req: ActOnRecommendation,
+    referral_lifetime: Duration,
+    public_url: &str,
+) -> Result<ActedOnRecommendation, ApiError> {
+    couple_only(caller)?;
+    let supplier = store
+        .account(req.supplier_id)
+        .await?
+        .filter(|a| a.kind == AccountKind::Supplier)
+        .ok_or(ApiError::NotFound("no supplier has that id"))?;
+    let acted = |referral| ActedOnRecommendation { action: req.action, supplier_id: supplier.id, referral };
+    if let Some(view) = earlier(store, caller.account.id, supplier.id, req.action, public_url).await? {
+        return Ok(acted(view));
+    }
+    let create = CreateReferral {
+        code: None,
+        referee_type: Some(AccountKind::Supplier),
+        method: match req.action {
+            RecommendationAction::InviteSupplier => ReferralMethod::Email,
+            RecommendationAction::ShareWithFriend => ReferralMethod::Link,
+        },
+        campaign_id: None,
+        source_url: None,
+        utm_source: Some("bouquet".into()),
+        utm_medium: Some("recommendation".into()),
+        utm_campaign: Some(req.action.as_str().into()),
+        vendor_type: supplier.vendor_type,
+        wedding_date: caller.account.wedding_date,
+        location: supplier.location.clone(),
+        message: req.message,
+        incentive_offered: None,
+        incentive_amount: None,
+        expires_at: None,
+        created_at: None,
+    };
+    let view = referrals::create(store, caller, create, referral_lifetime, public_url).await?;
+    match store.record_act(caller.account.id, supplier.id, req.action, view.id, Utc::now()).await {
+        Ok(()) => Ok(acted(view)),
+        // The same act raced this one and won: its referral is the one. Ours ends unused.
+        Err(StoreError::Conflict(_)) => {
+            let mut tx = store.begin_sync().await?;
+            tx.end_referral(view.code.as_str(), caller.account.id, Utc::now()).await?;
+            tx.commit().await?;
+            let won = earlier(store, caller.account.id, supplier.id, req.action, public_url).await?;
+            won.map(acted).ok_or_else(|| ApiError::Internal("a recommendation's act conflicted and then vanished".into()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn earlier(
+    store: &Arc<dyn Store>,
+    couple: Uuid,
+    supplier: Uuid,
+    action: RecommendationAction,
+    public_url: &str,
+) -> Result<Option<bouquet_core::api::ReferralView>, ApiError> {
+    let Some(code) = store.acted_referral(couple, supplier, action).await? else { return Ok(None) };
+    Ok(store.referral_by_code(&code).await?.map(|r| referrals::with_links(r.view, public_url)))
+}
+
+/// The platform's report of a supplier's reputation, checked and stored.
+pub async fn set_reputation(store: &Arc<dyn Store>, supplier_id: Uuid, reputation: SupplierReputation) -> Result<(), ApiError> {
+    if reputation.response_rate.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
+        return Err(ApiError::invalid("invalid_field", "response_rate is a share from 0 to 1"));
+    }
+    if reputation.avg_rating.is_some_and(|r| !(0.0..=5.0).contains(&r)) {
+        return Err(ApiError::invalid("invalid_field", "avg_rating is from 0 to 5 stars"));
+    }
+    if reputation.review_count < 0 || reputation.couples_served < 0 {
+        return Err(ApiError::invalid("invalid_field", "review_count and couples_served cannot be negative"));
+    }
+    if !store.set_reputation(supplier_id, &reputation, Utc::now()).await? {
+        return Err(ApiError::NotFound("no supplier has that id"));
+    }
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! What couple → supplier recommendations read and write, in SQL once for both databases:
+//! the suppliers of a trade with their synced profile, the platform's reputation reports
+//! and Bouquet's own counts; when an account was last seen; and the recommendations
+//! couples acted on. The scoring is `bouquet_core::recommend`.
+
+use async_trait::async_trait;
+use bouquet_core::recommend::{RecommendationAction, SupplierFacts, SupplierProfile, SupplierReputation};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::db::{args, unique_violation};
+use super::rows::Columns;
+use super::sql::SqlStore;
+use super::StoreResult;
+
+#[async_trait]
+pub trait RecommendationStore: Send + Sync {
+    /// The suppliers of `vendor_type` seen since `active_since`, as the scoring sees them.
+    async fn supplier_facts(&self, vendor_type: &str, active_since: DateTime<Utc>) -> StoreResult<Vec<SupplierFacts>>;
+    /// Records that the account was seen (a sign-in or an API call with its token).
+    async fn note_seen(&self, account_id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Replaces what the platform reports of a supplier's reputation. `false` when no
+    /// supplier has that id.
+    async fn set_reputation(&self, supplier_id: Uuid, reputation: &SupplierReputation, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// The code of the referral a couple's earlier act on this supplier made, if any.
+    async fn acted_referral(&self, couple_id: Uuid, supplier_id: Uuid, action: RecommendationAction) -> StoreResult<Option<String>>;
+    /// Records an act. `Conflict` when the couple already did the same for this supplier.
+    async fn record_act(&self, couple_id: Uuid, supplier_id: Uuid, action: RecommendationAction, referral_id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+}
+
+/// Couples who signed up through the supplier and were not held or rejected by fraud
+/// review; the supplier's successful referrals are the rewards' count (their standing).
+const SUPPLIERS: &str = "SELECT a.id, a.business_name, a.vendor_type, a.location, a.last_seen_at, p.fields AS profile,
+        r.response_rate_bp, r.avg_rating_cs, r.review_count, r.couples_served,
+        COALESCE(st.successful_referrals, 0) AS successful_referrals,
+        (SELECT COUNT(*) FROM fraud_subjects fs JOIN platform_users u ON u.user_id = fs.platform_user_id
+         WHERE fs.referrer_id = a.id AND u.kind = 'couple' AND fs.action NOT IN ('hold', 'reject')) AS couple_connections
+ FROM accounts a
+ LEFT JOIN sync_records p ON p.account_id = a.id AND p.entity = 'profile' AND p.id = a.id AND p.deleted IS NULL
+ LEFT JOIN supplier_reputation r ON r.account_id = a.id
+ LEFT JOIN referrer_standing st ON st.account_id = a.id
+ WHERE a.kind = 'supplier' AND a.vendor_type = $1 AND a.last_seen_at >= $2";
+
+fn field_text<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    fields.get(name).and_then(Value::as_str)
+}
+
+fn field_int(fields: &Map<String, Value>, name: &str) -> Option<i64> {
+    fields.get(name).and_then(Value::as_i64)
+}
+
+#[async_trait]
+impl RecommendationStore for SqlStore {
+    async fn supplier_facts(&self, vendor_type: &str, active_since: DateTime<Utc>) -> StoreResult<Vec<SupplierFacts>> {
+        let rows = self.pool().fetch_all(SUPPLIERS, &args![vendor_type, active_since]).await?;
+        let mut facts = Vec::with_capacity(rows.len());
+        for row in rows {
+            let fields: Map<String, Value> = row.opt_text("profile")?.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+            let profile = SupplierProfile::from_record_lenient(
+                field_text(&fields, "location"),
+                field_text(&fields, "styles"),
+                field_int(&fields, "budget_min_minor"),
+                field_int(&fields, "budget_max_minor"),
+                field_text(&fields, "booked_dates"),
+            );
+            facts.push(SupplierFacts {
+                account_id: row.uuid("id")?,
+                business_name: row.opt_text("business_name")?,
+                vendor_type: row.opt_text("vendor_type")?,
+                // Where they work, as the profile says; else where they signed up from.
+                location: profile.location.or(row.opt_text("location")?),
+                styles: profile.styles,
+                budget_min_minor: profile.budget_min_minor,
+                budget_max_minor: profile.budget_max_minor,
+                booked_dates: profile.booked_dates,
+                last_active_at: row.opt_time("last_seen_at")?,
+                response_rate: row.opt_int("response_rate_bp")?.map(|bp| bp as f64 / 10_000.0),
+                avg_rating: row.opt_int("avg_rating_cs")?.map(|cs| cs as f64 / 100.0),
+                review_count: row.opt_int("review_count")?.unwrap_or(0),
+                couples_served: row.opt_int("couples_served")?.unwrap_or(0),
+                successful_referrals: row.int("successful_referrals")?,
+                couple_connections: row.int("couple_connections")?,
+            });
+        }
+        Ok(facts)
+    }
+
+    async fn note_seen(&self, account_id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        self.pool().execute("UPDATE accounts SET last_seen_at = $2 WHERE id = $1", &args![account_id, at]).await?;
+        Ok(())
+    }
+
+    async fn set_reputation(&self, supplier_id: Uuid, reputation: &SupplierReputation, at: DateTime<Utc>) -> StoreResult<bool> {
+        // Stored exactly: basis points of the rate and hundredths of a star.
+        let rate_bp = reputation.response_rate.map(|r| (r * 10_000.0).round() as i64);
+        let rating_cs = reputation.avg_rating.map(|r| (r * 100.0).round() as i64);
+        let written = self
+            .pool()
+            .execute(
+                "INSERT INTO supplier_reputation (account_id, response_rate_bp, avg_rating_cs, review_count, couples_served, updated_at)
+                 SELECT id, $2, $3, $4, $5, $6 FROM accounts WHERE id = $1 AND kind = 'supplier'
+                 ON CONFLICT (account_id) DO UPDATE SET response_rate_bp = excluded.response_rate_bp,
+                     avg_rating_cs = excluded.avg_rating_cs, review_count = excluded.review_count,
+                     couples_served = excluded.couples_served, updated_at = excluded.updated_at",
+                &args![supplier_id, rate_bp, rating_cs, reputation.review_count, reputation.couples_served, at],
+            )
+            .await?;
+        Ok(written > 0)
+    }
+
+    async fn acted_referral(&self, couple_id: Uuid, supplier_id: Uuid, action: RecommendationAction) -> StoreResult<Option<String>> {
+        let row = self
+            .pool()
+            .fetch_optional(
+                "SELECT r.code FROM recommendation_actions ra JOIN referrals r ON r.id = ra.referral_id
+                 WHERE ra.couple_id = $1 AND ra.supplier_id = $2 AND ra.action = $3",
+                &args![couple_id, supplier_id, action.as_str()],
+            )
+            .await?;
+        row.map(|r| r.text("code")).transpose()
+    }
+
+    async fn record_act(&self, couple_id: Uuid, supplier_id: Uuid, action: RecommendationAction, referral_id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        self.pool()
+            .execute(
+                "INSERT INTO recommendation_actions (id, couple_id, supplier_id, action, referral_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                &args![Uuid::now_v7(), couple_id, supplier_id, action.as_str(), referral_id, at],
+            )
+            .await
+            .map_err(|e| unique_violation(e, "this recommendation was already acted on"))?;
+        Ok(())
+    }
+}
