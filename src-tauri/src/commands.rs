@@ -7,12 +7,14 @@ use bouquet_client::store::dashboard::Dashboard;
 use bouquet_client::store::fairs::{Fair, FairInput};
 use bouquet_client::store::invitations::{BulkResult, DEFAULT_BATCH_DELAY_SECONDS, Invitation, InvitationInput};
 use bouquet_client::store::leads::{CapturedLead, LeadInput};
+use bouquet_client::store::profile::ProfileInput;
 use bouquet_client::store::session::LocalSession;
 use bouquet_client::background::SyncView;
 use bouquet_client::store::syncing::{AsOf, RewardsSummary};
 use bouquet_client::token::{self, TokenPlace};
 use bouquet_client::{ClientError, ServerClient, ServerStatus, qr, sync};
 use bouquet_core::analytics::AnalyticsReport;
+use bouquet_core::recommend::SupplierProfile;
 use bouquet_core::api::{ActiveCampaign, StatsView};
 use bouquet_core::sync::CodeStatus;
 use chrono::NaiveDate;
@@ -116,6 +118,18 @@ pub fn create_contact(state: State<'_, AppState>, input: ContactInput) -> Answer
 #[tauri::command(async)]
 pub fn delete_contact(state: State<'_, AppState>, id: Uuid) -> Answer<()> {
     changed(&state, state.store.delete_contact(id))
+}
+
+/// The supplier's profile for couples' recommendations (where they work, style words,
+/// price range, booked dates), as saved here or synced.
+#[tauri::command(async)]
+pub fn profile(state: State<'_, AppState>) -> Answer<SupplierProfile> {
+    state.store.profile()
+}
+
+#[tauri::command(async)]
+pub fn save_profile(state: State<'_, AppState>, input: ProfileInput) -> Answer<SupplierProfile> {
+    changed(&state, state.store.save_profile(input))
 }
 
 #[tauri::command(async)]

@@ -54,6 +54,8 @@ pub fn run() {
             commands::delete_contact,
             commands::fairs,
             commands::create_fair,
+            commands::profile,
+            commands::save_profile,
             commands::create_code,
             commands::fair_codes,
             commands::qr_svg,

@@ -388,3 +388,39 @@ test("an operator's campaign reaches the app through sync; a code made under it 
   await textBecomes("campaigns", /Photographers' summer push/);
   writeFileSync(join(artifacts, "dashboard-campaign.png"), Buffer.from(await wd("GET", `/session/${session}/screenshot`), "base64"));
 });
+
+test("the supplier fills in their profile for couples; a wrong date is refused, and once synced a couple's recommendations rank them with reasons", { timeout: 120_000 }, async () => {
+  await click("nav-settings");
+  await el("profile-location"); // the form shows once the saved profile is read
+  await type("profile-location", "Bath, Somerset");
+  await type("profile-styles", "rustic, documentary");
+  await type("profile-budget-min", "1500");
+  await type("profile-budget-max", "2500.50");
+  await type("profile-booked", "2027-06-12\n2027-02-30");
+  await click("profile-save");
+  await textBecomes("problem", /"2027-02-30" is not a date/);
+  // Fixed: the wrong date replaced, and the profile saved (offline first, sent with the sync).
+  await wd("POST", `/session/${session}/element/${await el("profile-booked")}/clear`, {});
+  await type("profile-booked", "2027-06-12\n2027-06-19");
+  await click("profile-save");
+  await textBecomes("profile-saved", /Saved/);
+  const max = await wd("GET", `/session/${session}/element/${await el("profile-budget-max")}/property/value`);
+  assert.equal(max, "2500.50", "the price comes back exactly from pence");
+  writeFileSync(join(artifacts, "settings-profile.png"), Buffer.from(await wd("GET", `/session/${session}/screenshot`), "base64"));
+
+  await click("sync-status");
+  // A couple asks for a rustic photographer in Bath on 19 June 2027.
+  await api(server, "POST", "/api/v1/accounts", { body: { kind: "couple", email: "amy.ben@example.com", password: "correct horse battery", couple_names: "Amy & Ben" } });
+  const couple = await api(server, "POST", "/api/v1/sessions", { body: { email: "amy.ben@example.com", password: "correct horse battery" } });
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const list = await api(server, "GET", "/api/v1/recommendations?vendor_type=photographer&wedding_date=2027-06-19&location=bath&style=Rustic&budget_min=100000&budget_max=200000", { token: couple.token });
+    const studio = list.items.find((r) => r.business_name === "Golden Hour Studio");
+    if (studio?.location === "Bath, Somerset") {
+      assert.match(studio.reason, /^Already booked on 19 June 2027, works in a rustic style, partly within your budget, works in Bath, Somerset/);
+      break;
+    }
+    assert.ok(Date.now() < deadline, `the profile did not reach the server: ${JSON.stringify(list)}`);
+    await sleep(300);
+  }
+});

@@ -12,6 +12,8 @@ import type { Paper } from "./bindings/Paper";
 import type { TokenPlace } from "./bindings/TokenPlace";
 import type { ImportReport } from "./bindings/ImportReport";
 import type { FairInput } from "./bindings/FairInput";
+import type { ProfileInput } from "./bindings/ProfileInput";
+import type { SupplierProfile } from "./bindings/SupplierProfile";
 import type { BulkResult } from "./bindings/BulkResult";
 import type { Invitation } from "./bindings/Invitation";
 import type { InvitationInput } from "./bindings/InvitationInput";
@@ -36,7 +38,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
 import type { AsOf } from "./bindings/AsOf";
 
-export type { ImportReport };
+export type { ImportReport, ProfileInput, SupplierProfile };
 export type { AnalyticsReport, DirectionReport, FunnelStep, FunnelStepReport, PeriodFigures };
 export type { ActiveCampaign, AsOf, CodeReward, CodeStatus, Money, RewardsSummary, StatsView, SyncView, TokenPlace };
 export type { BulkResult, CapturedLead, Contact, Dashboard, ErrorBody, Fair, Invitation, LocalCode, LocalSession, ServerStatus };
@@ -73,6 +75,9 @@ export const backend = {
   importContactsCsv: (text: string) => call<ImportReport>("import_contacts_csv", { text }),
   fairs: () => call<Fair[]>("fairs"),
   createFair: (input: FairInput) => call<Fair>("create_fair", { input }),
+  /** The supplier's profile for couples' recommendations, as saved here or synced. */
+  profile: () => call<SupplierProfile>("profile"),
+  saveProfile: (input: ProfileInput) => call<SupplierProfile>("save_profile", { input }),
   createCode: (input: CodeInput) => call<LocalCode>("create_code", { input }),
   fairCodes: (fairId: string) => call<LocalCode[]>("fair_codes", { fairId }),
   exportFairSheet: (fairId: string, paper: Paper) => call<string>("export_fair_sheet", { fairId, paper }),

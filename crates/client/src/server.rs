@@ -5,7 +5,7 @@ use bouquet_core::analytics::AnalyticsReport;
 use bouquet_core::api::{ActiveCampaign, BalanceView, CreateSession, ErrorBody, Health, Leaderboard, RewardsPage, SessionView, StatsView, TierView};
 use bouquet_core::leaderboard::LeaderboardPeriod;
 use bouquet_core::metrics::Period;
-use bouquet_core::sync::{CodeStatus, PullPage, PushRequest, PushResponse, SyncState};
+use bouquet_core::sync::{CodeStatus, PullPage, PushRequest, PushResponse, SCHEMA_VERSION, SyncState};
 use serde::de::DeserializeOwned;
 
 use crate::ClientError;
@@ -59,7 +59,8 @@ impl ServerClient {
     }
 
     pub async fn pull(&self, after: i64, epoch: Option<&str>, limit: i64) -> Result<PullPage, ClientError> {
-        let mut query = vec![("after", after.to_string()), ("limit", limit.to_string())];
+        // The version says which kinds of record this app reads (older apps get no profiles).
+        let mut query = vec![("after", after.to_string()), ("limit", limit.to_string()), ("schema_version", SCHEMA_VERSION.to_string())];
         if let Some(epoch) = epoch {
             query.push(("epoch", epoch.to_string()));
         }

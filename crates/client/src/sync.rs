@@ -7,9 +7,11 @@
 //! commits with its cursor.
 
 use bouquet_core::AccountKind;
+use bouquet_core::api::StatsView;
 use bouquet_core::leaderboard::LeaderboardPeriod;
 use bouquet_core::metrics::Period;
 use bouquet_core::sync::{MAX_BATCH, MAX_PUSH_BYTES, PushRequest, SCHEMA_VERSION};
+use chrono::Utc;
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -25,6 +27,11 @@ pub const RECENT_REWARDS: i64 = 10;
 /// How the dashboard's growth analytics are bucketed (over the server's default range
 /// for it, the last 12 weeks).
 pub const ANALYTICS_PERIOD: Period = Period::Week;
+/// A report is the most expensive read a round makes (docs/metrics.md, "Cost"), so it is
+/// fetched again when the account's figures moved (its stats changed, or this round moved
+/// records) and otherwise at most this often: a refund, a churn or a fraud decision,
+/// which the stats do not show, reaches the dashboard within this time.
+pub const ANALYTICS_MAX_AGE_MINUTES: i64 = 15;
 
 /// What one round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
@@ -90,7 +97,9 @@ async fn round(store: &LocalStore, server: &ServerClient) -> Result<SyncReport, 
         // Everything local was queued again for the server that forgot it.
         report.pushed += push_all(store, server).await?;
     }
-    store.save_server_view("stats", &server.stats().await?)?;
+    let stats = server.stats().await?;
+    let figures_moved = report.pushed > 0 || report.pulled > 0 || store.server_view::<StatsView>("stats")?.is_none_or(|saved| saved.value != stats);
+    store.save_server_view("stats", &stats)?;
     store.save_server_view("codes", &server.code_statuses().await?)?;
     // Couples rank among couples, suppliers among suppliers.
     let kind = match store.session()?.map(|s| s.account_kind) {
@@ -100,7 +109,12 @@ async fn round(store: &LocalStore, server: &ServerClient) -> Result<SyncReport, 
     store.save_server_view("rewards", &fetch_rewards(server, kind).await?)?;
     store.save_server_view(CAMPAIGNS_VIEW, &server.active_campaigns().await?)?;
     // The dashboard's growth section: the server's default 12 weeks, week by week.
-    store.save_server_view(ANALYTICS_VIEW, &server.my_analytics(ANALYTICS_PERIOD).await?)?;
+    let stale = store
+        .server_view_fetched_at(ANALYTICS_VIEW)?
+        .is_none_or(|at| Utc::now() - at > chrono::Duration::minutes(ANALYTICS_MAX_AGE_MINUTES));
+    if figures_moved || stale {
+        store.save_server_view(ANALYTICS_VIEW, &server.my_analytics(ANALYTICS_PERIOD).await?)?;
+    }
     Ok(report)
 }
 

@@ -51,6 +51,12 @@ async fn a_conversion_shows_in_the_saved_analytics_and_stays_offline(db: &TestDb
     assert!(empty.iter().all(|w| w.figures.conversion_rate.is_none()), "no referrals: the rate is absent, not 0");
     assert!(!before.exclusions.is_empty());
 
+    // A round in which nothing moved does not ask for the report again (it is the most
+    // expensive read of a round); the one saved stays, as of when it was fetched.
+    let fetched = device.store.analytics().unwrap().unwrap().fetched_at;
+    device.sync().await;
+    assert_eq!(device.store.analytics().unwrap().unwrap().fetched_at, fetched);
+
     // The couple who typed the code pays; the device learns it by syncing.
     platform_converts(&server, "wedsync-priya", code.code.as_str()).await;
     assert_eq!(device.store.analytics().unwrap().unwrap().value.total.conversions, 0, "not before a sync");

@@ -176,6 +176,15 @@ impl SupplierProfile {
         Ok(())
     }
 
+    /// What the server checks of a synced change's fields: each value as the editor would
+    /// accept it, except that the range's two ends are not compared — two devices' edits
+    /// may merge into a reversed range, and a device sending its whole record again must
+    /// not be refused for it (it is read as no range).
+    pub fn check_synced_fields(styles: Option<&str>, budget_min_minor: Option<i64>, budget_max_minor: Option<i64>, booked_dates: Option<&str>) -> Result<(), ProfileError> {
+        Self::from_input(None, styles.unwrap_or_default(), budget_min_minor, None, booked_dates.unwrap_or_default())?;
+        Self::from_input(None, "", None, budget_max_minor, "").map(drop)
+    }
+
     /// The lists as the record stores them: comma-separated.
     pub fn styles_text(&self) -> String {
         self.styles.join(", ")
@@ -295,14 +304,15 @@ pub fn activity(last_active_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> f6
 }
 
 /// How much of the couple's budget range the supplier's range covers: overlap ÷ the
-/// couple's range (a couple's single figure is covered or not). No budget asked: any
-/// supplier fits (1); a supplier with no range said: unknown (0). An open end reaches
-/// without limit.
+/// couple's range. A budget with one end (only a most, or only a least) or a single figure
+/// is a limit, met (1) or not (0) by a supplier whose range reaches within it. No budget
+/// asked: any supplier fits (1); a supplier with no range said: unknown (0). A supplier's
+/// open end reaches without limit.
 pub fn budget_overlap(couple: (Option<i64>, Option<i64>), supplier: (Option<i64>, Option<i64>)) -> f64 {
-    let (c_lo, c_hi) = match couple {
+    let (c_lo, c_hi, one_sided) = match couple {
         (None, None) => return 1.0,
-        (Some(lo), None) | (None, Some(lo)) => (lo, lo),
-        (Some(lo), Some(hi)) => (lo.min(hi), lo.max(hi)),
+        (Some(lo), Some(hi)) => (lo.min(hi), lo.max(hi), false),
+        (lo, hi) => (lo.unwrap_or(i64::MIN), hi.unwrap_or(i64::MAX), true),
     };
     if supplier == (None, None) {
         return 0.0;
@@ -313,7 +323,7 @@ pub fn budget_overlap(couple: (Option<i64>, Option<i64>), supplier: (Option<i64>
     if lo > hi {
         return 0.0;
     }
-    if c_hi == c_lo {
+    if one_sided || c_hi == c_lo {
         return 1.0;
     }
     (hi - lo) as f64 / (c_hi - c_lo) as f64
@@ -399,7 +409,7 @@ pub fn reason(s: &SupplierFacts, search: &CoupleSearch, now: DateTime<Utc>) -> S
         said.push(format!("{} couples served", s.couples_served));
     }
     if s.successful_referrals > 0 {
-        said.push(format!("recommended by {} couple{} before", s.successful_referrals, if s.successful_referrals == 1 { "" } else { "s" }));
+        said.push(format!("{} successful referral{} on Bouquet", s.successful_referrals, if s.successful_referrals == 1 { "" } else { "s" }));
     }
     if p.activity >= 1.0 {
         said.push("active this week".into());
@@ -565,6 +575,14 @@ mod tests {
         assert_eq!(p.booked_dates_text(), "2027-06-12, 2027-06-19");
         assert_eq!(SupplierProfile::from_input(None, "", None, None, "2027-06-31"), Err(ProfileError::BadDate("2027-06-31".into())));
         assert_eq!(SupplierProfile::from_input(None, "", Some(5), Some(4), ""), Err(ProfileError::ReversedRange));
+        assert_eq!(SupplierProfile::check_synced_fields(None, Some(5), Some(4), None), Ok(()), "merged edits may reverse it");
+        assert_eq!(SupplierProfile::check_synced_fields(None, None, Some(-4), None), Err(ProfileError::NegativePrice));
+        assert_eq!(SupplierProfile::check_synced_fields(None, None, None, Some("soon")), Err(ProfileError::BadDate("soon".into())));
+        // The most dates a profile holds fit the synced field.
+        let year: Vec<String> = (0..MAX_BOOKED_DATES as i64).map(|d| (NaiveDate::from_ymd_opt(2028, 1, 1).unwrap() + chrono::Duration::days(d)).to_string()).collect();
+        let full = SupplierProfile::from_input(None, "", None, None, &year.join("\n")).unwrap();
+        let field = crate::sync::Entity::Profile.field("booked_dates").unwrap();
+        assert!(full.booked_dates_text().chars().count() <= field.max_len);
         assert_eq!(SupplierProfile::from_input(None, "", Some(-1), None, ""), Err(ProfileError::NegativePrice));
         let many: Vec<String> = (0..21).map(|i| format!("style{i}")).collect();
         assert!(matches!(SupplierProfile::from_input(None, &many.join(","), None, None, ""), Err(ProfileError::TooMany { .. })));
@@ -628,7 +646,11 @@ mod tests {
         assert_eq!(budget_overlap((Some(100), Some(200)), (None, None)), 0.0, "unknown range");
         assert_eq!(budget_overlap((Some(100), Some(200)), (Some(150), None)), 0.5, "open-ended top");
         assert_eq!(budget_overlap((Some(100), Some(200)), (Some(300), Some(400))), 0.0);
-        assert_eq!(budget_overlap((Some(150), None), (Some(100), Some(200))), 1.0, "one figure, inside");
+        assert_eq!(budget_overlap((Some(150), None), (Some(100), Some(200))), 1.0, "a least, reached");
+        assert_eq!(budget_overlap((Some(250), None), (Some(100), Some(200))), 0.0, "a least, above their prices");
+        assert_eq!(budget_overlap((None, Some(200_000)), (Some(100_000), Some(150_000))), 1.0, "a most, under it");
+        assert_eq!(budget_overlap((None, Some(100)), (Some(150), Some(200))), 0.0, "a most, below their prices");
+        assert_eq!(budget_overlap((Some(150), Some(150)), (Some(100), Some(200))), 1.0, "one figure, inside");
         assert_eq!(budget_overlap((Some(200), Some(100)), (Some(0), Some(1000))), 1.0, "reversed bounds read as a range");
     }
 
@@ -659,7 +681,7 @@ mod tests {
         assert_eq!(picked.len(), MAX_RECOMMENDATIONS);
         assert_eq!(
             picked[0].reason,
-            "Free on 19 June 2027, works in a rustic style, partly within your budget, works in Bath, Somerset, rated 4.5 from 20 reviews, 150 couples served, recommended by 4 couples before, active this week"
+            "Free on 19 June 2027, works in a rustic style, partly within your budget, works in Bath, Somerset, rated 4.5 from 20 reviews, 150 couples served, 4 successful referrals on Bouquet, active this week"
         );
     }
 }

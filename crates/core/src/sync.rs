@@ -13,10 +13,12 @@ use uuid::Uuid;
 
 use crate::hlc::Hlc;
 
-/// The protocol version this build speaks.
-pub const SCHEMA_VERSION: u32 = 2;
-/// The oldest version the server still accepts (the release before this one).
-pub const OLDEST_SCHEMA_VERSION: u32 = SCHEMA_VERSION - 1;
+/// The protocol version this build speaks. 3 added the `profile` record: a pull by an
+/// older app leaves profiles out, since it could not read them.
+pub const SCHEMA_VERSION: u32 = 3;
+/// The oldest version the server still accepts: 1 (one clock per change) and 2 (no
+/// profile records) are both still in use.
+pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 /// Most changes in one push and records in one pull page.
 pub const MAX_BATCH: usize = 1000;
 /// The largest push body the server takes (a batch of long invitations is large).
@@ -117,7 +119,8 @@ const PROFILE: &[Field] = &[
     text("styles", 1000),
     integer("budget_min_minor"),
     integer("budget_max_minor"),
-    text("booked_dates", 4000),
+    // 366 dates of "YYYY-MM-DD, ": a year's worth (recommend::MAX_BOOKED_DATES).
+    text("booked_dates", 4400),
 ];
 const LEAD: &[Field] = &[fixed("fair_id", 36), fixed("code_id", 36), fixed("contact_id", 36), fixed("captured_at", 40)];
 const INVITATION: &[Field] = &[
@@ -141,6 +144,15 @@ const INVITATION: &[Field] = &[
 ];
 
 impl Entity {
+    /// The sync version that introduced the kind: an app speaking an older one is not sent
+    /// records of it.
+    pub fn since_version(self) -> u32 {
+        match self {
+            Self::Profile => 3,
+            _ => 1,
+        }
+    }
+
     pub const ALL: [Entity; 6] = [Self::Contact, Self::Fair, Self::Code, Self::Lead, Self::Invitation, Self::Profile];
 
     pub fn as_str(self) -> &'static str {

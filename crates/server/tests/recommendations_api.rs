@@ -146,12 +146,29 @@ async fn bad_searches_and_the_wrong_callers_are_refused(db: &TestDb) {
         (&couple, couple.account.id, json!({"styles": "boho"}), "only suppliers have a profile"),
         (&studio, Uuid::now_v7(), json!({"styles": "boho"}), "its account's id"),
         (&studio, studio.account.id, json!({"booked_dates": "2027-06-31"}), "is not a date"),
-        (&studio, studio.account.id, json!({"budget_min_minor": 5, "budget_max_minor": 4}), "swap them"),
+        (&studio, studio.account.id, json!({"budget_max_minor": -4}), "cannot be negative"),
     ] {
         let resp = push_profile(&server, who, id, 1, fields).await;
         let body = json_of(resp, StatusCode::UNPROCESSABLE_ENTITY).await;
         assert!(body["message"].as_str().unwrap().contains(needle), "{body}");
     }
+    // Never deleted: its id is the account's, so it could never be made again.
+    let clock = Hlc { wall_ms: Utc::now().timestamp_millis(), counter: 0, node: "laptop".into() };
+    let delete = json!({"seq": 1, "entity": Entity::Profile, "id": studio.account.id, "fields": {}, "clocks": {}, "deleted": clock});
+    let resp = api().post(format!("{}/api/v1/sync/push", server.url)).bearer_auth(&studio.token)
+        .json(&json!({"schema_version": SCHEMA_VERSION, "changes": [delete]})).send().await.unwrap();
+    assert!(json_of(resp, StatusCode::UNPROCESSABLE_ENTITY).await["message"].as_str().unwrap().contains("not deleted"));
+    // Two devices' edits may merge into a reversed range (a device sending its whole
+    // record again must not be refused for it): accepted, and read as no range.
+    json_of(push_profile(&server, &studio, studio.account.id, 1, json!({"budget_min_minor": 5, "budget_max_minor": 4})).await, StatusCode::OK).await;
+    let (_, body) = get(&server, &couple.token, "/api/v1/recommendations?vendor_type=photographer&budget_min=4&budget_max=5").await;
+    assert_eq!(body["items"][0]["score"]["match_quality"]["points"], json!(0.225), "budget unknown: 0 of its 0.075");
+    // An app from before profiles (it states no version) is not sent them; this one is.
+    let (_, old_app) = get(&server, &studio.token, "/api/v1/sync/pull?after=0").await;
+    assert_eq!(old_app["records"].as_array().unwrap().len(), 0, "{old_app}");
+    assert!(old_app["next_after"].as_i64().unwrap() > 0, "the cursor moves past what was left out");
+    let (_, new_app) = get(&server, &studio.token, &format!("/api/v1/sync/pull?after=0&schema_version={SCHEMA_VERSION}")).await;
+    assert_eq!(new_app["records"][0]["entity"], json!("profile"), "{new_app}");
 
     // Reputation: the platform's word, within range, for a supplier.
     let rep = |rate: f64| json!({"response_rate": rate, "avg_rating": 4.0, "review_count": 3, "couples_served": 3});
@@ -186,9 +203,19 @@ async fn acting_on_one_is_a_referral_that_converts_and_rewards_the_couple(db: &T
     // A second tap (or a retry) gives back the same referral; sharing is another one.
     let (_, again) = act(&server, &couple.token, json!({"supplier_id": studio.account.id, "action": "invite_supplier"})).await;
     assert_eq!(serde_json::from_value::<ActedOnRecommendation>(again).unwrap().referral.id, r.id);
+    // Once the shared link has stopped working, sharing again makes a new one.
     let (_, share) = act(&server, &couple.token, json!({"supplier_id": studio.account.id, "action": "share_with_friend"})).await;
+    let expired: ActedOnRecommendation = serde_json::from_value(share).unwrap();
+    let mut tx = server.store.begin_sync().await.unwrap();
+    tx.end_referral(expired.referral.code.as_str(), couple.account.id, Utc::now()).await.unwrap();
+    tx.commit().await.unwrap();
+    let (status, share) = act(&server, &couple.token, json!({"supplier_id": studio.account.id, "action": "share_with_friend"})).await;
+    assert_eq!(status, StatusCode::CREATED);
     let share: ActedOnRecommendation = serde_json::from_value(share).unwrap();
     assert_ne!(share.referral.id, r.id);
+    assert_ne!(share.referral.id, expired.referral.id, "a working link replaces the expired one");
+    let (_, again) = act(&server, &couple.token, json!({"supplier_id": studio.account.id, "action": "share_with_friend"})).await;
+    assert_eq!(serde_json::from_value::<ActedOnRecommendation>(again).unwrap().referral.id, share.referral.id);
     assert_eq!(share.referral.method, ReferralMethod::Link);
 
     // The supplier joins the platform with the code and subscribes: the couple earns 5%.

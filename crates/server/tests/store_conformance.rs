@@ -416,14 +416,21 @@ async fn suppliers_for_recommendations_reputation_and_acts(db: &TestDb) {
     assert!(f.last_active_at.is_some_and(|at| (at - (now - Duration::days(3))).num_milliseconds().abs() < 1));
     assert!(store.supplier_facts("venue", now - Duration::days(90)).await.unwrap().is_empty());
 
-    // An act is recorded once per couple, supplier and action.
+    // An act is recorded once per couple, supplier and action; a renewal replaces its
+    // referral only if the earlier one is still the act's.
     let ns = store.server_namespace(couple).await.unwrap();
-    let referral = store.create_referral(new_referral(couple, &ns, now)).await.unwrap();
-    assert_eq!(store.acted_referral(couple, seen, RecommendationAction::InviteSupplier).await.unwrap(), None);
-    store.record_act(couple, seen, RecommendationAction::InviteSupplier, referral.view.id, now).await.unwrap();
-    let again = store.record_act(couple, seen, RecommendationAction::InviteSupplier, referral.view.id, now).await;
-    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
-    assert_eq!(store.acted_referral(couple, seen, RecommendationAction::InviteSupplier).await.unwrap(), Some(referral.view.code.to_string()));
+    let first = store.create_referral(new_referral(couple, &ns, now)).await.unwrap().view;
+    let mut second = new_referral(couple, &ns, now);
+    second.code = ReferralCode::generate(AccountKind::Supplier, &ns, 1).to_string();
+    let second = store.create_referral(second).await.unwrap().view;
+    let invite = RecommendationAction::InviteSupplier;
+    assert_eq!(store.acted_referral(couple, seen, invite).await.unwrap(), None);
+    assert!(store.record_act(couple, seen, invite, first.id, None, now).await.unwrap());
+    assert!(!store.record_act(couple, seen, invite, second.id, None, now).await.unwrap(), "already acted on");
+    assert_eq!(store.acted_referral(couple, seen, invite).await.unwrap(), Some((first.id, first.code.to_string())));
+    assert!(!store.record_act(couple, seen, invite, second.id, Some(second.id), now).await.unwrap(), "not the act's referral");
+    assert!(store.record_act(couple, seen, invite, second.id, Some(first.id), now).await.unwrap());
+    assert_eq!(store.acted_referral(couple, seen, invite).await.unwrap(), Some((second.id, second.code.to_string())));
     assert_eq!(store.acted_referral(couple, seen, RecommendationAction::ShareWithFriend).await.unwrap(), None);
 }
 

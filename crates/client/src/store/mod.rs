@@ -10,6 +10,7 @@ pub mod fairs;
 pub mod invitations;
 pub mod leads;
 pub mod outbox;
+pub mod profile;
 pub mod session;
 pub mod syncing;
 pub(crate) mod tracking;
@@ -33,6 +34,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../../../migrations/client/0001_init.sql")),
         M::up(include_str!("../../../../migrations/client/0002_sync.sql")),
         M::up(include_str!("../../../../migrations/client/0003_code_campaign.sql")),
+        M::up(include_str!("../../../../migrations/client/0004_profile.sql")),
     ])
 }
 
@@ -123,6 +125,6 @@ mod tests {
         drop(LocalStore::open(dir.path()).unwrap());
         let store = LocalStore::open(dir.path()).unwrap();
         let version: i64 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(version, 3);
+        assert_eq!(version, 4);
     }
 }

@@ -228,6 +228,12 @@ impl LocalStore {
     pub(crate) fn server_view<T: DeserializeOwned + TS>(&self, name: &str) -> Result<Option<AsOf<T>>> {
         saved_view(&self.conn(), name)
     }
+
+    /// When the server last told what is saved under `name` (without reading it).
+    pub(crate) fn server_view_fetched_at(&self, name: &str) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<String> = self.conn().query_row("SELECT fetched_at FROM server_view WHERE name = ?1", [name], |r| r.get(0)).optional()?;
+        Ok(at.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.with_timezone(&Utc)))
+    }
 }
 
 /// The name the campaigns open to the account are saved under.

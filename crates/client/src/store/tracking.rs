@@ -26,6 +26,7 @@ fn table(entity: Entity) -> (&'static str, bool) {
         Entity::Code => ("codes", false),
         Entity::Lead => ("fair_leads", false),
         Entity::Invitation => ("invitations", true),
+        Entity::Profile => ("profiles", true),
     }
 }
 

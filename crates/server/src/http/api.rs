@@ -138,6 +138,9 @@ pub struct PullParams {
     epoch: Option<String>,
     /// Page size, 1–1000 (default 500).
     limit: Option<i64>,
+    /// The sync version the app speaks; records of kinds newer than it are left out (an
+    /// app that sends none is taken to speak version 2).
+    schema_version: Option<u32>,
 }
 
 /// The account's records changed after `after`, oldest change first.
@@ -148,7 +151,7 @@ pub async fn sync_pull(
     Device(caller): Device,
     ApiQuery(params): ApiQuery<PullParams>,
 ) -> Result<Json<PullPage>, ApiError> {
-    let page = sync::pull(&state.store, &caller, params.after, params.epoch.as_deref(), params.limit, &state.sync_epoch).await?;
+    let page = sync::pull(&state.store, &caller, params.after, params.epoch.as_deref(), params.limit, params.schema_version, &state.sync_epoch).await?;
     Ok(Json(page))
 }
 

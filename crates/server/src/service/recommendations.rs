@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::service::referrals;
-use crate::store::{Caller, Store, StoreError};
+use crate::store::{Caller, Store};
 
 /// A search as the query string gives it.
 #[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
@@ -96,8 +96,8 @@ pub async fn recommend(store: &Arc<dyn Store>, caller: &Caller, query: Recommend
 
 /// Acting on a recommendation: a couple → supplier referral of that supplier, by email
 /// (invite the supplier) or as a link to pass on (share with a friend). Doing the same
-/// for the same supplier again gives back the same referral, so a retry or a second tap
-/// makes no second one.
+/// for the same supplier again gives back the same referral while it still works, so a
+/// retry or a second tap makes no second one; once it has expired, a new one replaces it.
 pub async fn act(
     store: &Arc<dyn Store>,
     caller: &Caller,
@@ -112,7 +112,10 @@ pub async fn act(
         .filter(|a| a.kind == AccountKind::Supplier)
         .ok_or(ApiError::NotFound("no supplier has that id"))?;
     let acted = |referral| ActedOnRecommendation { action: req.action, supplier_id: supplier.id, referral };
-    if let Some(view) = earlier(store, caller.account.id, supplier.id, req.action, public_url).await? {
+    let earlier = store.acted_referral(caller.account.id, supplier.id, req.action).await?;
+    if let Some((_, code)) = &earlier
+        && let Some(view) = live(store, code, public_url).await?
+    {
         return Ok(acted(view));
     }
     let create = CreateReferral {
@@ -137,29 +140,31 @@ pub async fn act(
         created_at: None,
     };
     let view = referrals::create(store, caller, create, referral_lifetime, public_url).await?;
-    match store.record_act(caller.account.id, supplier.id, req.action, view.id, Utc::now()).await {
-        Ok(()) => Ok(acted(view)),
-        // The same act raced this one and won: its referral is the one. Ours ends unused.
-        Err(StoreError::Conflict(_)) => {
-            let mut tx = store.begin_sync().await?;
-            tx.end_referral(view.code.as_str(), caller.account.id, Utc::now()).await?;
-            tx.commit().await?;
-            let won = earlier(store, caller.account.id, supplier.id, req.action, public_url).await?;
-            won.map(acted).ok_or_else(|| ApiError::Internal("a recommendation's act conflicted and then vanished".into()))
-        }
-        Err(e) => Err(e.into()),
+    let replacing = earlier.map(|(id, _)| id);
+    if store.record_act(caller.account.id, supplier.id, req.action, view.id, replacing, Utc::now()).await? {
+        return Ok(acted(view));
     }
+    // The same act raced this one and won: its referral is the one, and ours ends unused
+    // (it stays in the couple's list as ended, never shared).
+    let mut tx = store.begin_sync().await?;
+    tx.end_referral(view.code.as_str(), caller.account.id, Utc::now()).await?;
+    tx.commit().await?;
+    let (_, code) = store
+        .acted_referral(caller.account.id, supplier.id, req.action)
+        .await?
+        .ok_or_else(|| ApiError::Internal("a recommendation's act was recorded and then vanished".into()))?;
+    let won = store.referral_by_code(&code).await?.ok_or_else(|| ApiError::Internal("an act's referral vanished".into()))?;
+    Ok(acted(referrals::with_links(won.view, public_url)))
 }
 
-async fn earlier(
-    store: &Arc<dyn Store>,
-    couple: Uuid,
-    supplier: Uuid,
-    action: RecommendationAction,
-    public_url: &str,
-) -> Result<Option<bouquet_core::api::ReferralView>, ApiError> {
-    let Some(code) = store.acted_referral(couple, supplier, action).await? else { return Ok(None) };
-    Ok(store.referral_by_code(&code).await?.map(|r| referrals::with_links(r.view, public_url)))
+/// The referral with this code, if it still works (not expired or ended).
+async fn live(store: &Arc<dyn Store>, code: &str, public_url: &str) -> Result<Option<bouquet_core::api::ReferralView>, ApiError> {
+    let now = Utc::now();
+    Ok(store
+        .referral_by_code(code)
+        .await?
+        .filter(|r| r.view.expires_at.is_none_or(|at| at > now))
+        .map(|r| referrals::with_links(r.view, public_url)))
 }
 
 /// The platform's report of a supplier's reputation, checked and stored.

@@ -227,8 +227,9 @@ impl Push<'_> {
     }
 }
 
-/// A supplier's profile is one record per account, its id the account's, and each value a
-/// device sends must read as the profile editor would accept it (docs/metrics.md).
+/// A supplier's profile is one record per account, its id the account's, never deleted,
+/// and each value a device sends must read as the profile editor would accept it
+/// (docs/metrics.md).
 fn check_profile(caller: &Caller, change: &Change) -> Result<(), String> {
     if caller.account.kind != AccountKind::Supplier {
         return Err("only suppliers have a profile".into());
@@ -236,12 +237,12 @@ fn check_profile(caller: &Caller, change: &Change) -> Result<(), String> {
     if change.id != caller.account.id {
         return Err("a profile's id is its account's id".into());
     }
-    let text = |name: &str| change.fields.get(name).and_then(Value::as_str).unwrap_or_default();
+    if change.deleted.is_some() {
+        return Err("a profile is not deleted; save it with its fields empty instead".into());
+    }
+    let text = |name: &str| change.fields.get(name).and_then(Value::as_str);
     let int = |name: &str| change.fields.get(name).and_then(Value::as_i64);
-    // The fields this change carries; two devices' edits may still merge into a reversed
-    // range, which the recommendations read as no range.
-    bouquet_core::recommend::SupplierProfile::from_input(None, text("styles"), int("budget_min_minor"), int("budget_max_minor"), text("booked_dates"))
-        .map(drop)
+    bouquet_core::recommend::SupplierProfile::check_synced_fields(text("styles"), int("budget_min_minor"), int("budget_max_minor"), text("booked_dates"))
         .map_err(|e| format!("profile: {e}"))
 }
 
@@ -289,7 +290,18 @@ pub async fn state(store: &Arc<dyn Store>, caller: &Caller, epoch: &str) -> Resu
     Ok(SyncState { applied_through, last_change, epoch: epoch.to_string(), server_time: Utc::now() })
 }
 
-pub async fn pull(store: &Arc<dyn Store>, caller: &Caller, after: i64, epoch: Option<&str>, limit: Option<i64>, server_epoch: &str) -> Result<PullPage, ApiError> {
+/// The version of an app that says none: every app before the `profile` record.
+const UNSTATED_VERSION: u32 = 2;
+
+pub async fn pull(
+    store: &Arc<dyn Store>,
+    caller: &Caller,
+    after: i64,
+    epoch: Option<&str>,
+    limit: Option<i64>,
+    version: Option<u32>,
+    server_epoch: &str,
+) -> Result<PullPage, ApiError> {
     let limit = limit.unwrap_or(DEFAULT_PULL);
     if !(1..=MAX_BATCH as i64).contains(&limit) {
         return Err(ApiError::BadRequest { code: "invalid_limit", message: format!("limit must be between 1 and {MAX_BATCH}") });
@@ -308,6 +320,9 @@ pub async fn pull(store: &Arc<dyn Store>, caller: &Caller, after: i64, epoch: Op
     let more = records.len() as i64 > limit;
     records.truncate(limit as usize);
     let next_after = records.last().map_or(after, |r| r.change);
+    // Kinds the app cannot read are skipped, past them the cursor still moves.
+    let version = version.unwrap_or(UNSTATED_VERSION);
+    records.retain(|r| r.entity.since_version() <= version);
     Ok(PullPage { reset: false, epoch: server_epoch.to_string(), records, next_after, more, server_time: now })
 }
 

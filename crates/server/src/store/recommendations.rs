@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::db::{args, unique_violation};
+use super::db::args;
 use super::rows::Columns;
 use super::sql::SqlStore;
 use super::StoreResult;
@@ -23,10 +23,21 @@ pub trait RecommendationStore: Send + Sync {
     /// Replaces what the platform reports of a supplier's reputation. `false` when no
     /// supplier has that id.
     async fn set_reputation(&self, supplier_id: Uuid, reputation: &SupplierReputation, at: DateTime<Utc>) -> StoreResult<bool>;
-    /// The code of the referral a couple's earlier act on this supplier made, if any.
-    async fn acted_referral(&self, couple_id: Uuid, supplier_id: Uuid, action: RecommendationAction) -> StoreResult<Option<String>>;
-    /// Records an act. `Conflict` when the couple already did the same for this supplier.
-    async fn record_act(&self, couple_id: Uuid, supplier_id: Uuid, action: RecommendationAction, referral_id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// The id and code of the referral the couple's last act of this kind on this supplier
+    /// made, if any.
+    async fn acted_referral(&self, couple_id: Uuid, supplier_id: Uuid, action: RecommendationAction) -> StoreResult<Option<(Uuid, String)>>;
+    /// Records an act's referral: the first (`replacing` none), or one that replaces the
+    /// act's earlier referral `replacing` (it expired). `false` when another request got
+    /// there first: the act already has a referral, or its earlier one was replaced.
+    async fn record_act(
+        &self,
+        couple_id: Uuid,
+        supplier_id: Uuid,
+        action: RecommendationAction,
+        referral_id: Uuid,
+        replacing: Option<Uuid>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 }
 
 /// Couples who signed up through the supplier and were not held or rejected by fraud
@@ -109,26 +120,47 @@ impl RecommendationStore for SqlStore {
         Ok(written > 0)
     }
 
-    async fn acted_referral(&self, couple_id: Uuid, supplier_id: Uuid, action: RecommendationAction) -> StoreResult<Option<String>> {
+    async fn acted_referral(&self, couple_id: Uuid, supplier_id: Uuid, action: RecommendationAction) -> StoreResult<Option<(Uuid, String)>> {
         let row = self
             .pool()
             .fetch_optional(
-                "SELECT r.code FROM recommendation_actions ra JOIN referrals r ON r.id = ra.referral_id
+                "SELECT r.id, r.code FROM recommendation_actions ra JOIN referrals r ON r.id = ra.referral_id
                  WHERE ra.couple_id = $1 AND ra.supplier_id = $2 AND ra.action = $3",
                 &args![couple_id, supplier_id, action.as_str()],
             )
             .await?;
-        row.map(|r| r.text("code")).transpose()
+        row.map(|r| Ok((r.uuid("id")?, r.text("code")?))).transpose()
     }
 
-    async fn record_act(&self, couple_id: Uuid, supplier_id: Uuid, action: RecommendationAction, referral_id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-        self.pool()
-            .execute(
-                "INSERT INTO recommendation_actions (id, couple_id, supplier_id, action, referral_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                &args![Uuid::now_v7(), couple_id, supplier_id, action.as_str(), referral_id, at],
-            )
-            .await
-            .map_err(|e| unique_violation(e, "this recommendation was already acted on"))?;
-        Ok(())
+    async fn record_act(
+        &self,
+        couple_id: Uuid,
+        supplier_id: Uuid,
+        action: RecommendationAction,
+        referral_id: Uuid,
+        replacing: Option<Uuid>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let pool = self.pool();
+        let written = match replacing {
+            None => {
+                pool.execute(
+                    "INSERT INTO recommendation_actions (id, couple_id, supplier_id, action, referral_id, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (couple_id, supplier_id, action) DO NOTHING",
+                    &args![Uuid::now_v7(), couple_id, supplier_id, action.as_str(), referral_id, at],
+                )
+                .await?
+            }
+            // Only if the earlier referral is still the act's: of two racing renewals, one wins.
+            Some(old) => {
+                pool.execute(
+                    "UPDATE recommendation_actions SET referral_id = $4, created_at = $5
+                     WHERE couple_id = $1 AND supplier_id = $2 AND action = $3 AND referral_id = $6",
+                    &args![couple_id, supplier_id, action.as_str(), referral_id, at, old],
+                )
+                .await?
+            }
+        };
+        Ok(written > 0)
     }
 }
