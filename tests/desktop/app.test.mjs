@@ -396,12 +396,12 @@ test("the supplier fills in their profile for couples; a wrong date is refused, 
   await type("profile-styles", "rustic, documentary");
   await type("profile-budget-min", "1500");
   await type("profile-budget-max", "2500.50");
-  await type("profile-booked", "2027-06-12\n2027-02-30");
+  await type("profile-booked", "2027-06-12, 2027-02-30");
   await click("profile-save");
   await textBecomes("problem", /"2027-02-30" is not a date/);
   // Fixed: the wrong date replaced, and the profile saved (offline first, sent with the sync).
   await wd("POST", `/session/${session}/element/${await el("profile-booked")}/clear`, {});
-  await type("profile-booked", "2027-06-12\n2027-06-19");
+  await type("profile-booked", "2027-06-12, 2027-06-19");
   await click("profile-save");
   await textBecomes("profile-saved", /Saved/);
   const max = await wd("GET", `/session/${session}/element/${await el("profile-budget-max")}/property/value`);

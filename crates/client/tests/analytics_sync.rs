@@ -13,18 +13,10 @@ use bouquet_core::ReferralMethod;
 use bouquet_core::metrics::{FunnelStep, LoopDirection, Period};
 use bouquet_server::on_both_backends;
 use bouquet_server::testing::{TestDb, TestServer};
-use serde_json::json;
-use sync_support::{Device, supplier};
+use sync_support::{Device, Purchase, platform_converts, supplier};
 
-/// The platform (WedSync) reports that the couple who typed `code` paid £49.00.
-async fn platform_converts(server: &TestServer, user: &str, code: &str) {
-    let key = bouquet_server::service::accounts::create_api_key(&server.store, &format!("wedsync-{user}")).await.unwrap();
-    let body = json!({"idempotency_key": format!("convert-{user}"), "type": "convert", "occurred_at": chrono::Utc::now(),
-        "user": {"id": user, "kind": "couple"}, "code": code, "plan": "professional", "annual": false,
-        "value": {"amount_minor": 4900, "currency": "GBP"}});
-    let response = reqwest::Client::new().post(format!("{}/api/v1/events", server.url)).bearer_auth(&key).json(&body).send().await.unwrap();
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-}
+/// A couple buys the professional plan, monthly, for £49.00.
+const PROFESSIONAL_MONTHLY: Purchase = Purchase { plan: "professional", annual: false, value_minor: 4900 };
 
 fn step(report: &bouquet_core::analytics::AnalyticsReport, step: FunnelStep) -> i64 {
     report.funnel.steps.iter().find(|s| s.step == step).map(|s| s.count).expect("every step is reported")
@@ -58,7 +50,7 @@ async fn a_conversion_shows_in_the_saved_analytics_and_stays_offline(db: &TestDb
     assert_eq!(device.store.analytics().unwrap().unwrap().fetched_at, fetched);
 
     // The couple who typed the code pays; the device learns it by syncing.
-    platform_converts(&server, "wedsync-priya", code.code.as_str()).await;
+    platform_converts(&server, "wedsync-priya", code.code.as_str(), PROFESSIONAL_MONTHLY).await;
     assert_eq!(device.store.analytics().unwrap().unwrap().value.total.conversions, 0, "not before a sync");
     device.sync().await;
 
@@ -100,7 +92,7 @@ async fn a_fair_lead_is_a_visit_and_a_purchase_counts_at_every_step_before_it(db
     assert_eq!(met.total.unique_visits, 1);
 
     // The platform reports only the couple's purchase, through the code.
-    platform_converts(&server, "wedsync-priya", code.code.as_str()).await;
+    platform_converts(&server, "wedsync-priya", code.code.as_str(), PROFESSIONAL_MONTHLY).await;
     device.sync().await;
     let bought = device.store.analytics().unwrap().unwrap().value;
     let steps = [FunnelStep::Visited, FunnelStep::SignedUp, FunnelStep::Activated, FunnelStep::Converted].map(|s| step(&bought, s));

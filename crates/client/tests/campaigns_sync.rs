@@ -17,7 +17,10 @@ use bouquet_server::on_both_backends;
 use bouquet_server::testing::{TestDb, TestServer};
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
-use sync_support::{Device, PASSWORD, supplier};
+use sync_support::{Device, PASSWORD, Purchase, platform_converts, supplier};
+
+/// A couple buys the starter plan, monthly, for £29.00.
+const STARTER: Purchase = Purchase { plan: "starter", annual: false, value_minor: 2900 };
 use uuid::Uuid;
 
 async fn operator(server: &TestServer) -> String {
@@ -42,16 +45,6 @@ async fn campaign(server: &TestServer, token: &str, name: &str, trade: &str) -> 
         "bonus": {"amount_minor": 500, "currency": "CRD"}, "budget": {"amount_minor": 100000, "currency": "CRD"},
         "referee_incentive_text": "£15 off your album"});
     admin_call(server, token, reqwest::Method::POST, "/api/v1/admin/campaigns", body).await
-}
-
-/// The platform reports that the couple who typed `code` bought the starter plan.
-async fn platform_converts(server: &TestServer, user: &str, code: &str) {
-    let key = bouquet_server::service::accounts::create_api_key(&server.store, &format!("wedsync-{user}")).await.unwrap();
-    let body = json!({"idempotency_key": format!("convert-{user}"), "type": "convert", "occurred_at": Utc::now(),
-        "user": {"id": user, "kind": "couple"}, "code": code, "plan": "starter", "annual": false,
-        "value": {"amount_minor": 2900, "currency": "GBP"}});
-    let response = reqwest::Client::new().post(format!("{}/api/v1/events", server.url)).bearer_auth(&key).json(&body).send().await.unwrap();
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 }
 
 async fn a_code_made_offline_under_a_campaign_earns_its_multiplier(db: &TestDb) {
@@ -120,8 +113,8 @@ async fn a_code_made_offline_under_a_campaign_earns_its_multiplier(db: &TestDb) 
     assert_eq!(laptop.store.code_by_text(flashed.code.as_str()).unwrap().unwrap().campaign_id, Some(flash.id));
 
     // Couples buy through both codes; the next round brings the rewards.
-    platform_converts(&server, "wedsync-ana", boosted.code.as_str()).await;
-    platform_converts(&server, "wedsync-bea", flashed.code.as_str()).await;
+    platform_converts(&server, "wedsync-ana", boosted.code.as_str(), STARTER).await;
+    platform_converts(&server, "wedsync-bea", flashed.code.as_str(), STARTER).await;
     device.sync().await;
     let summary = device.store.rewards_summary().unwrap().unwrap().value;
     let referrer: Vec<_> = summary.recent.iter().filter(|r| r.role == RewardRole::Referrer).collect();

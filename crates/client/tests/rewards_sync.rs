@@ -13,18 +13,7 @@ use bouquet_core::sync::CodeReward;
 use bouquet_core::{AccountKind, Money, ReferralMethod, RewardRole, Tier};
 use bouquet_server::on_both_backends;
 use bouquet_server::testing::{TestDb, TestServer};
-use serde_json::json;
-use sync_support::{Device, PASSWORD, supplier};
-
-/// The platform (WedSync) reports that the couple who typed `code` bought `plan`.
-async fn platform_converts(server: &TestServer, user: &str, code: &str, plan: &str, annual: bool) {
-    let key = bouquet_server::service::accounts::create_api_key(&server.store, &format!("wedsync-{user}")).await.unwrap();
-    let body = json!({"idempotency_key": format!("convert-{user}"), "type": "convert", "occurred_at": chrono::Utc::now(),
-        "user": {"id": user, "kind": "couple"}, "code": code, "plan": plan, "annual": annual,
-        "value": {"amount_minor": 4900, "currency": "GBP"}});
-    let response = reqwest::Client::new().post(format!("{}/api/v1/events", server.url)).bearer_auth(&key).json(&body).send().await.unwrap();
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-}
+use sync_support::{Device, PASSWORD, Purchase, platform_converts, supplier};
 
 async fn a_conversion_reaches_the_dashboard_through_sync(db: &TestDb) {
     let server = TestServer::start(db).await;
@@ -43,7 +32,7 @@ async fn a_conversion_reaches_the_dashboard_through_sync(db: &TestDb) {
     assert_eq!(before.leaderboard_position, None);
 
     // The code (made on the device, a referral once synced) brings a professional annual plan.
-    platform_converts(&server, "wedsync-priya", code.code.as_str(), "professional", true).await;
+    platform_converts(&server, "wedsync-priya", code.code.as_str(), Purchase { plan: "professional", annual: true, value_minor: 4900 }).await;
     assert_eq!(device.store.rewards_summary().unwrap().unwrap().value.balance.pending.amount_minor, 0, "the device learns it by syncing");
     device.sync().await;
 

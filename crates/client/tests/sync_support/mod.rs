@@ -20,6 +20,24 @@ pub async fn supplier(server: &TestServer, email: &str) {
     assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
 }
 
+/// What the platform (WedSync) reports when a couple who typed `code` buys a plan.
+pub struct Purchase<'a> {
+    pub plan: &'a str,
+    pub annual: bool,
+    pub value_minor: i64,
+}
+
+/// The platform reports that platform user `user`, who typed `code`, bought `purchase`
+/// (in pounds), with an API key of its own.
+pub async fn platform_converts(server: &TestServer, user: &str, code: &str, purchase: Purchase<'_>) {
+    let key = bouquet_server::service::accounts::create_api_key(&server.store, &format!("wedsync-{user}")).await.unwrap();
+    let body = json!({"idempotency_key": format!("convert-{user}"), "type": "convert", "occurred_at": chrono::Utc::now(),
+        "user": {"id": user, "kind": "couple"}, "code": code, "plan": purchase.plan, "annual": purchase.annual,
+        "value": {"amount_minor": purchase.value_minor, "currency": "GBP"}});
+    let response = reqwest::Client::new().post(format!("{}/api/v1/events", server.url)).bearer_auth(&key).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
 pub struct Device {
     pub dir: tempfile::TempDir,
     pub store: LocalStore,
