@@ -4,7 +4,7 @@
 //! (users held or rejected by fraud review already left out) and this module counts.
 //! What each figure counts is in `docs/metrics.md`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -102,6 +102,115 @@ pub struct CycleFact {
     pub kind: AccountKind,
     pub joined_at: DateTime<Utc>,
     pub first_success_at: DateTime<Utc>,
+}
+
+/// The referrals of one kind (referrer kind, referee kind, method) made on one day, and
+/// what came of them: what a report counts, added up. Reports read cohorts rather than
+/// one fact per referral, so the database can hand them over already summed
+/// (`docs/metrics.md`, "Cost").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cohort {
+    /// Midnight UTC of the day the referrals were made (every period is whole days).
+    pub day: DateTime<Utc>,
+    pub referrer_kind: AccountKind,
+    pub referee_kind: AccountKind,
+    pub method: ReferralMethod,
+    pub referrals: i64,
+    /// Unique visits on them (a fair lead is one), held and rejected visitors left out.
+    pub visits: i64,
+    /// People whose first touch was on them and who got as far as signing up, and as far
+    /// as activating (a later step implies the earlier ones: [`PersonFact`]).
+    pub signed_up: i64,
+    pub activated: i64,
+    /// Those people's conversions.
+    pub conversions: Vec<ConversionFact>,
+}
+
+impl Cohort {
+    fn split_key(&self, split: SplitBy) -> &'static str {
+        match split {
+            SplitBy::ReferrerKind => self.referrer_kind.as_str(),
+            SplitBy::RefereeKind => self.referee_kind.as_str(),
+            SplitBy::Method => self.method.as_str(),
+        }
+    }
+}
+
+/// Referral facts summed into cohorts, in day and kind order.
+pub fn cohorts_of(referrals: &[ReferralFact]) -> Vec<Cohort> {
+    let mut by_key: BTreeMap<(DateTime<Utc>, &'static str, &'static str, &'static str), Cohort> = BTreeMap::new();
+    for r in referrals {
+        let day = metrics::period_start(r.made_at, Period::Day);
+        let cohort = by_key.entry((day, r.referrer_kind.as_str(), r.referee_kind.as_str(), r.method.as_str())).or_insert_with(|| Cohort {
+            day,
+            referrer_kind: r.referrer_kind,
+            referee_kind: r.referee_kind,
+            method: r.method,
+            referrals: 0,
+            visits: 0,
+            signed_up: 0,
+            activated: 0,
+            conversions: Vec::new(),
+        });
+        cohort.referrals += 1;
+        cohort.visits += r.visits;
+        for p in &r.people {
+            cohort.signed_up += i64::from(p.reached_sign_up());
+            cohort.activated += i64::from(p.reached_activation());
+            cohort.conversions.extend(p.conversion.clone());
+        }
+    }
+    by_key.into_values().collect()
+}
+
+/// Referrers counted once however many referrals they made, which do not add up across
+/// cohorts: for the range, each period, each split group and each loop direction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReferrerCounts {
+    pub total: i64,
+    /// By period start.
+    pub by_period: BTreeMap<DateTime<Utc>, i64>,
+    /// By split group (of the split asked for), over the range and by period.
+    pub by_group: BTreeMap<String, i64>,
+    pub by_period_and_group: BTreeMap<(DateTime<Utc>, String), i64>,
+    /// By (referrer kind, referee kind).
+    pub by_direction: HashMap<(AccountKind, AccountKind), i64>,
+}
+
+impl ReferrerCounts {
+    /// Counted from referral facts (a referrer's own report; the platform's are counted
+    /// by the database).
+    pub fn of(referrals: &[ReferralFact], period: Period, split_by: Option<SplitBy>) -> Self {
+        let mut total = HashSet::new();
+        let mut by_period: BTreeMap<DateTime<Utc>, HashSet<Uuid>> = BTreeMap::new();
+        let mut by_group: BTreeMap<String, HashSet<Uuid>> = BTreeMap::new();
+        let mut by_period_and_group: BTreeMap<(DateTime<Utc>, String), HashSet<Uuid>> = BTreeMap::new();
+        let mut by_direction: HashMap<(AccountKind, AccountKind), HashSet<Uuid>> = HashMap::new();
+        for r in referrals {
+            let start = metrics::period_start(r.made_at, period);
+            total.insert(r.referrer_id);
+            by_period.entry(start).or_default().insert(r.referrer_id);
+            by_direction.entry((r.referrer_kind, r.referee_kind)).or_default().insert(r.referrer_id);
+            if let Some(split) = split_by {
+                by_group.entry(split.key(r).to_owned()).or_default().insert(r.referrer_id);
+                by_period_and_group.entry((start, split.key(r).to_owned())).or_default().insert(r.referrer_id);
+            }
+        }
+        fn sizes<K: Ord>(sets: BTreeMap<K, HashSet<Uuid>>) -> BTreeMap<K, i64> {
+            sets.into_iter().map(|(k, v)| (k, v.len() as i64)).collect()
+        }
+        Self {
+            total: total.len() as i64,
+            by_period: sizes(by_period),
+            by_group: sizes(by_group),
+            by_period_and_group: sizes(by_period_and_group),
+            by_direction: by_direction.into_iter().map(|(k, v)| (k, v.len() as i64)).collect(),
+        }
+    }
+
+    fn direction(&self, direction: LoopDirection) -> i64 {
+        self.by_direction.get(&(direction.referrer_kind(), direction.referee_kind())).copied().unwrap_or(0)
+    }
 }
 
 /// What a split groups referrals by.
@@ -254,7 +363,8 @@ pub struct ReportInput<'a> {
     pub starts: &'a [DateTime<Utc>],
     pub account_id: Option<Uuid>,
     pub split_by: Option<SplitBy>,
-    pub referrals: &'a [ReferralFact],
+    pub cohorts: &'a [Cohort],
+    pub referrers: &'a ReferrerCounts,
     pub money: &'a MoneyFacts,
     pub cycles: &'a [CycleFact],
     pub currency: &'a str,
@@ -263,27 +373,31 @@ pub struct ReportInput<'a> {
 }
 
 pub fn report(input: &ReportInput<'_>) -> AnalyticsReport {
-    let all: Vec<&ReferralFact> = input.referrals.iter().collect();
+    let all: Vec<&Cohort> = input.cohorts.iter().collect();
+    let referrers = input.referrers;
+    let count = |n: Option<&i64>| n.copied().unwrap_or(0);
     let mut groups = Vec::new();
     if let Some(split) = input.split_by {
-        let mut by_key: BTreeMap<&'static str, Vec<&ReferralFact>> = BTreeMap::new();
-        for r in &all {
-            by_key.entry(split.key(r)).or_default().push(r);
+        let mut by_key: BTreeMap<&'static str, Vec<&Cohort>> = BTreeMap::new();
+        for c in &all {
+            by_key.entry(c.split_key(split)).or_default().push(c);
         }
         groups = by_key
             .into_iter()
             .map(|(key, members)| SplitGroup {
                 key: key.to_owned(),
-                series: series(&members, input.period, input.starts),
-                total: figures(&members),
+                series: series(&members, input.period, input.starts, |start| {
+                    count(referrers.by_period_and_group.get(&(start, key.to_owned())))
+                }),
+                total: figures(&members, count(referrers.by_group.get(key))),
             })
             .collect();
     }
 
-    let total = figures(&all);
+    let total = figures(&all, referrers.total);
     let funnel = metrics::funnel(&funnel_counts(&all, input.now), input.benchmarks);
-    let viral_loop = metrics::viral_loop(&loop_counts(&all), full_loop_cycle_days(input.cycles));
-    let referral_revenue_minor: i64 = all.iter().flat_map(|r| &r.people).filter_map(|p| p.conversion.as_ref()?.revenue_minor()).sum();
+    let viral_loop = metrics::viral_loop(&loop_counts(&all, referrers), full_loop_cycle_days(input.cycles));
+    let referral_revenue_minor: i64 = all.iter().flat_map(|c| &c.conversions).filter_map(ConversionFact::revenue_minor).sum();
     let money = MoneyFigures {
         currency: input.currency.to_owned(),
         referral_revenue_minor,
@@ -308,7 +422,7 @@ pub fn report(input: &ReportInput<'_>) -> AnalyticsReport {
         to: input.to,
         account_id: input.account_id,
         exclusions: EXCLUSIONS.to_owned(),
-        series: series(&all, input.period, input.starts),
+        series: series(&all, input.period, input.starts, |start| count(referrers.by_period.get(&start))),
         total,
         split_by: input.split_by,
         groups,
@@ -319,20 +433,18 @@ pub fn report(input: &ReportInput<'_>) -> AnalyticsReport {
     }
 }
 
-/// The figures of a set of referrals.
-pub fn figures(referrals: &[&ReferralFact]) -> GrowthFigures {
-    let referrers: HashSet<Uuid> = referrals.iter().map(|r| r.referrer_id).collect();
-    let people = || referrals.iter().flat_map(|r| &r.people);
-    let conversions: Vec<&ConversionFact> = people().filter_map(|p| p.conversion.as_ref()).collect();
+/// The figures of a set of cohorts, whose referrers number `unique_referrers`.
+pub fn figures(cohorts: &[&Cohort], unique_referrers: i64) -> GrowthFigures {
+    let conversions: Vec<&ConversionFact> = cohorts.iter().flat_map(|c| &c.conversions).collect();
     let times: Vec<i64> = conversions.iter().map(|c| c.time_to_convert_seconds).collect();
     let values: Vec<i64> = conversions.iter().filter_map(|c| c.revenue_minor()).collect();
     let value: i64 = values.iter().sum();
-    let referrals_made = referrals.len() as i64;
+    let referrals_made = cohorts.iter().map(|c| c.referrals).sum();
     GrowthFigures {
         referrals_made,
-        unique_referrers: referrers.len() as i64,
-        unique_visits: referrals.iter().map(|r| r.visits).sum(),
-        sign_ups: people().filter(|p| p.reached_sign_up()).count() as i64,
+        unique_referrers,
+        unique_visits: cohorts.iter().map(|c| c.visits).sum(),
+        sign_ups: cohorts.iter().map(|c| c.signed_up).sum(),
         conversions: conversions.len() as i64,
         conversion_rate: metrics::rate(conversions.len() as i64, referrals_made),
         avg_time_to_convert_seconds: metrics::mean(&times),
@@ -342,33 +454,33 @@ pub fn figures(referrals: &[&ReferralFact]) -> GrowthFigures {
     }
 }
 
-/// One [`PeriodFigures`] per bucket start, by when each referral was made.
-pub fn series(referrals: &[&ReferralFact], period: Period, starts: &[DateTime<Utc>]) -> Vec<PeriodFigures> {
-    let mut buckets: Vec<Vec<&ReferralFact>> = vec![Vec::new(); starts.len()];
-    for r in referrals {
-        let start = metrics::period_start(r.made_at, period);
+/// One [`PeriodFigures`] per bucket start, by when each cohort's referrals were made;
+/// `referrers` gives each bucket's distinct referrers.
+pub fn series(cohorts: &[&Cohort], period: Period, starts: &[DateTime<Utc>], referrers: impl Fn(DateTime<Utc>) -> i64) -> Vec<PeriodFigures> {
+    let mut buckets: Vec<Vec<&Cohort>> = vec![Vec::new(); starts.len()];
+    for c in cohorts {
+        let start = metrics::period_start(c.day, period);
         if let Ok(i) = starts.binary_search(&start) {
-            buckets[i].push(r);
+            buckets[i].push(c);
         }
     }
-    starts.iter().zip(buckets).map(|(&start, members)| PeriodFigures { start, figures: figures(&members) }).collect()
+    starts.iter().zip(buckets).map(|(&start, members)| PeriodFigures { start, figures: figures(&members, referrers(start)) }).collect()
 }
 
 /// The funnel's counts: referrals made at the top, then people (a shared link or a fair's
 /// QR code can bring many), each counted at every step they reached.
-pub fn funnel_counts(referrals: &[&ReferralFact], now: DateTime<Utc>) -> FunnelCounts {
-    let mut counts = FunnelCounts { invited: referrals.len() as i64, ..FunnelCounts::default() };
-    for r in referrals {
-        counts.visited += r.visits;
-        for p in &r.people {
-            counts.signed_up += i64::from(p.reached_sign_up());
-            counts.activated += i64::from(p.reached_activation());
-            if let Some(c) = &p.conversion {
-                counts.converted += 1;
-                if c.matured(now) {
-                    counts.converted_matured += 1;
-                    counts.retained += i64::from(c.retained());
-                }
+pub fn funnel_counts(cohorts: &[&Cohort], now: DateTime<Utc>) -> FunnelCounts {
+    let mut counts = FunnelCounts::default();
+    for c in cohorts {
+        counts.invited += c.referrals;
+        counts.visited += c.visits;
+        counts.signed_up += c.signed_up;
+        counts.activated += c.activated;
+        for conversion in &c.conversions {
+            counts.converted += 1;
+            if conversion.matured(now) {
+                counts.converted_matured += 1;
+                counts.retained += i64::from(conversion.retained());
             }
         }
     }
@@ -377,18 +489,14 @@ pub fn funnel_counts(referrals: &[&ReferralFact], now: DateTime<Utc>) -> FunnelC
 
 /// Per direction: the referrers who made a referral in it, their referrals and the
 /// conversions those brought.
-pub fn loop_counts(referrals: &[&ReferralFact]) -> LoopCounts {
+pub fn loop_counts(cohorts: &[&Cohort], referrers: &ReferrerCounts) -> LoopCounts {
     let mut counts = LoopCounts::default();
     for direction in LoopDirection::ALL {
-        let members: Vec<&&ReferralFact> = referrals
-            .iter()
-            .filter(|r| r.referrer_kind == direction.referrer_kind() && r.referee_kind == direction.referee_kind())
-            .collect();
-        let referrers: HashSet<Uuid> = members.iter().map(|r| r.referrer_id).collect();
+        let members = || cohorts.iter().filter(|c| c.referrer_kind == direction.referrer_kind() && c.referee_kind == direction.referee_kind());
         let side = DirectionCounts {
-            active_referrers: referrers.len() as i64,
-            invitations: members.len() as i64,
-            conversions: members.iter().flat_map(|r| &r.people).filter(|p| p.conversion.is_some()).count() as i64,
+            active_referrers: referrers.direction(direction),
+            invitations: members().map(|c| c.referrals).sum(),
+            conversions: members().map(|c| c.conversions.len() as i64).sum(),
         };
         match direction {
             LoopDirection::SupplierToCouple => counts.supplier_to_couple = side,
@@ -447,9 +555,11 @@ mod tests {
             referral(1, at(2, 10), 1, vec![PersonFact { signed_up: true, ..Default::default() }]),
             referral(2, at(4, 9), 0, vec![]),
         ];
-        let all: Vec<&ReferralFact> = refs.iter().collect();
+        let cohorts = cohorts_of(&refs);
+        let all: Vec<&Cohort> = cohorts.iter().collect();
+        let referrers = ReferrerCounts::of(&refs, Period::Day, None);
         let starts = metrics::period_starts(at(2, 0), at(5, 0), Period::Day).unwrap();
-        let s = series(&all, Period::Day, &starts);
+        let s = series(&all, Period::Day, &starts, |start| referrers.by_period.get(&start).copied().unwrap_or(0));
         assert_eq!(s.len(), 3);
         assert_eq!((s[0].figures.referrals_made, s[0].figures.unique_referrers, s[0].figures.unique_visits), (2, 1, 3));
         assert_eq!((s[0].figures.sign_ups, s[0].figures.conversions), (2, 1));
@@ -468,8 +578,9 @@ mod tests {
             c.refunded_at = Some(at(10, 0));
         }
         let refs = [referral(1, at(1, 0), 1, vec![refunded, converted(at(1, 0), 120, Some(3_000))])];
-        let all: Vec<&ReferralFact> = refs.iter().collect();
-        let f = figures(&all);
+        let cohorts = cohorts_of(&refs);
+        let all: Vec<&Cohort> = cohorts.iter().collect();
+        let f = figures(&all, 1);
         assert_eq!((f.conversions, f.conversion_value_minor, f.avg_conversion_value_minor), (2, 3_000, Some(3_000)));
         assert_eq!(f.avg_time_to_convert_seconds, Some(90.0));
         let counts = funnel_counts(&all, at(31, 0));
@@ -487,10 +598,11 @@ mod tests {
         let mut signed_then_bought = converted(at(1, 10), 60, None);
         signed_then_bought.activated = false;
         let refs = [referral(1, at(1, 0), 2, vec![bought, signed_then_bought])];
-        let all: Vec<&ReferralFact> = refs.iter().collect();
+        let cohorts = cohorts_of(&refs);
+        let all: Vec<&Cohort> = cohorts.iter().collect();
         let c = funnel_counts(&all, at(2, 0));
         assert_eq!((c.signed_up, c.activated, c.converted), (2, 2, 2), "a step never exceeds the one before it");
-        assert_eq!(figures(&all).sign_ups, 2);
+        assert_eq!(figures(&all, 1).sign_ups, 2);
     }
 
     #[test]
@@ -500,7 +612,8 @@ mod tests {
             c.churned_at = Some(at(1, 0) + Duration::days(30));
         }
         let refs = [referral(1, at(1, 0), 1, vec![p])];
-        let all: Vec<&ReferralFact> = refs.iter().collect();
+        let cohorts = cohorts_of(&refs);
+        let all: Vec<&Cohort> = cohorts.iter().collect();
         assert_eq!(funnel_counts(&all, at(1, 0) + Duration::days(40)).retained, 1);
     }
 
@@ -515,8 +628,9 @@ mod tests {
             referral(2, at(1, 0), 0, vec![]),
             back,
         ];
-        let all: Vec<&ReferralFact> = refs.iter().collect();
-        let counts = loop_counts(&all);
+        let cohorts = cohorts_of(&refs);
+        let all: Vec<&Cohort> = cohorts.iter().collect();
+        let counts = loop_counts(&all, &ReferrerCounts::of(&refs, Period::Day, None));
         assert_eq!(counts.supplier_to_couple, DirectionCounts { active_referrers: 2, invitations: 3, conversions: 1 });
         assert_eq!(counts.couple_to_supplier, DirectionCounts { active_referrers: 1, invitations: 1, conversions: 1 });
         assert_eq!(counts.couple_to_couple, DirectionCounts::default());
@@ -535,7 +649,8 @@ mod tests {
             starts: &starts,
             account_id: None,
             split_by: Some(SplitBy::Method),
-            referrals: &refs,
+            cohorts: &cohorts_of(&refs),
+            referrers: &ReferrerCounts::of(&refs, Period::Day, Some(SplitBy::Method)),
             money: &MoneyFacts::default(),
             cycles: &[],
             currency: "GBP",
@@ -547,6 +662,26 @@ mod tests {
         assert_eq!(r.groups[1].total.unique_visits, 3);
         assert_eq!(r.total.unique_visits, 4);
         assert_eq!(r.money.reward_roi, None, "no reward paid: absent, not infinite");
+    }
+
+    #[test]
+    fn cohorts_sum_a_day_of_one_kind_and_referrers_count_once() {
+        let mut qr = referral(1, at(1, 15), 2, vec![converted(at(3, 0), 60, Some(100))]);
+        qr.method = ReferralMethod::Qr;
+        let refs = [referral(1, at(1, 9), 1, vec![PersonFact { signed_up: true, ..Default::default() }]), referral(2, at(1, 23), 0, vec![]), qr, referral(1, at(2, 0), 0, vec![])];
+        let cohorts = cohorts_of(&refs);
+        // 1 March by link (two referrals), 1 March by QR, 2 March by link.
+        assert_eq!(cohorts.iter().map(|c| (c.day, c.method, c.referrals, c.visits, c.signed_up, c.conversions.len())).collect::<Vec<_>>(), [
+            (at(1, 0), ReferralMethod::Link, 2, 1, 1, 0),
+            (at(1, 0), ReferralMethod::Qr, 1, 2, 1, 1),
+            (at(2, 0), ReferralMethod::Link, 1, 0, 0, 0),
+        ]);
+        let counts = ReferrerCounts::of(&refs, Period::Week, Some(SplitBy::Method));
+        assert_eq!(counts.total, 2, "referrer 1 made three referrals in two ways: once");
+        assert_eq!(counts.by_group.get("link"), Some(&2));
+        assert_eq!(counts.by_group.get("qr"), Some(&1));
+        assert_eq!(counts.by_period.values().copied().collect::<Vec<_>>(), [2, 1], "Sunday 1 March ends a week: both referrers, then one");
+        assert_eq!(counts.direction(LoopDirection::SupplierToCouple), 2);
     }
 
     #[test]

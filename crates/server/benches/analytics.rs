@@ -259,6 +259,11 @@ fn benches(c: &mut Criterion) {
         }
         for (backend, db) in backends {
             let f = Arc::new(rt.block_on(fixture(db, n)));
+            if !full {
+                // Run once as a test: a year of every shape, summed in the database and
+                // counted from facts, must agree for every period and split.
+                rt.block_on(bouquet_server::testing::assert_platform_sums_match_facts(&f.store, f.range.from, f.range.to));
+            }
             for (name, referrer) in [("count_of_the_rows", None), ("one_supplier", Some(f.busiest)), ("platform", None)] {
                 group.bench_function(BenchmarkId::new(format!("{backend}/{name}"), n), |b| {
                     b.to_async(&rt).iter_custom(|iters| {

@@ -184,3 +184,29 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Asserts that the platform's cohorts and distinct referrers summed in the database
+/// (`platform_cohorts`, `platform_referrers`) equal those counted from one fact per
+/// referral (`referral_facts`), for every period and split: the two ways of reading the
+/// same referrals must never disagree.
+pub async fn assert_platform_sums_match_facts(store: &Arc<dyn Store>, from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>) {
+    use bouquet_core::analytics::{Cohort, ReferrerCounts, SplitBy, cohorts_of};
+    use bouquet_core::metrics::Period;
+    let facts = store.referral_facts(None, from, to, "GBP").await.unwrap();
+    // The order of one cohort's conversions is not a figure.
+    let sorted = |mut cohorts: Vec<Cohort>| {
+        for c in &mut cohorts {
+            c.conversions.sort_by_key(|x| (x.converted_at, x.time_to_convert_seconds, x.value_minor));
+        }
+        cohorts
+    };
+    let summed = sorted(store.platform_cohorts(from, to, "GBP").await.unwrap());
+    assert!(!summed.is_empty(), "no referrals to compare");
+    assert_eq!(summed, sorted(cohorts_of(&facts)), "cohorts summed in the database");
+    for period in [Period::Day, Period::Week, Period::Month] {
+        for split in [None, Some(SplitBy::ReferrerKind), Some(SplitBy::RefereeKind), Some(SplitBy::Method)] {
+            let counted = store.platform_referrers(from, to, period, split).await.unwrap();
+            assert_eq!(counted, ReferrerCounts::of(&facts, period, split), "distinct referrers by {period:?}, split {split:?}");
+        }
+    }
+}

@@ -234,6 +234,9 @@ async fn every_figure_matches_the_hand_worked_population(db: &TestDb) {
     assert_eq!(by_day.series.len(), 21);
     assert_eq!((by_day.series[1].figures.referrals_made, by_day.series[1].figures.conversions), (1, 2));
     assert_eq!(by_day.series[8].figures, GrowthFigures::default());
+    // The platform's figures are summed in the database; one fact per referral gives the
+    // same, for every period and split.
+    bouquet_server::testing::assert_platform_sums_match_facts(&server.store, w1 - Duration::days(40), w1 + Duration::days(60)).await;
 }
 
 async fn bad_requests_and_strangers_are_refused(db: &TestDb) {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use bouquet_core::analytics::{self, AnalyticsReport, ReportInput, SplitBy};
+use bouquet_core::analytics::{self, AnalyticsReport, ReferrerCounts, ReportInput, SplitBy};
 use bouquet_core::metrics::{self, FunnelBenchmarks, Period};
 use chrono::{DateTime, Duration, Months, NaiveDate, NaiveTime, Utc};
 use uuid::Uuid;
@@ -86,7 +86,18 @@ pub async fn report(
     now: DateTime<Utc>,
 ) -> Result<AnalyticsReport, ApiError> {
     let starts = metrics::period_starts(range.from, range.to, range.period).map_err(|e| bad(e.to_string()))?;
-    let referrals = store.referral_facts(referrer, range.from, range.to, currency).await?;
+    // The platform's figures are summed in the database; a referrer's own referrals are
+    // few enough to sum here.
+    let (cohorts, referrers) = match referrer {
+        None => (
+            store.platform_cohorts(range.from, range.to, currency).await?,
+            store.platform_referrers(range.from, range.to, range.period, range.split_by).await?,
+        ),
+        Some(id) => {
+            let referrals = store.referral_facts(Some(id), range.from, range.to, currency).await?;
+            (analytics::cohorts_of(&referrals), ReferrerCounts::of(&referrals, range.period, range.split_by))
+        }
+    };
     let money = store.money_facts(referrer, range.from, range.to, currency).await?;
     // The loop's cycle time is a platform figure: one referrer's own cycle is not a median.
     // Over the accounts that joined in the range.
@@ -98,7 +109,8 @@ pub async fn report(
         starts: &starts,
         account_id: referrer,
         split_by: range.split_by,
-        referrals: &referrals,
+        cohorts: &cohorts,
+        referrers: &referrers,
         money: &money,
         cycles: &cycles,
         currency,

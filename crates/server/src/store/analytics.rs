@@ -7,14 +7,15 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use bouquet_core::analytics::{ConversionFact, CycleFact, MoneyFacts, PersonFact, ReferralFact};
+use bouquet_core::analytics::{Cohort, ConversionFact, CycleFact, MoneyFacts, PersonFact, ReferralFact, ReferrerCounts, SplitBy};
+use bouquet_core::metrics::Period;
 use bouquet_core::money::CREDITS;
 use bouquet_core::{AccountKind, ReferralMethod};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::StoreResult;
-use super::db::{Row, args};
+use super::db::{Dialect, Row, args};
 use super::rows::Columns;
 use super::sql::SqlStore;
 
@@ -24,6 +25,14 @@ pub trait AnalyticsStore: Send + Sync {
     /// unique visits and the people whose first touch was on them. `currency` is the one
     /// conversion values are reported in; values in others are left out.
     async fn referral_facts(&self, referrer: Option<Uuid>, from: DateTime<Utc>, to: DateTime<Utc>, currency: &str) -> StoreResult<Vec<ReferralFact>>;
+    /// The platform's referrals made in `[from, to)` summed in the database into cohorts
+    /// (a day's referrals of one kind), with the conversions of the people whose first
+    /// touch was on them: the same figures as [`Self::referral_facts`], without one row
+    /// per referral crossing from the database.
+    async fn platform_cohorts(&self, from: DateTime<Utc>, to: DateTime<Utc>, currency: &str) -> StoreResult<Vec<Cohort>>;
+    /// The platform's distinct referrers of the referrals made in `[from, to)`: overall,
+    /// by `period`, by the groups of `split`, and by direction.
+    async fn platform_referrers(&self, from: DateTime<Utc>, to: DateTime<Utc>, period: Period, split: Option<SplitBy>) -> StoreResult<ReferrerCounts>;
     /// Rewards of the referrals made in the range, and the fraud assessments of sign-ups
     /// in it.
     async fn money_facts(&self, referrer: Option<Uuid>, from: DateTime<Utc>, to: DateTime<Utc>, currency: &str) -> StoreResult<MoneyFacts>;
@@ -118,6 +127,125 @@ const CYCLES: &str = concat!(
     " GROUP BY a.id, a.kind HAVING MIN(u.signed_up_at) >= $1 AND MIN(u.signed_up_at) < $2"
 );
 
+
+// ---------------------------------------------------------------------------------------
+// The platform's cohorts, summed in the database. Each statement is written once with the
+// day of a referral as a parameter of the macro: SQLite keeps times as RFC 3339 text (its
+// first ten characters are the UTC date), PostgreSQL as timestamptz.
+// ---------------------------------------------------------------------------------------
+
+macro_rules! by_dialect {
+    ($name:ident, $before:literal, $($after:tt)*) => {
+        const $name: (&str, &str) = (
+            concat!("SELECT substr(r.created_at, 1, 10) AS day, r.referrer_type, r.referee_type, r.method, ", $before, " ", $($after)*),
+            concat!(
+                "SELECT to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, r.referrer_type, r.referee_type, r.method, ",
+                $before,
+                " ",
+                $($after)*
+            ),
+        );
+    };
+}
+
+by_dialect!(COHORT_REFERRALS, "COUNT(*) AS n FROM referrals r WHERE r.created_at >= $1 AND r.created_at < $2", "GROUP BY 1, 2, 3, 4");
+
+by_dialect!(
+    COHORT_VISITS,
+    "COUNT(*) AS n FROM touches t JOIN referrals r ON r.id = t.referral_id
+     WHERE r.created_at >= $1 AND r.created_at < $2 AND (t.is_unique OR t.channel = 'fair_lead')",
+    concat!("AND (t.platform_user_id IS NULL OR ", not_excluded!("t.platform_user_id"), ") GROUP BY 1, 2, 3, 4")
+);
+
+/// The people whose first touch was on a referral made in the range (the earliest; ties
+/// by id), not held or rejected: as `PEOPLE`.
+macro_rules! first_touch_people {
+    () => {
+        concat!(
+            "FROM touches t
+             JOIN referrals r ON r.id = t.referral_id
+             JOIN platform_users u ON u.user_id = t.platform_user_id
+             LEFT JOIN conversions c ON c.platform_user_id = u.user_id
+             WHERE r.created_at >= $1 AND r.created_at < $2
+               AND NOT EXISTS (SELECT 1 FROM touches e WHERE e.platform_user_id = t.platform_user_id
+                   AND (e.occurred_at < t.occurred_at OR (e.occurred_at = t.occurred_at AND e.id < t.id)))
+               AND ",
+            not_excluded!("t.platform_user_id")
+        )
+    };
+}
+
+// A later step implies the earlier ones (`PersonFact::reached_sign_up`).
+by_dialect!(
+    COHORT_PEOPLE,
+    "CAST(SUM(CASE WHEN u.signed_up_at IS NOT NULL OR u.activated_at IS NOT NULL OR c.converted_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS signed_up,
+     CAST(SUM(CASE WHEN u.activated_at IS NOT NULL OR c.converted_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS activated",
+    concat!(first_touch_people!(), " GROUP BY 1, 2, 3, 4")
+);
+
+by_dialect!(
+    COHORT_CONVERSIONS,
+    "c.converted_at, c.time_to_convert_seconds, c.value_minor, c.currency, u.refunded_at, u.churned_at",
+    concat!(first_touch_people!(), " AND c.converted_at IS NOT NULL")
+);
+
+/// Distinct referrers of the range's referrals, by the period's bucket (its start as a
+/// date): overall (`t`), per bucket (`p`) and per direction (`d`); with a split column,
+/// per group (`g`) and per bucket and group (`pg`).
+macro_rules! referrers_sql {
+    ($bucket:literal) => {
+        concat!(
+            "WITH x AS (SELECT ", $bucket, " AS b, referrer_id, referrer_type, referee_type FROM referrals
+                        WHERE created_at >= $1 AND created_at < $2)
+             SELECT 't' AS s, '' AS b, '' AS k, COUNT(DISTINCT referrer_id) AS n FROM x
+             UNION ALL SELECT 'p', b, '', COUNT(DISTINCT referrer_id) FROM x GROUP BY b
+             UNION ALL SELECT 'd', '', referrer_type || '>' || referee_type, COUNT(DISTINCT referrer_id) FROM x GROUP BY referrer_type, referee_type"
+        )
+    };
+    ($bucket:literal, $column:literal) => {
+        concat!(
+            "WITH x AS (SELECT ", $bucket, " AS b, referrer_id, ", $column, " AS k FROM referrals
+                        WHERE created_at >= $1 AND created_at < $2)
+             SELECT 'g' AS s, '' AS b, k, COUNT(DISTINCT referrer_id) AS n FROM x GROUP BY k
+             UNION ALL SELECT 'pg', b, k, COUNT(DISTINCT referrer_id) FROM x GROUP BY b, k"
+        )
+    };
+}
+
+/// The start of a period (a UTC date) that holds a referral, in each dialect: weeks start
+/// on Monday, as `metrics::period_start`.
+macro_rules! with_buckets {
+    ($m:ident, $dialect:expr, $period:expr $(, $extra:literal)?) => {
+        match ($dialect, $period) {
+            (Dialect::Sqlite, Period::Day) => $m!("substr(created_at, 1, 10)" $(, $extra)?),
+            (Dialect::Sqlite, Period::Week) => $m!("date(substr(created_at, 1, 10), '-6 days', 'weekday 1')" $(, $extra)?),
+            (Dialect::Sqlite, Period::Month) => $m!("substr(created_at, 1, 7) || '-01'" $(, $extra)?),
+            (Dialect::Postgres, Period::Day) => $m!("to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')" $(, $extra)?),
+            (Dialect::Postgres, Period::Week) => $m!("to_char(date_trunc('week', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')" $(, $extra)?),
+            (Dialect::Postgres, Period::Month) => $m!("to_char(date_trunc('month', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')" $(, $extra)?),
+        }
+    };
+}
+
+fn referrers_by_split(dialect: Dialect, period: Period, split: SplitBy) -> &'static str {
+    match split {
+        SplitBy::ReferrerKind => with_buckets!(referrers_sql, dialect, period, "referrer_type"),
+        SplitBy::RefereeKind => with_buckets!(referrers_sql, dialect, period, "referee_type"),
+        SplitBy::Method => with_buckets!(referrers_sql, dialect, period, "method"),
+    }
+}
+
+/// Midnight UTC of a date the database wrote as text.
+fn midnight(row: &Row, col: &str) -> StoreResult<DateTime<Utc>> {
+    row.parsed(col, |d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok().map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc()))
+}
+
+type CohortKey = (DateTime<Utc>, AccountKind, AccountKind, ReferralMethod);
+
+fn cohort_key(row: &Row) -> StoreResult<CohortKey> {
+    Ok((midnight(row, "day")?, kind(row, "referrer_type")?, kind(row, "referee_type")?, row.parsed("method", ReferralMethod::parse)?))
+}
+
 fn pick(sql: (&'static str, &'static str), referrer: Option<Uuid>) -> &'static str {
     if referrer.is_some() { sql.1 } else { sql.0 }
 }
@@ -174,6 +302,80 @@ impl AnalyticsStore for SqlStore {
             });
         }
         Ok(facts)
+    }
+
+    async fn platform_cohorts(&self, from: DateTime<Utc>, to: DateTime<Utc>, currency: &str) -> StoreResult<Vec<Cohort>> {
+        let pool = self.pool();
+        let dialect = pool.dialect();
+        let range = args![from, to];
+        let mut cohorts: HashMap<CohortKey, Cohort> = HashMap::new();
+        for row in pool.fetch_all(dialect.pick(COHORT_REFERRALS.0, COHORT_REFERRALS.1), &range).await? {
+            let key = cohort_key(&row)?;
+            cohorts.insert(key, Cohort {
+                day: key.0,
+                referrer_kind: key.1,
+                referee_kind: key.2,
+                method: key.3,
+                referrals: row.int("n")?,
+                visits: 0,
+                signed_up: 0,
+                activated: 0,
+                conversions: Vec::new(),
+            });
+        }
+        for row in pool.fetch_all(dialect.pick(COHORT_VISITS.0, COHORT_VISITS.1), &range).await? {
+            if let Some(c) = cohorts.get_mut(&cohort_key(&row)?) {
+                c.visits = row.int("n")?;
+            }
+        }
+        for row in pool.fetch_all(dialect.pick(COHORT_PEOPLE.0, COHORT_PEOPLE.1), &range).await? {
+            if let Some(c) = cohorts.get_mut(&cohort_key(&row)?) {
+                c.signed_up = row.int("signed_up")?;
+                c.activated = row.int("activated")?;
+            }
+        }
+        for row in pool.fetch_all(dialect.pick(COHORT_CONVERSIONS.0, COHORT_CONVERSIONS.1), &range).await? {
+            if let Some(c) = cohorts.get_mut(&cohort_key(&row)?) {
+                c.conversions.push(ConversionFact {
+                    converted_at: row.time("converted_at")?,
+                    time_to_convert_seconds: row.opt_int("time_to_convert_seconds")?.unwrap_or(0),
+                    value_minor: row.opt_int("value_minor")?.filter(|_| row.opt_text("currency").ok().flatten().as_deref() == Some(currency)),
+                    refunded_at: row.opt_time("refunded_at")?,
+                    churned_at: row.opt_time("churned_at")?,
+                });
+            }
+        }
+        let mut cohorts: Vec<Cohort> = cohorts.into_values().collect();
+        cohorts.sort_by_key(|c| (c.day, c.referrer_kind.as_str(), c.referee_kind.as_str(), c.method.as_str()));
+        Ok(cohorts)
+    }
+
+    async fn platform_referrers(&self, from: DateTime<Utc>, to: DateTime<Utc>, period: Period, split: Option<SplitBy>) -> StoreResult<ReferrerCounts> {
+        let pool = self.pool();
+        let dialect = pool.dialect();
+        let range = args![from, to];
+        let mut counts = ReferrerCounts::default();
+        let mut rows = pool.fetch_all(with_buckets!(referrers_sql, dialect, period), &range).await?;
+        if let Some(split) = split {
+            rows.extend(pool.fetch_all(referrers_by_split(dialect, period, split), &range).await?);
+        }
+        for row in &rows {
+            let n = row.int("n")?;
+            match row.text("s")?.as_str() {
+                "t" => counts.total = n,
+                "p" => _ = counts.by_period.insert(midnight(row, "b")?, n),
+                "g" => _ = counts.by_group.insert(row.text("k")?, n),
+                "pg" => _ = counts.by_period_and_group.insert((midnight(row, "b")?, row.text("k")?), n),
+                _ => {
+                    let key = row.text("k")?;
+                    let (a, b) = key.split_once('>').unwrap_or_default();
+                    if let (Some(a), Some(b)) = (AccountKind::parse(a), AccountKind::parse(b)) {
+                        counts.by_direction.insert((a, b), n);
+                    }
+                }
+            }
+        }
+        Ok(counts)
     }
 
     async fn money_facts(&self, referrer: Option<Uuid>, from: DateTime<Utc>, to: DateTime<Utc>, currency: &str) -> StoreResult<MoneyFacts> {
