@@ -332,4 +332,43 @@ async fn k_and_cycle_time_on_two_generations(db: &TestDb) {
     let met = |kpi: Kpi| lp.kpis.iter().find(|c| c.kpi == kpi).and_then(|c| c.met);
     assert_eq!((met(Kpi::ViralCoefficient), met(Kpi::FullLoopDays)), (Some(false), Some(true)));
 }
-on_both_backends!(every_figure_matches_the_hand_worked_population, bad_requests_and_strangers_are_refused, k_and_cycle_time_on_two_generations);
+
+/// The platform's report reads whole days from the daily rollup; every kind of change to a
+/// day's facts must reach it: a visit, a sign-up, an activation, a conversion, a refund.
+async fn the_daily_rollup_follows_every_change(db: &TestDb) {
+    let server = TestServer::start(db).await;
+    let platform = Platform::new(&server).await;
+    let admin = account(&server, "admin", "ops@bouquet.example", "").await;
+    let studio = account(&server, "supplier", "studio@goldenhour.example", "Golden Hour Studio").await;
+    let made = Utc::now() - Duration::days(3);
+    let code = push_code(&server, &studio, "link", 1, made).await;
+    let (from, to) = (period_start(made, Period::Day) - Duration::days(2), period_start(made, Period::Day) + Duration::days(2));
+    let query = format!("/api/v1/admin/analytics?period=day&from={}&to={}", from.format("%Y-%m-%d"), (to - Duration::days(1)).format("%Y-%m-%d"));
+    let store = server.store.clone();
+    let read = || {
+        let (server, store, token, query) = (&server, store.clone(), admin.token.clone(), query.clone());
+        async move {
+            bouquet_server::testing::assert_platform_sums_match_facts(&store, from, to).await;
+            let r: AnalyticsReport = report(server, &token, &query).await;
+            (r.total.referrals_made, r.total.unique_visits, r.total.sign_ups, r.total.conversions, r.money.referral_revenue_minor)
+        }
+    };
+    assert_eq!(read().await, (1, 0, 0, 0, 0));
+    let touch = scan(&server, &code, "203.0.113.5", 1).await;
+    assert_eq!(read().await, (1, 1, 0, 0, 0), "a visit");
+    platform.signup(&server, "u1", "amy@example.com", Via::Touch(&touch), "203.0.113.5", Utc::now()).await;
+    assert_eq!(read().await, (1, 1, 1, 0, 0), "a sign-up");
+    event(&platform, &server, "activate", "u1", Utc::now()).await;
+    platform.event(&server, json!({"idempotency_key": "convert-u1", "type": "convert", "occurred_at": Utc::now(),
+        "user": {"id": "u1", "kind": "couple"}, "plan": "professional", "annual": false, "value": {"amount_minor": 4900, "currency": "GBP"}})).await;
+    assert_eq!(read().await, (1, 1, 1, 1, 4900), "a conversion");
+    event(&platform, &server, "refund", "u1", Utc::now()).await;
+    assert_eq!(read().await, (1, 1, 1, 1, 0), "a refund: still a conversion, no longer revenue");
+}
+
+on_both_backends!(
+    every_figure_matches_the_hand_worked_population,
+    bad_requests_and_strangers_are_refused,
+    k_and_cycle_time_on_two_generations,
+    the_daily_rollup_follows_every_change
+);

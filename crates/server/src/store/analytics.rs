@@ -240,10 +240,91 @@ fn midnight(row: &Row, col: &str) -> StoreResult<DateTime<Utc>> {
     row.parsed(col, |d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok().map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc()))
 }
 
-type CohortKey = (DateTime<Utc>, AccountKind, AccountKind, ReferralMethod);
+pub(super) type CohortKey = (DateTime<Utc>, AccountKind, AccountKind, ReferralMethod);
 
-fn cohort_key(row: &Row) -> StoreResult<CohortKey> {
+pub(super) fn cohort_key(row: &Row) -> StoreResult<CohortKey> {
     Ok((midnight(row, "day")?, kind(row, "referrer_type")?, kind(row, "referee_type")?, row.parsed("method", ReferralMethod::parse)?))
+}
+
+/// A conversion as a cohort keeps it, its value in whatever currency it was reported in:
+/// (converted at, seconds to convert, value, currency, refunded at, churned at).
+pub(super) type KeptConversion = (DateTime<Utc>, i64, Option<i64>, Option<String>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// A cohort as summed from the raw tables or kept in the daily rollup: the same in any
+/// reporting currency until [`SummedCohort::in_currency`].
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct SummedCohort {
+    pub key: CohortKey,
+    pub referrals: i64,
+    pub visits: i64,
+    pub signed_up: i64,
+    pub activated: i64,
+    pub conversions: Vec<KeptConversion>,
+}
+
+impl SummedCohort {
+    /// The cohort a report reads: values in other currencies left out.
+    fn in_currency(self, currency: &str) -> Cohort {
+        let (day, referrer_kind, referee_kind, method) = self.key;
+        Cohort {
+            day,
+            referrer_kind,
+            referee_kind,
+            method,
+            referrals: self.referrals,
+            visits: self.visits,
+            signed_up: self.signed_up,
+            activated: self.activated,
+            conversions: self
+                .conversions
+                .into_iter()
+                .map(|(converted_at, seconds, value, in_currency, refunded_at, churned_at)| ConversionFact {
+                    converted_at,
+                    time_to_convert_seconds: seconds,
+                    value_minor: value.filter(|_| in_currency.as_deref() == Some(currency)),
+                    refunded_at,
+                    churned_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The platform's referrals made in `[from, to)` summed by day and kind in the database,
+/// from the raw tables.
+pub(super) async fn sum_cohorts(store: &SqlStore, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<SummedCohort>> {
+    let pool = store.pool();
+    let dialect = pool.dialect();
+    let range = args![from, to];
+    let mut cohorts: HashMap<CohortKey, SummedCohort> = HashMap::new();
+    for row in pool.fetch_all(dialect.pick(COHORT_REFERRALS.0, COHORT_REFERRALS.1), &range).await? {
+        let key = cohort_key(&row)?;
+        cohorts.insert(key, SummedCohort { key, referrals: row.int("n")?, visits: 0, signed_up: 0, activated: 0, conversions: Vec::new() });
+    }
+    for row in pool.fetch_all(dialect.pick(COHORT_VISITS.0, COHORT_VISITS.1), &range).await? {
+        if let Some(c) = cohorts.get_mut(&cohort_key(&row)?) {
+            c.visits = row.int("n")?;
+        }
+    }
+    for row in pool.fetch_all(dialect.pick(COHORT_PEOPLE.0, COHORT_PEOPLE.1), &range).await? {
+        if let Some(c) = cohorts.get_mut(&cohort_key(&row)?) {
+            c.signed_up = row.int("signed_up")?;
+            c.activated = row.int("activated")?;
+        }
+    }
+    for row in pool.fetch_all(dialect.pick(COHORT_CONVERSIONS.0, COHORT_CONVERSIONS.1), &range).await? {
+        if let Some(c) = cohorts.get_mut(&cohort_key(&row)?) {
+            c.conversions.push((
+                row.time("converted_at")?,
+                row.opt_int("time_to_convert_seconds")?.unwrap_or(0),
+                row.opt_int("value_minor")?,
+                row.opt_text("currency")?,
+                row.opt_time("refunded_at")?,
+                row.opt_time("churned_at")?,
+            ));
+        }
+    }
+    Ok(cohorts.into_values().collect())
 }
 
 fn pick(sql: (&'static str, &'static str), referrer: Option<Uuid>) -> &'static str {
@@ -305,47 +386,23 @@ impl AnalyticsStore for SqlStore {
     }
 
     async fn platform_cohorts(&self, from: DateTime<Utc>, to: DateTime<Utc>, currency: &str) -> StoreResult<Vec<Cohort>> {
-        let pool = self.pool();
-        let dialect = pool.dialect();
-        let range = args![from, to];
-        let mut cohorts: HashMap<CohortKey, Cohort> = HashMap::new();
-        for row in pool.fetch_all(dialect.pick(COHORT_REFERRALS.0, COHORT_REFERRALS.1), &range).await? {
-            let key = cohort_key(&row)?;
-            cohorts.insert(key, Cohort {
-                day: key.0,
-                referrer_kind: key.1,
-                referee_kind: key.2,
-                method: key.3,
-                referrals: row.int("n")?,
-                visits: 0,
-                signed_up: 0,
-                activated: 0,
-                conversions: Vec::new(),
-            });
-        }
-        for row in pool.fetch_all(dialect.pick(COHORT_VISITS.0, COHORT_VISITS.1), &range).await? {
-            if let Some(c) = cohorts.get_mut(&cohort_key(&row)?) {
-                c.visits = row.int("n")?;
+        // Whole days from the daily rollup (rebuilt first where marked); a part-day at
+        // either end of the range summed from the raw tables.
+        let (first_day, end_day) = (super::analytics_days::ceil_day(from), super::analytics_days::floor_day(to));
+        let mut summed = Vec::new();
+        if first_day < end_day {
+            super::analytics_days::rebuild_marked(self, first_day, end_day).await?;
+            summed.extend(super::analytics_days::read(self, first_day, end_day).await?);
+            if from < first_day {
+                summed.extend(sum_cohorts(self, from, first_day).await?);
             }
-        }
-        for row in pool.fetch_all(dialect.pick(COHORT_PEOPLE.0, COHORT_PEOPLE.1), &range).await? {
-            if let Some(c) = cohorts.get_mut(&cohort_key(&row)?) {
-                c.signed_up = row.int("signed_up")?;
-                c.activated = row.int("activated")?;
+            if end_day < to {
+                summed.extend(sum_cohorts(self, end_day, to).await?);
             }
+        } else {
+            summed = sum_cohorts(self, from, to).await?;
         }
-        for row in pool.fetch_all(dialect.pick(COHORT_CONVERSIONS.0, COHORT_CONVERSIONS.1), &range).await? {
-            if let Some(c) = cohorts.get_mut(&cohort_key(&row)?) {
-                c.conversions.push(ConversionFact {
-                    converted_at: row.time("converted_at")?,
-                    time_to_convert_seconds: row.opt_int("time_to_convert_seconds")?.unwrap_or(0),
-                    value_minor: row.opt_int("value_minor")?.filter(|_| row.opt_text("currency").ok().flatten().as_deref() == Some(currency)),
-                    refunded_at: row.opt_time("refunded_at")?,
-                    churned_at: row.opt_time("churned_at")?,
-                });
-            }
-        }
-        let mut cohorts: Vec<Cohort> = cohorts.into_values().collect();
+        let mut cohorts: Vec<Cohort> = summed.into_iter().map(|c| c.in_currency(currency)).collect();
         cohorts.sort_by_key(|c| (c.day, c.referrer_kind.as_str(), c.referee_kind.as_str(), c.method.as_str()));
         Ok(cohorts)
     }

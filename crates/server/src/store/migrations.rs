@@ -25,6 +25,7 @@ const SHARED: &[(i64, &str, &str)] = &[
     (6, "fraud", include_str!("../../../../migrations/server/0006_fraud.sql")),
     (7, "analytics indexes", include_str!("../../../../migrations/server/0007_analytics_indexes.sql")),
     (8, "recommendations", include_str!("../../../../migrations/server/0008_recommendations.sql")),
+    (9, "analytics days", include_str!("../../../../migrations/server/0009_analytics_days.sql")),
 ];
 
 /// The placeholders of shared migrations and what each database calls the type.
@@ -63,6 +64,8 @@ pub fn for_dialect(dialect: Dialect) -> Migrator {
             false,
         )
     }));
+    // Per-dialect migrations (triggers) may come after shared ones: one order by version.
+    all.sort_by_key(|m| m.version);
     Migrator::with_migrations(all)
 }
 

@@ -8,6 +8,7 @@
 //! - `migrations`: the schema, shared where the databases agree.
 
 mod analytics;
+mod analytics_days;
 mod campaigns;
 mod db;
 mod dialect;

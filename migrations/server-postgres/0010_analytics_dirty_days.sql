@@ -1,0 +1,66 @@
+-- Marks the days whose analytics must be rebuilt (analytics_days, migration 9) in the
+-- transaction that changes their facts: a referral made, a touch recorded or linked to a
+-- person, a person's sign-up, activation, churn or refund, a conversion, a fraud
+-- decision. A change about a person marks the day of every referral they touched, since
+-- their first touch decides whose they are. Every day with referrals starts marked.
+INSERT INTO analytics_dirty_days (day)
+    SELECT DISTINCT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM referrals ON CONFLICT DO NOTHING;
+
+CREATE FUNCTION analytics_mark_person(person TEXT) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO analytics_dirty_days (day)
+        SELECT DISTINCT to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM touches t JOIN referrals r ON r.id = t.referral_id
+        WHERE t.platform_user_id = person
+    ON CONFLICT DO NOTHING
+$$;
+
+CREATE FUNCTION analytics_referral_made() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO analytics_dirty_days (day) VALUES (to_char(NEW.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')) ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER analytics_referral_made AFTER INSERT ON referrals FOR EACH ROW EXECUTE FUNCTION analytics_referral_made();
+
+CREATE FUNCTION analytics_touch_recorded() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO analytics_dirty_days (day)
+        SELECT to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM referrals r WHERE r.id = NEW.referral_id
+    ON CONFLICT DO NOTHING;
+    IF NEW.platform_user_id IS NOT NULL THEN
+        PERFORM analytics_mark_person(NEW.platform_user_id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER analytics_touch_recorded AFTER INSERT ON touches FOR EACH ROW EXECUTE FUNCTION analytics_touch_recorded();
+
+CREATE FUNCTION analytics_touch_linked() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.platform_user_id IS NOT NULL THEN
+        PERFORM analytics_mark_person(NEW.platform_user_id);
+    END IF;
+    IF OLD.platform_user_id IS NOT NULL THEN
+        PERFORM analytics_mark_person(OLD.platform_user_id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER analytics_touch_linked AFTER UPDATE OF platform_user_id ON touches FOR EACH ROW EXECUTE FUNCTION analytics_touch_linked();
+
+CREATE FUNCTION analytics_person_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM analytics_mark_person(NEW.user_id);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER analytics_person_changed AFTER INSERT OR UPDATE ON platform_users FOR EACH ROW EXECUTE FUNCTION analytics_person_changed();
+
+CREATE FUNCTION analytics_person_of_row_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM analytics_mark_person(NEW.platform_user_id);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER analytics_conversion_changed AFTER INSERT OR UPDATE ON conversions FOR EACH ROW EXECUTE FUNCTION analytics_person_of_row_changed();
+CREATE TRIGGER analytics_fraud_assessed AFTER INSERT ON fraud_subjects FOR EACH ROW EXECUTE FUNCTION analytics_person_of_row_changed();
+CREATE TRIGGER analytics_fraud_decided AFTER UPDATE OF action ON fraud_subjects FOR EACH ROW EXECUTE FUNCTION analytics_person_of_row_changed();
