@@ -1,7 +1,7 @@
 -- Marks the days whose analytics must be rebuilt (analytics_days, migration 9) in the
 -- transaction that changes their facts: a referral made, a touch recorded or linked to a
--- person, a person's sign-up, activation, churn or refund, a conversion, a fraud
--- decision. A change about a person marks the day of every referral they touched, since
+-- person, a person's sign-up, activation, churn or refund, a conversion, a reward earned
+-- or changing status, a fraud decision. A change about a person marks the day of every referral they touched, since
 -- their first touch decides whose they are. Every day with referrals starts marked.
 INSERT INTO analytics_dirty_days (day)
     SELECT DISTINCT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM referrals ON CONFLICT DO NOTHING;
@@ -64,3 +64,14 @@ $$;
 CREATE TRIGGER analytics_conversion_changed AFTER INSERT OR UPDATE ON conversions FOR EACH ROW EXECUTE FUNCTION analytics_person_of_row_changed();
 CREATE TRIGGER analytics_fraud_assessed AFTER INSERT ON fraud_subjects FOR EACH ROW EXECUTE FUNCTION analytics_person_of_row_changed();
 CREATE TRIGGER analytics_fraud_decided AFTER UPDATE OF action ON fraud_subjects FOR EACH ROW EXECUTE FUNCTION analytics_person_of_row_changed();
+
+CREATE FUNCTION analytics_reward_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO analytics_dirty_days (day)
+        SELECT to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM referrals r WHERE r.id = NEW.referral_id
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER analytics_reward_added AFTER INSERT ON rewards FOR EACH ROW EXECUTE FUNCTION analytics_reward_changed();
+CREATE TRIGGER analytics_reward_changed AFTER UPDATE OF status ON rewards FOR EACH ROW EXECUTE FUNCTION analytics_reward_changed();

@@ -20,6 +20,19 @@ CREATE TABLE analytics_days (
     PRIMARY KEY (day, referrer_type, referee_type, method)
 );
 
+-- The rewards of the referrals made on a day, by currency: earned for good (eligible or
+-- claimed) and pending; as the report's money reads them.
+CREATE TABLE analytics_day_rewards (
+    day           TEXT NOT NULL,
+    currency      TEXT NOT NULL,
+    paid_minor    BIGINT NOT NULL,
+    pending_minor BIGINT NOT NULL,
+    PRIMARY KEY (day, currency)
+);
+
+-- The platform's fraud rate counts the sign-ups assessed in the range.
+CREATE INDEX fraud_subjects_by_sign_up ON fraud_subjects(signed_up_at);
+
 CREATE TABLE analytics_dirty_days (
     day TEXT PRIMARY KEY
 );

@@ -208,6 +208,16 @@ pub async fn assert_platform_sums_match_facts(store: &Arc<dyn Store>, from: chro
     let inner_facts = store.referral_facts(None, inner_from, inner_to, "GBP").await.unwrap();
     let inner = sorted(store.platform_cohorts(inner_from, inner_to, "GBP").await.unwrap());
     assert_eq!(inner, sorted(cohorts_of(&inner_facts)), "cohorts of a range with part-days at its ends");
+    // Rewards: the platform's (the rollup's, for whole days) are every referrer's own (raw).
+    let platform = store.money_facts(None, from, to, "GBP").await.unwrap();
+    let referrers: std::collections::BTreeSet<uuid::Uuid> = facts.iter().map(|f| f.referrer_id).collect();
+    let (mut paid, mut pending) = (0, 0);
+    for referrer in referrers {
+        let own = store.money_facts(Some(referrer), from, to, "GBP").await.unwrap();
+        paid += own.rewards_paid_minor;
+        pending += own.rewards_pending_minor;
+    }
+    assert_eq!((platform.rewards_paid_minor, platform.rewards_pending_minor), (paid, pending), "rewards from the daily rollup");
     for period in [Period::Day, Period::Week, Period::Month] {
         for split in [None, Some(SplitBy::ReferrerKind), Some(SplitBy::RefereeKind), Some(SplitBy::Method)] {
             let counted = store.platform_referrers(from, to, period, split).await.unwrap();

@@ -96,7 +96,7 @@ const PEOPLE: (&str, &str) = scoped!(
 // Held rewards are their users'; voided, expired and clawed back ones were never paid. By
 // currency: a referee's incentive may be in its offer's currency, and only credits and
 // the report's currency are summed (never euros added to pounds).
-const REWARDS: (&str, &str) = scoped!(
+pub(super) const REWARDS: (&str, &str) = scoped!(
     "SELECT w.currency,
         CAST(COALESCE(SUM(CASE WHEN w.status IN ('eligible', 'claimed') THEN w.amount_minor ELSE 0 END), 0) AS BIGINT) AS paid,
         CAST(COALESCE(SUM(CASE WHEN w.status = 'pending' THEN w.amount_minor ELSE 0 END), 0) AS BIGINT) AS pending
@@ -439,12 +439,32 @@ impl AnalyticsStore for SqlStore {
         let scope = args![from, to, referrer];
         let n = if referrer.is_some() { 3 } else { 2 };
         let pool = self.pool();
+        let mut rewards: Vec<(String, i64, i64)> = Vec::new();
+        let mut raw = |rows: Vec<Row>| -> StoreResult<()> {
+            for row in rows {
+                rewards.push((row.text("currency")?, row.int("paid")?, row.int("pending")?));
+            }
+            Ok(())
+        };
+        // The platform's whole days from the daily rollup, part-days raw; a referrer's raw.
+        let (first_day, end_day) = (super::analytics_days::ceil_day(from), super::analytics_days::floor_day(to));
+        if referrer.is_none() && first_day < end_day {
+            super::analytics_days::rebuild_marked(self, first_day, end_day).await?;
+            if from < first_day {
+                raw(pool.fetch_all(REWARDS.0, &args![from, first_day]).await?)?;
+            }
+            if end_day < to {
+                raw(pool.fetch_all(REWARDS.0, &args![end_day, to]).await?)?;
+            }
+            rewards.extend(super::analytics_days::read_rewards(self, first_day, end_day).await?);
+        } else {
+            raw(pool.fetch_all(pick(REWARDS, referrer), &scope[..n]).await?)?;
+        }
         let (mut paid, mut pending) = (0, 0);
-        for row in pool.fetch_all(pick(REWARDS, referrer), &scope[..n]).await? {
-            let in_currency = row.text("currency")?;
+        for (in_currency, p, q) in rewards {
             if in_currency == CREDITS || in_currency == currency {
-                paid += row.int("paid")?;
-                pending += row.int("pending")?;
+                paid += p;
+                pending += q;
             }
         }
         let fraud = pool.fetch_one(pick((FRAUD_PLATFORM, FRAUD_REFERRER), referrer), &scope[..n]).await?;

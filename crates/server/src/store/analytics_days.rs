@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
 use super::StoreResult;
-use super::analytics::{KeptConversion, SummedCohort, cohort_key, sum_cohorts};
+use super::analytics::{KeptConversion, REWARDS, SummedCohort, cohort_key, sum_cohorts};
 use super::db::args;
 use super::rows::Columns;
 use super::sql::SqlStore;
@@ -61,9 +61,32 @@ pub(super) async fn rebuild_marked(store: &SqlStore, first: DateTime<Utc>, end: 
             )
             .await?;
         }
+        let rewards = store.pool().fetch_all(REWARDS.0, &args![start, start + Duration::days(1)]).await?;
+        tx.execute("DELETE FROM analytics_day_rewards WHERE day = $1", &args![&day]).await?;
+        for row in &rewards {
+            tx.execute(
+                "INSERT INTO analytics_day_rewards (day, currency, paid_minor, pending_minor) VALUES ($1, $2, $3, $4)",
+                &args![&day, &row.text("currency")?, row.int("paid")?, row.int("pending")?],
+            )
+            .await?;
+        }
         tx.commit().await?;
     }
     Ok(())
+}
+
+/// The rollup's rewards of the referrals made in `[first, end)`, by currency: (currency,
+/// earned for good, pending).
+pub(super) async fn read_rewards(store: &SqlStore, first: DateTime<Utc>, end: DateTime<Utc>) -> StoreResult<Vec<(String, i64, i64)>> {
+    let rows = store
+        .pool()
+        .fetch_all(
+            "SELECT currency, CAST(SUM(paid_minor) AS BIGINT) AS paid, CAST(SUM(pending_minor) AS BIGINT) AS pending
+             FROM analytics_day_rewards WHERE day >= $1 AND day < $2 GROUP BY currency",
+            &args![&day_text(first), &day_text(end)],
+        )
+        .await?;
+    rows.iter().map(|r| Ok((r.text("currency")?, r.int("paid")?, r.int("pending")?))).collect()
 }
 
 /// The rollup's cohorts of the days in `[first, end)`.
