@@ -1,21 +1,57 @@
 -- Marks the days whose analytics must be rebuilt (analytics_days, migration 9) in the
 -- transaction that changes their facts: a referral made, a touch recorded or linked to a
 -- person, a person's sign-up, activation, churn or refund, a conversion, a reward earned
--- or changing status, a fraud decision. A change about a person marks the day of every referral they touched, since
--- their first touch decides whose they are. Every day with referrals starts marked.
+-- or changing status, a fraud decision. A change about a person marks the day of every
+-- referral they touched, since their first touch decides whose they are. Every day with
+-- referrals starts marked.
+--
+-- A writer holds each of its marks (FOR KEY SHARE: writers never block each other) until
+-- it commits, so a rebuild removing a mark waits for the changes in flight and then reads
+-- them; without the lock, a change whose mark already existed could commit just after a
+-- rebuild read the day and be lost to the rollup.
 INSERT INTO analytics_dirty_days (day)
     SELECT DISTINCT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM referrals ON CONFLICT DO NOTHING;
 
-CREATE FUNCTION analytics_mark_person(person TEXT) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO analytics_dirty_days (day)
+CREATE FUNCTION analytics_mark_days(days TEXT[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    missing BIGINT;
+BEGIN
+    IF days IS NULL OR cardinality(days) = 0 THEN
+        RETURN;
+    END IF;
+    LOOP
+        INSERT INTO analytics_dirty_days (day) SELECT DISTINCT d FROM unnest(days) AS d ORDER BY d ON CONFLICT DO NOTHING;
+        PERFORM 1 FROM analytics_dirty_days WHERE day = ANY (days) ORDER BY day FOR KEY SHARE;
+        -- A mark a rebuild removed between the two statements: mark it again.
+        SELECT count(*) INTO missing FROM unnest(days) AS d WHERE NOT EXISTS (SELECT 1 FROM analytics_dirty_days WHERE day = d);
+        EXIT WHEN missing = 0;
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION analytics_mark_person(person TEXT) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF person IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM analytics_mark_days(ARRAY(
         SELECT DISTINCT to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM touches t JOIN referrals r ON r.id = t.referral_id
         WHERE t.platform_user_id = person
-    ON CONFLICT DO NOTHING
+    ));
+END
+$$;
+
+CREATE FUNCTION analytics_mark_referral(referral UUID) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM analytics_mark_days(ARRAY(
+        SELECT to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM referrals r WHERE r.id = referral
+    ));
+END
 $$;
 
 CREATE FUNCTION analytics_referral_made() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO analytics_dirty_days (day) VALUES (to_char(NEW.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')) ON CONFLICT DO NOTHING;
+    PERFORM analytics_mark_days(ARRAY[to_char(NEW.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')]);
     RETURN NULL;
 END
 $$;
@@ -23,12 +59,8 @@ CREATE TRIGGER analytics_referral_made AFTER INSERT ON referrals FOR EACH ROW EX
 
 CREATE FUNCTION analytics_touch_recorded() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO analytics_dirty_days (day)
-        SELECT to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM referrals r WHERE r.id = NEW.referral_id
-    ON CONFLICT DO NOTHING;
-    IF NEW.platform_user_id IS NOT NULL THEN
-        PERFORM analytics_mark_person(NEW.platform_user_id);
-    END IF;
+    PERFORM analytics_mark_referral(NEW.referral_id);
+    PERFORM analytics_mark_person(NEW.platform_user_id);
     RETURN NULL;
 END
 $$;
@@ -36,12 +68,8 @@ CREATE TRIGGER analytics_touch_recorded AFTER INSERT ON touches FOR EACH ROW EXE
 
 CREATE FUNCTION analytics_touch_linked() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.platform_user_id IS NOT NULL THEN
-        PERFORM analytics_mark_person(NEW.platform_user_id);
-    END IF;
-    IF OLD.platform_user_id IS NOT NULL THEN
-        PERFORM analytics_mark_person(OLD.platform_user_id);
-    END IF;
+    PERFORM analytics_mark_person(NEW.platform_user_id);
+    PERFORM analytics_mark_person(OLD.platform_user_id);
     RETURN NULL;
 END
 $$;
@@ -67,9 +95,7 @@ CREATE TRIGGER analytics_fraud_decided AFTER UPDATE OF action ON fraud_subjects 
 
 CREATE FUNCTION analytics_reward_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO analytics_dirty_days (day)
-        SELECT to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM referrals r WHERE r.id = NEW.referral_id
-    ON CONFLICT DO NOTHING;
+    PERFORM analytics_mark_referral(NEW.referral_id);
     RETURN NULL;
 END
 $$;

@@ -333,8 +333,9 @@ async fn k_and_cycle_time_on_two_generations(db: &TestDb) {
     assert_eq!((met(Kpi::ViralCoefficient), met(Kpi::FullLoopDays)), (Some(false), Some(true)));
 }
 
-/// The platform's report reads whole days from the daily rollup; every kind of change to a
-/// day's facts must reach it: a visit, a sign-up, an activation, a conversion, a refund.
+/// The platform's report reads whole days from the daily rollup; changes to a day's facts
+/// must reach it: a visit, a sign-up, an activation, a conversion with its reward, a
+/// refund, a churn.
 async fn the_daily_rollup_follows_every_change(db: &TestDb) {
     let server = TestServer::start(db).await;
     let platform = Platform::new(&server).await;
@@ -364,6 +365,9 @@ async fn the_daily_rollup_follows_every_change(db: &TestDb) {
     assert_eq!(read().await, (1, 1, 1, 1, 4900), "a conversion");
     event(&platform, &server, "refund", "u1", Utc::now()).await;
     assert_eq!(read().await, (1, 1, 1, 1, 0), "a refund: still a conversion, no longer revenue");
+    // A churn changes only retention, which the comparison with the raw facts checks.
+    event(&platform, &server, "churn", "u1", Utc::now()).await;
+    assert_eq!(read().await, (1, 1, 1, 1, 0), "a churn");
 }
 
 on_both_backends!(

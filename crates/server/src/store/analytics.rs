@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::StoreResult;
-use super::db::{Dialect, Row, args};
+use super::db::{Arg, Dialect, Pool, Row, Tx, args};
 use super::rows::Columns;
 use super::sql::SqlStore;
 
@@ -292,27 +292,50 @@ impl SummedCohort {
 
 /// The platform's referrals made in `[from, to)` summed by day and kind in the database,
 /// from the raw tables.
-pub(super) async fn sum_cohorts(store: &SqlStore, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<SummedCohort>> {
-    let pool = store.pool();
-    let dialect = pool.dialect();
+/// Where a read runs: the pool, or a transaction's own connection (a rebuild of the daily
+/// rollup reads inside its write transaction, so it never waits on a second connection
+/// while holding the write lock).
+pub(super) enum Reader<'a> {
+    Pool(&'a Pool),
+    Tx(&'a mut Tx),
+}
+
+impl Reader<'_> {
+    pub(super) async fn fetch_all(&mut self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Vec<Row>> {
+        match self {
+            Reader::Pool(pool) => pool.fetch_all(sql, args).await,
+            Reader::Tx(tx) => tx.fetch_all(sql, args).await,
+        }
+    }
+
+    fn dialect(&self) -> Dialect {
+        match self {
+            Reader::Pool(pool) => pool.dialect(),
+            Reader::Tx(tx) => tx.dialect(),
+        }
+    }
+}
+
+pub(super) async fn sum_cohorts(mut reader: Reader<'_>, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<SummedCohort>> {
+    let dialect = reader.dialect();
     let range = args![from, to];
     let mut cohorts: HashMap<CohortKey, SummedCohort> = HashMap::new();
-    for row in pool.fetch_all(dialect.pick(COHORT_REFERRALS.0, COHORT_REFERRALS.1), &range).await? {
+    for row in reader.fetch_all(dialect.pick(COHORT_REFERRALS.0, COHORT_REFERRALS.1), &range).await? {
         let key = cohort_key(&row)?;
         cohorts.insert(key, SummedCohort { key, referrals: row.int("n")?, visits: 0, signed_up: 0, activated: 0, conversions: Vec::new() });
     }
-    for row in pool.fetch_all(dialect.pick(COHORT_VISITS.0, COHORT_VISITS.1), &range).await? {
+    for row in reader.fetch_all(dialect.pick(COHORT_VISITS.0, COHORT_VISITS.1), &range).await? {
         if let Some(c) = cohorts.get_mut(&cohort_key(&row)?) {
             c.visits = row.int("n")?;
         }
     }
-    for row in pool.fetch_all(dialect.pick(COHORT_PEOPLE.0, COHORT_PEOPLE.1), &range).await? {
+    for row in reader.fetch_all(dialect.pick(COHORT_PEOPLE.0, COHORT_PEOPLE.1), &range).await? {
         if let Some(c) = cohorts.get_mut(&cohort_key(&row)?) {
             c.signed_up = row.int("signed_up")?;
             c.activated = row.int("activated")?;
         }
     }
-    for row in pool.fetch_all(dialect.pick(COHORT_CONVERSIONS.0, COHORT_CONVERSIONS.1), &range).await? {
+    for row in reader.fetch_all(dialect.pick(COHORT_CONVERSIONS.0, COHORT_CONVERSIONS.1), &range).await? {
         if let Some(c) = cohorts.get_mut(&cohort_key(&row)?) {
             c.conversions.push((
                 row.time("converted_at")?,
@@ -394,13 +417,13 @@ impl AnalyticsStore for SqlStore {
             super::analytics_days::rebuild_marked(self, first_day, end_day).await?;
             summed.extend(super::analytics_days::read(self, first_day, end_day).await?);
             if from < first_day {
-                summed.extend(sum_cohorts(self, from, first_day).await?);
+                summed.extend(sum_cohorts(Reader::Pool(self.pool()), from, first_day).await?);
             }
             if end_day < to {
-                summed.extend(sum_cohorts(self, end_day, to).await?);
+                summed.extend(sum_cohorts(Reader::Pool(self.pool()), end_day, to).await?);
             }
         } else {
-            summed = sum_cohorts(self, from, to).await?;
+            summed = sum_cohorts(Reader::Pool(self.pool()), from, to).await?;
         }
         let mut cohorts: Vec<Cohort> = summed.into_iter().map(|c| c.in_currency(currency)).collect();
         cohorts.sort_by_key(|c| (c.day, c.referrer_kind.as_str(), c.referee_kind.as_str(), c.method.as_str()));

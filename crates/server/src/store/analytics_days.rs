@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
 use super::StoreResult;
-use super::analytics::{KeptConversion, REWARDS, SummedCohort, cohort_key, sum_cohorts};
+use super::analytics::{KeptConversion, REWARDS, Reader, SummedCohort, cohort_key, sum_cohorts};
 use super::db::args;
 use super::rows::Columns;
 use super::sql::SqlStore;
@@ -33,9 +33,12 @@ fn corrupt(what: String) -> StoreError {
 
 /// Rebuilds the marked days in `[first, end)`, each in its own transaction so a bulk
 /// rebuild never holds writers back for long. A day's mark is removed in the transaction
-/// that rewrites its rows, before its facts are read: a change committed meanwhile marks
-/// it again once this transaction ends (its trigger waits on the removed mark), so no
-/// change is lost, and of two servers rebuilding at once only one does each day.
+/// that rewrites its rows, before its facts are read on that transaction's connection:
+/// on SQLite the transaction holds the write lock, so no change is in flight; on
+/// PostgreSQL every writer holds its marks (`FOR KEY SHARE`, migration 10) until it
+/// commits, so the removal waits for changes in flight, and a change made after it marks
+/// the day again once this transaction ends. No change is lost, and of two servers
+/// rebuilding at once only one does each day.
 pub(super) async fn rebuild_marked(store: &SqlStore, first: DateTime<Utc>, end: DateTime<Utc>) -> StoreResult<()> {
     let marked = store
         .pool()
@@ -49,7 +52,7 @@ pub(super) async fn rebuild_marked(store: &SqlStore, first: DateTime<Utc>, end: 
         if tx.execute("DELETE FROM analytics_dirty_days WHERE day = $1", &args![&day]).await? == 0 {
             continue;
         }
-        let cohorts = sum_cohorts(store, start, start + Duration::days(1)).await?;
+        let cohorts = sum_cohorts(Reader::Tx(&mut tx), start, start + Duration::days(1)).await?;
         tx.execute("DELETE FROM analytics_days WHERE day = $1", &args![&day]).await?;
         for c in &cohorts {
             let conversions = serde_json::to_string(&c.conversions).map_err(|e| corrupt(format!("analytics conversions: {e}")))?;
@@ -61,7 +64,7 @@ pub(super) async fn rebuild_marked(store: &SqlStore, first: DateTime<Utc>, end: 
             )
             .await?;
         }
-        let rewards = store.pool().fetch_all(REWARDS.0, &args![start, start + Duration::days(1)]).await?;
+        let rewards = tx.fetch_all(REWARDS.0, &args![start, start + Duration::days(1)]).await?;
         tx.execute("DELETE FROM analytics_day_rewards WHERE day = $1", &args![&day]).await?;
         for row in &rewards {
             tx.execute(
