@@ -431,7 +431,8 @@ pub async fn process_due(store: &Arc<dyn Store>, now: DateTime<Utc>, batch: i64)
     }
 }
 
-/// Runs [`process_due`] every `every` until the process ends.
+/// Runs [`process_due`] every `every` until the process ends, and rebuilds the analytics
+/// days marked since the last round.
 /// With `seed_calendar`, it also puts each new year's seasons on the calendar.
 pub async fn run_scheduler(store: Arc<dyn Store>, every: std::time::Duration, seed_calendar: bool) {
     let mut tick = tokio::time::interval(every);
@@ -451,6 +452,13 @@ pub async fn run_scheduler(store: Arc<dyn Store>, every: std::time::Duration, se
             Ok((0, 0)) => {}
             Ok((eligible, expired)) => tracing::info!(eligible, expired, "rewards moved by time"),
             Err(e) => tracing::warn!(error = %e, "the rewards scheduler failed; it will try again"),
+        }
+        // The daily analytics rollup, off the request path: a report then seldom finds a
+        // marked day to rebuild first (after a migration or a bulk load, every day is).
+        match store.rebuild_analytics_days().await {
+            Ok(0) => {}
+            Ok(days) => tracing::info!(days, "analytics days rebuilt"),
+            Err(e) => tracing::warn!(error = %e, "rebuilding analytics days failed; it will try again"),
         }
     }
 }

@@ -33,6 +33,8 @@ pub trait AnalyticsStore: Send + Sync {
     /// The platform's distinct referrers of the referrals made in `[from, to)`: overall,
     /// by `period`, by the groups of `split`, and by direction.
     async fn platform_referrers(&self, from: DateTime<Utc>, to: DateTime<Utc>, period: Period, split: Option<SplitBy>) -> StoreResult<ReferrerCounts>;
+    /// Rebuilds every day of the daily rollup marked since its last rebuild; how many.
+    async fn rebuild_analytics_days(&self) -> StoreResult<usize>;
     /// Rewards of the referrals made in the range, and the fraud assessments of sign-ups
     /// in it.
     async fn money_facts(&self, referrer: Option<Uuid>, from: DateTime<Utc>, to: DateTime<Utc>, currency: &str) -> StoreResult<MoneyFacts>;
@@ -428,6 +430,10 @@ impl AnalyticsStore for SqlStore {
         let mut cohorts: Vec<Cohort> = summed.into_iter().map(|c| c.in_currency(currency)).collect();
         cohorts.sort_by_key(|c| (c.day, c.referrer_kind.as_str(), c.referee_kind.as_str(), c.method.as_str()));
         Ok(cohorts)
+    }
+
+    async fn rebuild_analytics_days(&self) -> StoreResult<usize> {
+        super::analytics_days::rebuild_all_marked(self).await
     }
 
     async fn platform_referrers(&self, from: DateTime<Utc>, to: DateTime<Utc>, period: Period, split: Option<SplitBy>) -> StoreResult<ReferrerCounts> {

@@ -39,11 +39,22 @@ fn corrupt(what: String) -> StoreError {
 /// commits, so the removal waits for changes in flight, and a change made after it marks
 /// the day again once this transaction ends. No change is lost, and of two servers
 /// rebuilding at once only one does each day.
-pub(super) async fn rebuild_marked(store: &SqlStore, first: DateTime<Utc>, end: DateTime<Utc>) -> StoreResult<()> {
+pub(super) async fn rebuild_marked(store: &SqlStore, first: DateTime<Utc>, end: DateTime<Utc>) -> StoreResult<usize> {
     let marked = store
         .pool()
         .fetch_all("SELECT day FROM analytics_dirty_days WHERE day >= $1 AND day < $2 ORDER BY day", &args![&day_text(first), &day_text(end)])
         .await?;
+    rebuild(store, marked).await
+}
+
+/// Rebuilds every marked day: the scheduler's round, so reports seldom find one to do.
+pub(super) async fn rebuild_all_marked(store: &SqlStore) -> StoreResult<usize> {
+    let marked = store.pool().fetch_all("SELECT day FROM analytics_dirty_days ORDER BY day", &[]).await?;
+    rebuild(store, marked).await
+}
+
+async fn rebuild(store: &SqlStore, marked: Vec<super::db::Row>) -> StoreResult<usize> {
+    let mut rebuilt = 0;
     for row in marked {
         let day = row.text("day")?;
         let start = NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| corrupt(format!("analytics day {day}: {e}")))?;
@@ -74,8 +85,9 @@ pub(super) async fn rebuild_marked(store: &SqlStore, first: DateTime<Utc>, end: 
             .await?;
         }
         tx.commit().await?;
+        rebuilt += 1;
     }
-    Ok(())
+    Ok(rebuilt)
 }
 
 /// The rollup's rewards of the referrals made in `[first, end)`, by currency: (currency,
