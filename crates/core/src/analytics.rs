@@ -128,11 +128,7 @@ pub struct Cohort {
 
 impl Cohort {
     fn split_key(&self, split: SplitBy) -> &'static str {
-        match split {
-            SplitBy::ReferrerKind => self.referrer_kind.as_str(),
-            SplitBy::RefereeKind => self.referee_kind.as_str(),
-            SplitBy::Method => self.method.as_str(),
-        }
+        split.key_of(self.referrer_kind, self.referee_kind, self.method)
     }
 }
 
@@ -239,10 +235,15 @@ impl SplitBy {
     }
 
     fn key(self, r: &ReferralFact) -> &'static str {
+        self.key_of(r.referrer_kind, r.referee_kind, r.method)
+    }
+
+    /// The group a referral of these kinds falls in.
+    fn key_of(self, referrer_kind: AccountKind, referee_kind: AccountKind, method: ReferralMethod) -> &'static str {
         match self {
-            Self::ReferrerKind => r.referrer_kind.as_str(),
-            Self::RefereeKind => r.referee_kind.as_str(),
-            Self::Method => r.method.as_str(),
+            Self::ReferrerKind => referrer_kind.as_str(),
+            Self::RefereeKind => referee_kind.as_str(),
+            Self::Method => method.as_str(),
         }
     }
 }

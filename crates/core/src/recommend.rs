@@ -182,7 +182,10 @@ impl SupplierProfile {
     /// not be refused for it (it is read as no range).
     pub fn check_synced_fields(styles: Option<&str>, budget_min_minor: Option<i64>, budget_max_minor: Option<i64>, booked_dates: Option<&str>) -> Result<(), ProfileError> {
         Self::from_input(None, styles.unwrap_or_default(), budget_min_minor, None, booked_dates.unwrap_or_default())?;
-        Self::from_input(None, "", None, budget_max_minor, "").map(drop)
+        if budget_max_minor.is_some_and(|v| v < 0) {
+            return Err(ProfileError::NegativePrice);
+        }
+        Ok(())
     }
 
     /// The lists as the record stores them: comma-separated.
