@@ -107,7 +107,13 @@ async function find(selector) {
   }
 }
 
-const click = async (testid) => wd("POST", `/session/${session}/element/${await el(testid)}/click`, {});
+/** Clicks the element with this data-testid, first scrolled to the middle of the window:
+ * on a cold start WebKit has clicked a button below the fold without the click arriving. */
+async function click(testid) {
+  const target = await el(testid);
+  await wd("POST", `/session/${session}/execute/sync`, { script: "arguments[0].scrollIntoView({ block: 'center' })", args: [{ [ELEMENT]: target }] });
+  return wd("POST", `/session/${session}/element/${target}/click`, {});
+}
 const type = async (testid, text) => wd("POST", `/session/${session}/element/${await el(testid)}/value`, { text });
 const text = async (testid) => wd("GET", `/session/${session}/element/${await el(testid)}/text`);
 

@@ -120,7 +120,8 @@ pub fn period_starts(
     Ok(starts)
 }
 
-fn next_period_start(start: DateTime<Utc>, period: Period) -> Option<DateTime<Utc>> {
+/// The start of the bucket after the one starting at `start`: where that bucket ends.
+pub fn next_period_start(start: DateTime<Utc>, period: Period) -> Option<DateTime<Utc>> {
     let date = start.date_naive();
     let next = match period {
         Period::Day => date.checked_add_signed(Duration::days(1))?,

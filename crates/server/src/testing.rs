@@ -218,10 +218,14 @@ pub async fn assert_platform_sums_match_facts(store: &Arc<dyn Store>, from: chro
         pending += own.rewards_pending_minor;
     }
     assert_eq!((platform.rewards_paid_minor, platform.rewards_pending_minor), (paid, pending), "rewards from the daily rollup");
-    for period in [Period::Day, Period::Week, Period::Month] {
-        for split in [None, Some(SplitBy::ReferrerKind), Some(SplitBy::RefereeKind), Some(SplitBy::Method)] {
-            let counted = store.platform_referrers(from, to, period, split).await.unwrap();
-            assert_eq!(counted, ReferrerCounts::of(&facts, period, split), "distinct referrers by {period:?}, split {split:?}");
+    // Distinct referrers: whole periods from their counts, periods the range cuts through
+    // referrals from the referrals in it, totals probed per account.
+    for (from, to, facts) in [(from, to, &facts), (inner_from, inner_to, &inner_facts)] {
+        for period in [Period::Day, Period::Week, Period::Month] {
+            for split in [None, Some(SplitBy::ReferrerKind), Some(SplitBy::RefereeKind), Some(SplitBy::Method)] {
+                let counted = store.platform_referrers(from, to, period, split).await.unwrap();
+                assert_eq!(counted, ReferrerCounts::of(facts, period, split), "distinct referrers in [{from}, {to}) by {period:?}, split {split:?}");
+            }
         }
     }
 }

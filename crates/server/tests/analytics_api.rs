@@ -373,9 +373,91 @@ async fn the_daily_rollup_follows_every_change(db: &TestDb) {
     assert_eq!(read().await, (1, 1, 1, 1, 0), "a churn");
 }
 
+/// A referral made through the API at `at`, by `method`, of a `referee` ("couple" or
+/// "supplier").
+async fn refer_by(server: &TestServer, who: &SessionView, method: &str, referee: &str, at: DateTime<Utc>) {
+    let body = json!({"method": method, "referee_type": referee, "created_at": at});
+    let resp = api().post(format!("{}/api/v1/referrals", server.url)).bearer_auth(&who.token).json(&body).send().await.unwrap();
+    json_of(resp, StatusCode::CREATED).await;
+}
+
+/// Unique referrers are counted once per period however many referrals each made — read
+/// from counts kept as referrals are made, folded by the scheduler, and from the
+/// referrals themselves where a range cuts a period — and agree with the raw facts on
+/// every period and split, before and after each fold, including under racing writers.
+async fn unique_referrers_follow_every_referral(db: &TestDb) {
+    let server = TestServer::start(db).await;
+    let admin = account(&server, "admin", "ops@bouquet.example", "").await;
+    let studio = account(&server, "supplier", "studio@goldenhour.example", "Golden Hour Studio").await;
+    let florist = account(&server, "supplier", "hello@petals.example", "Petals").await;
+    let venue = account(&server, "supplier", "events@oldmill.example", "The Old Mill").await;
+    let couple = account(&server, "couple", "amy.ben@example.com", "Amy & Ben").await;
+    // Two whole weeks, eight weeks back: Monday 10:00 of the first.
+    let monday = period_start(Utc::now() - Duration::weeks(8), Period::Week) + Duration::hours(10);
+    let at = |days: i64, hours: i64| monday + Duration::days(days) + Duration::hours(hours);
+    refer_by(&server, &studio, "link", "couple", at(0, 0)).await;
+    refer_by(&server, &studio, "qr", "couple", at(0, 5)).await;
+    refer_by(&server, &studio, "link", "supplier", at(3, 0)).await;
+    refer_by(&server, &florist, "email", "couple", at(3, 1)).await;
+    refer_by(&server, &florist, "link", "couple", at(7, 0)).await;
+    refer_by(&server, &couple, "link", "supplier", at(8, 0)).await;
+
+    let (from, to) = (monday - Duration::hours(10), monday + Duration::weeks(2) - Duration::hours(10));
+    let weekly = |split: &str| {
+        format!("/api/v1/admin/analytics?period=week&from={}&to={}{split}", from.format("%Y-%m-%d"), (to - Duration::days(1)).format("%Y-%m-%d"))
+    };
+    let unique = |r: &AnalyticsReport| (r.series.iter().map(|p| p.figures.unique_referrers).collect::<Vec<_>>(), r.total.unique_referrers);
+    let store = server.store.clone();
+    let check = || {
+        let (server, store, token) = (&server, store.clone(), admin.token.clone());
+        async move {
+            bouquet_server::testing::assert_platform_sums_match_facts(&store, from, to).await;
+            // A range cutting both weeks, through days that have referrals outside it.
+            bouquet_server::testing::assert_platform_sums_match_facts(&store, at(0, 2), at(7, 2)).await;
+            let r: AnalyticsReport = report(server, &token, &weekly("")).await;
+            let by_method: AnalyticsReport = report(server, &token, &weekly("&split=method")).await;
+            let methods: BTreeMap<String, i64> = by_method.groups.iter().map(|g| (g.key.clone(), g.total.unique_referrers)).collect();
+            (unique(&r), methods)
+        }
+    };
+    let methods = |pairs: &[(&str, i64)]| pairs.iter().map(|&(k, n)| (k.to_owned(), n)).collect::<BTreeMap<_, _>>();
+    // Week 1: the studio (three referrals) and the florist; week 2: the florist and the couple.
+    let expected = ((vec![2, 2], 3), methods(&[("email", 1), ("link", 3), ("qr", 1)]));
+    assert_eq!(check().await, expected, "before the scheduler folds the new marks");
+    server.store.rebuild_analytics_days().await.unwrap();
+    assert_eq!(check().await, expected, "after the fold");
+
+    // More referrals by the same referrers change no unique count; a new referrer does.
+    refer_by(&server, &studio, "link", "couple", at(1, 0)).await;
+    refer_by(&server, &florist, "qr", "couple", at(8, 3)).await;
+    assert_eq!(check().await, ((vec![2, 2], 3), methods(&[("email", 1), ("link", 3), ("qr", 2)])), "the same referrers again");
+    refer_by(&server, &venue, "qr", "couple", at(9, 0)).await;
+    let expected = ((vec![2, 3], 4), methods(&[("email", 1), ("link", 3), ("qr", 3)]));
+    assert_eq!(check().await, expected, "a third referrer in week 2, unfolded");
+    server.store.rebuild_analytics_days().await.unwrap();
+    assert_eq!(check().await, expected, "folded onto counts that already held the week");
+
+    // Racing writers: the venue makes eight referrals at once on a day of week 1.
+    let mut racing = Vec::new();
+    for i in 0..8 {
+        let (url, token) = (server.url.clone(), venue.token.clone());
+        let body = json!({"method": "email", "referee_type": "couple", "created_at": at(4, i)});
+        racing.push(tokio::spawn(async move {
+            api().post(format!("{url}/api/v1/referrals")).bearer_auth(token).json(&body).send().await.unwrap().status()
+        }));
+    }
+    for r in racing {
+        assert_eq!(r.await.unwrap(), StatusCode::CREATED);
+    }
+    assert_eq!(check().await, ((vec![3, 3], 4), methods(&[("email", 2), ("link", 3), ("qr", 3)])), "eight racing referrals, one referrer");
+    server.store.rebuild_analytics_days().await.unwrap();
+    assert_eq!(check().await.0, (vec![3, 3], 4));
+}
+
 on_both_backends!(
     every_figure_matches_the_hand_worked_population,
     bad_requests_and_strangers_are_refused,
     k_and_cycle_time_on_two_generations,
-    the_daily_rollup_follows_every_change
+    the_daily_rollup_follows_every_change,
+    unique_referrers_follow_every_referral
 );

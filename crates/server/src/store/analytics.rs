@@ -33,7 +33,9 @@ pub trait AnalyticsStore: Send + Sync {
     /// The platform's distinct referrers of the referrals made in `[from, to)`: overall,
     /// by `period`, by the groups of `split`, and by direction.
     async fn platform_referrers(&self, from: DateTime<Utc>, to: DateTime<Utc>, period: Period, split: Option<SplitBy>) -> StoreResult<ReferrerCounts>;
-    /// Rebuilds every day of the daily rollup marked since its last rebuild; how many.
+    /// Folds the distinct-referrer marks made since the last round into their periods'
+    /// counts, and rebuilds every day of the daily rollup marked since its last rebuild;
+    /// how many days.
     async fn rebuild_analytics_days(&self) -> StoreResult<usize>;
     /// Rewards of the referrals made in the range, and the fraud assessments of sign-ups
     /// in it.
@@ -190,52 +192,6 @@ by_dialect!(
     "c.converted_at, c.time_to_convert_seconds, c.value_minor, c.currency, u.refunded_at, u.churned_at",
     concat!(first_touch_people!(), " AND c.converted_at IS NOT NULL")
 );
-
-/// Distinct referrers of the range's referrals, by the period's bucket (its start as a
-/// date): overall (`t`), per bucket (`p`) and per direction (`d`); with a split column,
-/// per group (`g`) and per bucket and group (`pg`).
-macro_rules! referrers_sql {
-    ($bucket:literal) => {
-        concat!(
-            "WITH x AS (SELECT ", $bucket, " AS b, referrer_id, referrer_type, referee_type FROM referrals
-                        WHERE created_at >= $1 AND created_at < $2)
-             SELECT 't' AS s, '' AS b, '' AS k, COUNT(DISTINCT referrer_id) AS n FROM x
-             UNION ALL SELECT 'p', b, '', COUNT(DISTINCT referrer_id) FROM x GROUP BY b
-             UNION ALL SELECT 'd', '', referrer_type || '>' || referee_type, COUNT(DISTINCT referrer_id) FROM x GROUP BY referrer_type, referee_type"
-        )
-    };
-    ($bucket:literal, $column:literal) => {
-        concat!(
-            "WITH x AS (SELECT ", $bucket, " AS b, referrer_id, ", $column, " AS k FROM referrals
-                        WHERE created_at >= $1 AND created_at < $2)
-             SELECT 'g' AS s, '' AS b, k, COUNT(DISTINCT referrer_id) AS n FROM x GROUP BY k
-             UNION ALL SELECT 'pg', b, k, COUNT(DISTINCT referrer_id) FROM x GROUP BY b, k"
-        )
-    };
-}
-
-/// The start of a period (a UTC date) that holds a referral, in each dialect: weeks start
-/// on Monday, as `metrics::period_start`.
-macro_rules! with_buckets {
-    ($m:ident, $dialect:expr, $period:expr $(, $extra:literal)?) => {
-        match ($dialect, $period) {
-            (Dialect::Sqlite, Period::Day) => $m!("substr(created_at, 1, 10)" $(, $extra)?),
-            (Dialect::Sqlite, Period::Week) => $m!("date(substr(created_at, 1, 10), '-6 days', 'weekday 1')" $(, $extra)?),
-            (Dialect::Sqlite, Period::Month) => $m!("substr(created_at, 1, 7) || '-01'" $(, $extra)?),
-            (Dialect::Postgres, Period::Day) => $m!("to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')" $(, $extra)?),
-            (Dialect::Postgres, Period::Week) => $m!("to_char(date_trunc('week', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')" $(, $extra)?),
-            (Dialect::Postgres, Period::Month) => $m!("to_char(date_trunc('month', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')" $(, $extra)?),
-        }
-    };
-}
-
-fn referrers_by_split(dialect: Dialect, period: Period, split: SplitBy) -> &'static str {
-    match split {
-        SplitBy::ReferrerKind => with_buckets!(referrers_sql, dialect, period, "referrer_type"),
-        SplitBy::RefereeKind => with_buckets!(referrers_sql, dialect, period, "referee_type"),
-        SplitBy::Method => with_buckets!(referrers_sql, dialect, period, "method"),
-    }
-}
 
 /// Midnight UTC of a date the database wrote as text.
 fn midnight(row: &Row, col: &str) -> StoreResult<DateTime<Utc>> {
@@ -433,35 +389,12 @@ impl AnalyticsStore for SqlStore {
     }
 
     async fn rebuild_analytics_days(&self) -> StoreResult<usize> {
+        super::analytics_referrers::fold(self).await?;
         super::analytics_days::rebuild_all_marked(self).await
     }
 
     async fn platform_referrers(&self, from: DateTime<Utc>, to: DateTime<Utc>, period: Period, split: Option<SplitBy>) -> StoreResult<ReferrerCounts> {
-        let pool = self.pool();
-        let dialect = pool.dialect();
-        let range = args![from, to];
-        let mut counts = ReferrerCounts::default();
-        let mut rows = pool.fetch_all(with_buckets!(referrers_sql, dialect, period), &range).await?;
-        if let Some(split) = split {
-            rows.extend(pool.fetch_all(referrers_by_split(dialect, period, split), &range).await?);
-        }
-        for row in &rows {
-            let n = row.int("n")?;
-            match row.text("s")?.as_str() {
-                "t" => counts.total = n,
-                "p" => _ = counts.by_period.insert(midnight(row, "b")?, n),
-                "g" => _ = counts.by_group.insert(row.text("k")?, n),
-                "pg" => _ = counts.by_period_and_group.insert((midnight(row, "b")?, row.text("k")?), n),
-                _ => {
-                    let key = row.text("k")?;
-                    let (a, b) = key.split_once('>').unwrap_or_default();
-                    if let (Some(a), Some(b)) = (AccountKind::parse(a), AccountKind::parse(b)) {
-                        counts.by_direction.insert((a, b), n);
-                    }
-                }
-            }
-        }
-        Ok(counts)
+        super::analytics_referrers::platform_referrers(self, from, to, period, split).await
     }
 
     async fn money_facts(&self, referrer: Option<Uuid>, from: DateTime<Utc>, to: DateTime<Utc>, currency: &str) -> StoreResult<MoneyFacts> {

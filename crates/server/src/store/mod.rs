@@ -9,6 +9,7 @@
 
 mod analytics;
 mod analytics_days;
+mod analytics_referrers;
 mod campaigns;
 mod db;
 mod dialect;
