@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use bouquet_core::analytics::{AnalyticsReport, GrowthFigures, LoopReport};
 use bouquet_core::api::SessionView;
-use bouquet_core::fraud::FraudAction;
+use bouquet_core::fraud::{FraudAction, FraudPolicy};
 use bouquet_core::code::ReferralCode;
 use bouquet_core::metrics::{FunnelStep, GrowthStatus, Kpi, Period, period_start};
 use bouquet_core::sync::{Entity, SCHEMA_VERSION};
@@ -454,10 +454,75 @@ async fn unique_referrers_follow_every_referral(db: &TestDb) {
     assert_eq!(check().await.0, (vec![3, 3], 4));
 }
 
+/// The daily rollup after fraud decisions (under review, then approved or rejected) and
+/// after a landing-page lead is linked to a sign-up by its email: each is a change to
+/// facts of days already built, which their triggers must mark.
+async fn the_daily_rollup_follows_fraud_decisions_and_lead_links(db: &TestDb) {
+    // One signal is enough to hold a conversion for review.
+    let server = TestServer::start_with(db, |s| s.fraud = FraudPolicy { medium_from: 0.1, ..FraudPolicy::default() }).await;
+    let platform = Platform::new(&server).await;
+    let admin = account(&server, "admin", "ops@bouquet.example", "").await;
+    let studio = account(&server, "supplier", "studio@goldenhour.example", "Golden Hour Studio").await;
+    let (held_code, lead_code) = (push_code(&server, &studio, "link", 1, Utc::now() - Duration::days(3)).await, push_code(&server, &studio, "email", 2, Utc::now() - Duration::days(2)).await);
+    let (from, to) = (period_start(Utc::now(), Period::Day) - Duration::days(5), period_start(Utc::now(), Period::Day) + Duration::days(1));
+    let query = format!("/api/v1/admin/analytics?period=day&from={}&to={}", from.format("%Y-%m-%d"), (to - Duration::days(1)).format("%Y-%m-%d"));
+    let store = server.store.clone();
+    let read = || {
+        let (server, store, token, query) = (&server, store.clone(), admin.token.clone(), query.clone());
+        async move {
+            // Built before each read, as the scheduler would, so a missed mark shows as a
+            // difference from the raw facts.
+            store.rebuild_analytics_days().await.unwrap();
+            bouquet_server::testing::assert_platform_sums_match_facts(&store, from, to).await;
+            let r: AnalyticsReport = report(server, &token, &query).await;
+            (r.total.unique_visits, r.total.sign_ups, r.total.conversions)
+        }
+    };
+    assert_eq!(read().await, (0, 0, 0));
+    // Two instant conversions, held for review: counted while under review (docs/metrics.md).
+    for user in ["u1", "u2"] {
+        platform.signup(&server, user, &format!("{user}.couple@mail.example"), Via::Code(&held_code), "198.51.100.7", Utc::now() - Duration::seconds(30)).await;
+        assert_eq!(platform.convert(&server, user, Utc::now()).await.fraud.unwrap().action, FraudAction::Review);
+    }
+    assert_eq!(read().await, (2, 2, 2), "people under review still count");
+    let queue: Value = json_of(api().get(format!("{}/api/v1/admin/fraud/reviews", server.url)).bearer_auth(&admin.token).send().await.unwrap(), StatusCode::OK).await;
+    let case_of = |user: &str| queue["items"].as_array().unwrap().iter().find(|c| c["platform_user_id"] == user).unwrap()["id"].as_str().unwrap().to_owned();
+    let decide = |case: String, decision: &'static str| {
+        let (url, token) = (server.url.clone(), admin.token.clone());
+        async move {
+            let resp = api().post(format!("{url}/api/v1/admin/fraud/reviews/{case}/decision")).bearer_auth(token).json(&json!({"decision": decision, "note": ""})).send().await.unwrap();
+            json_of(resp, StatusCode::OK).await;
+        }
+    };
+    decide(case_of("u1"), "approve").await;
+    assert_eq!(read().await, (2, 2, 2), "approved: still counted");
+    decide(case_of("u2"), "reject").await;
+    assert_eq!(read().await, (1, 1, 1), "rejected: left out of the days already built");
+
+    // A couple leaves their email on the landing page, then signs up on the platform with
+    // it and no code: the lead's touch is linked to them afterwards.
+    let phone = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let lead = phone
+        .post(format!("{}/r/{lead_code}", server.url))
+        .form(&[("couple_names", "Cleo & Dev"), ("email", "cleo@mail.example"), ("wedding_date", "2027-06-12")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lead.status(), StatusCode::SEE_OTHER);
+    assert_eq!(read().await, (2, 1, 1), "a lead is a visit");
+    let signup = platform
+        .event(&server, json!({"idempotency_key": "signup-u3", "type": "signup", "occurred_at": Utc::now(),
+            "user": {"id": "u3", "kind": "couple", "email": "cleo@mail.example"}}))
+        .await;
+    assert_eq!(signup.touches_linked, 1);
+    assert_eq!(read().await.1, 2, "the linked lead's sign-up counts for the lead's referral");
+}
+
 on_both_backends!(
     every_figure_matches_the_hand_worked_population,
     bad_requests_and_strangers_are_refused,
     k_and_cycle_time_on_two_generations,
     the_daily_rollup_follows_every_change,
-    unique_referrers_follow_every_referral
+    unique_referrers_follow_every_referral,
+    the_daily_rollup_follows_fraud_decisions_and_lead_links
 );
