@@ -20,8 +20,9 @@ CREATE TABLE analytics_referrer_marks (
 -- How many referrers a period's marks hold, by `k` ('' , 'referrer_kind:<kind>',
 -- 'referee_kind:<kind>', 'method:<method>'): the folded part. The rest is one row per
 -- new mark in analytics_referrer_new until the scheduler folds it in; a report reads the
--- two together in one statement. (Writers append instead of updating a count, so two
--- writers never wait for each other on a period's row, nor deadlock.)
+-- two together in one statement. (Writers append instead of updating a count, so writers
+-- of different referrers never wait for each other on a period's row; writers of one
+-- referrer queue on that account's lock before they take any mark.)
 CREATE TABLE analytics_referrer_counts (
     period TEXT NOT NULL,
     start  TEXT NOT NULL,

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use bouquet_core::metrics::{FunnelBenchmarks, Period};
 use bouquet_server::service::analytics::{self, Range};
-use bouquet_server::store::{AnalyticsStore, Store};
+use bouquet_server::store::Store;
 use bouquet_server::testing::TestDb;
 use chrono::{DateTime, SecondsFormat, Utc};
 use criterion::{BenchmarkId, Criterion, criterion_group};

@@ -518,11 +518,48 @@ async fn the_daily_rollup_follows_fraud_decisions_and_lead_links(db: &TestDb) {
     assert_eq!(read().await.1, 2, "the linked lead's sign-up counts for the lead's referral");
 }
 
+/// Migration 12 marks and counts the referrals made before it: its backfill, run again
+/// on a database with referrals and no marks, gives what the raw facts give.
+async fn the_migration_counts_referrals_made_before_it(db: &TestDb) {
+    let server = TestServer::start(db).await;
+    let studio = account(&server, "supplier", "studio@goldenhour.example", "Golden Hour Studio").await;
+    let couple = account(&server, "couple", "amy.ben@example.com", "Amy & Ben").await;
+    let monday = period_start(Utc::now() - Duration::weeks(10), Period::Week);
+    for (who, method, referee, days) in [(&studio, "link", "couple", 0), (&studio, "qr", "supplier", 1), (&studio, "link", "couple", 9), (&couple, "link", "supplier", 9), (&couple, "email", "supplier", 40)] {
+        refer_by(&server, who, method, referee, monday + Duration::days(days) + Duration::hours(11)).await;
+    }
+    let sqlite = db.url.starts_with("sqlite");
+    let backfill = if sqlite {
+        let m = include_str!("../../../migrations/server-sqlite/0012_analytics_referrer_marks.sql");
+        &m[..m.find("CREATE TRIGGER").unwrap()]
+    } else {
+        let m = include_str!("../../../migrations/server-postgres/0012_analytics_referrer_marks.sql");
+        &m[m.find("INSERT INTO analytics_referrer_marks").unwrap()..m.find("CREATE FUNCTION analytics_referrer_marked").unwrap()]
+    };
+    let wipe = "DELETE FROM analytics_referrer_marks; DELETE FROM analytics_referrer_counts; DELETE FROM analytics_referrer_new;";
+    let run = |sql: String| async {
+        if sqlite {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+        } else {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+        }
+    };
+    run(format!("{wipe}\n{backfill}")).await;
+    let (from, to) = (monday - Duration::weeks(1), monday + Duration::weeks(8));
+    bouquet_server::testing::assert_platform_sums_match_facts(&server.store, from, to).await;
+    let r: AnalyticsReport = report(&server, &account(&server, "admin", "ops@bouquet.example", "").await.token, &format!(
+        "/api/v1/admin/analytics?period=month&from={}&to={}", from.format("%Y-%m-%d"), (to - Duration::days(1)).format("%Y-%m-%d"))).await;
+    assert_eq!(r.total.unique_referrers, 2);
+}
+
 on_both_backends!(
     every_figure_matches_the_hand_worked_population,
     bad_requests_and_strangers_are_refused,
     k_and_cycle_time_on_two_generations,
     the_daily_rollup_follows_every_change,
     unique_referrers_follow_every_referral,
-    the_daily_rollup_follows_fraud_decisions_and_lead_links
+    the_daily_rollup_follows_fraud_decisions_and_lead_links,
+    the_migration_counts_referrals_made_before_it
 );

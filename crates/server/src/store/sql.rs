@@ -48,6 +48,10 @@ macro_rules! referral_select {
 
 /// Inserts a referral and counts it in the referrer's stats.
 pub(super) async fn insert_referral(tx: &mut Tx, r: &NewReferral) -> StoreResult<()> {
+    // The referral's trigger takes the referrer's period marks (migration 12). Writers of
+    // one referrer queue here first, so two of them making referrals in several periods
+    // (a device's push, an API call) never hold each other's marks in opposite orders.
+    lock_account(tx, r.referrer_id).await?;
     tx.execute(
         "INSERT INTO referrals (id, code, referrer_id, referrer_type, referee_type, method, campaign_id, source_url,
             utm_source, utm_medium, utm_campaign, vendor_type, wedding_date, location, message, incentive_offered,
