@@ -16,7 +16,7 @@ use bouquet_core::metrics::{self, Period};
 use bouquet_core::{AccountKind, ReferralMethod};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
-use super::db::{Dialect, Row, args};
+use super::db::{Dialect, Row, Tx, args};
 use super::rows::Columns;
 use super::sql::SqlStore;
 use super::{StoreError, StoreResult};
@@ -110,32 +110,35 @@ static RANGE_BY_METHOD: LazyLock<String> = LazyLock::new(|| {
 
 /// The referrers of the referrals made in `[from, to)`, as [`ReferrerCounts::of`] counts
 /// them from one fact per referral.
+/// Read in one snapshot: a referral committed between the check that a period's outer
+/// part is empty and the read of its count cannot slip in.
 pub(super) async fn platform_referrers(store: &SqlStore, from: DateTime<Utc>, to: DateTime<Utc>, period: Period, split: Option<SplitBy>) -> StoreResult<ReferrerCounts> {
     let mut counts = ReferrerCounts::default();
-    by_period(store, from, to, period, split, &mut counts).await?;
-    over_the_range(store, from, to, split, &mut counts).await?;
+    let mut tx = store.pool().begin_read().await?;
+    by_period(&mut tx, from, to, period, split, &mut counts).await?;
+    over_the_range(&mut tx, from, to, split, &mut counts).await?;
+    tx.commit().await?;
     Ok(counts)
 }
 
-async fn by_period(store: &SqlStore, from: DateTime<Utc>, to: DateTime<Utc>, period: Period, split: Option<SplitBy>, counts: &mut ReferrerCounts) -> StoreResult<()> {
-    let pool = store.pool();
+async fn by_period(tx: &mut Tx, from: DateTime<Utc>, to: DateTime<Utc>, period: Period, split: Option<SplitBy>, counts: &mut ReferrerCounts) -> StoreResult<()> {
     // The service has checked the range (`metrics::period_starts`) before asking.
     let starts = metrics::period_starts(from, to, period).map_err(|_| StoreError::Refused("a report's range"))?;
     let mut counted: Vec<DateTime<Utc>> = Vec::new();
     for start in starts {
         let end = metrics::next_period_start(start, period).ok_or(StoreError::Refused("a report's range"))?;
         let (first, last) = (start.max(from), end.min(to));
-        let whole = (first, last) == (start, end) || pool.fetch_one(ANY_OUTSIDE, &args![start, first, last, end]).await?.int("n")? == 0;
+        let whole = (first, last) == (start, end) || tx.fetch_one(ANY_OUTSIDE, &args![start, first, last, end]).await?.int("n")? == 0;
         if whole {
             counted.push(start);
             continue;
         }
-        for row in pool.fetch_all(part_sql(split), &args![first, last]).await? {
+        for row in tx.fetch_all(part_sql(split), &args![first, last]).await? {
             add(counts, split, start, &row.text("k")?, row.int("n")?);
         }
     }
     if let (Some(&first), Some(&last)) = (counted.first(), counted.last()) {
-        let rows = pool.fetch_all(PERIOD_COUNTS, &args![period_name(period), &date_text(first), &date_text(last)]).await?;
+        let rows = tx.fetch_all(PERIOD_COUNTS, &args![period_name(period), &date_text(first), &date_text(last)]).await?;
         for row in &rows {
             let start = midnight(&row.text("start")?)?;
             if counted.binary_search(&start).is_ok() {
@@ -158,10 +161,9 @@ fn add(counts: &mut ReferrerCounts, split: Option<SplitBy>, start: DateTime<Utc>
     }
 }
 
-async fn over_the_range(store: &SqlStore, from: DateTime<Utc>, to: DateTime<Utc>, split: Option<SplitBy>, counts: &mut ReferrerCounts) -> StoreResult<()> {
-    let pool = store.pool();
+async fn over_the_range(tx: &mut Tx, from: DateTime<Utc>, to: DateTime<Utc>, split: Option<SplitBy>, counts: &mut ReferrerCounts) -> StoreResult<()> {
     let range = args![from, to];
-    for row in pool.fetch_all(RANGE_BY_DIRECTION, &range).await? {
+    for row in tx.fetch_all(RANGE_BY_DIRECTION, &range).await? {
         let any = row.int("any_referee")?;
         if any == 0 {
             continue;
@@ -182,7 +184,7 @@ async fn over_the_range(store: &SqlStore, from: DateTime<Utc>, to: DateTime<Utc>
         }
     }
     if split == Some(SplitBy::Method) {
-        for row in pool.fetch_all(RANGE_BY_METHOD.as_str(), &range).await? {
+        for row in tx.fetch_all(RANGE_BY_METHOD.as_str(), &range).await? {
             let n = row.int("n")?;
             if n > 0 {
                 counts.by_group.insert(row.text("k")?, n);

@@ -222,6 +222,17 @@ impl Pool {
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
+
+    /// A transaction that only reads, from one snapshot, so a figure read in several
+    /// statements sees one state of the database. SQLite (in WAL mode) keeps the snapshot
+    /// of a deferred transaction's first read; PostgreSQL's `REPEATABLE READ` keeps the
+    /// snapshot of its first statement.
+    pub async fn begin_read(&self) -> StoreResult<Tx> {
+        Ok(match self {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN DEFERRED").await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?),
+        })
+    }
 }
 
 impl Tx {
