@@ -15,3 +15,4 @@ pub mod stats;
 pub mod sync;
 pub mod validate;
 pub mod visitors;
+pub mod webhook_signature;
