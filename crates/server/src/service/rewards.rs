@@ -466,10 +466,14 @@ pub async fn run_scheduler(store: Arc<dyn Store>, every: std::time::Duration, se
 /// The holder claims an eligible reward: available → claimed.
 pub async fn claim(store: &Arc<dyn Store>, holder: Uuid, reward_id: Uuid, now: DateTime<Utc>) -> Result<RewardView, ApiError> {
     let mut tx = store.begin_rewards().await?;
+    // A refusal ends the transaction before answering: a dropped one keeps its row lock
+    // until its connection is next used, and the scheduler would pass the reward by.
     let Some(mut r) = tx.reward_for_update(reward_id).await?.filter(|r| r.holder == holder) else {
+        tx.rollback().await?;
         return Err(ApiError::NotFound("no such reward"));
     };
     if r.status != RewardStatus::Eligible {
+        tx.rollback().await?;
         return Err(ApiError::Conflict(format!(
             "only an eligible reward can be claimed; this one is {}{}",
             r.status.as_str().replace('_', " "),

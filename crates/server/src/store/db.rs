@@ -259,6 +259,17 @@ impl Tx {
         }
         Ok(())
     }
+
+    /// Ends the transaction now, releasing its locks before the caller answers: a dropped
+    /// transaction is rolled back only when its connection is next used, and until then
+    /// its row locks make `SKIP LOCKED` readers (the scheduler) pass the rows by.
+    pub async fn rollback(self) -> StoreResult<()> {
+        match self {
+            Tx::Sqlite(t) => t.rollback().await?,
+            Tx::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
 }
 
 /// A unique constraint's "no" becomes [`StoreError::Conflict`] naming `what` exists.

@@ -157,6 +157,8 @@ pub trait RewardTx: super::CampaignTx + super::ExperimentTx + super::FraudTx + S
     async fn record_tier(&mut self, account_id: Uuid, tier: Tier, successful: i64, reward_id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Commits a transaction begun with [`RewardStore::begin_rewards`].
     async fn commit(self: Box<Self>) -> StoreResult<()>;
+    /// Ends it without a change, releasing its row locks at once.
+    async fn rollback(self: Box<Self>) -> StoreResult<()>;
 }
 
 /// What the API, the console and the scheduler read and begin.

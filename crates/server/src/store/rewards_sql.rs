@@ -271,6 +271,10 @@ impl RewardTx for SqlRewardTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await
     }
+
+    async fn rollback(self: Box<Self>) -> StoreResult<()> {
+        self.tx.rollback().await
+    }
 }
 
 /// A CHECK constraint's "no" becomes [`StoreError::Refused`] saying why.
