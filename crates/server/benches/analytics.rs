@@ -290,8 +290,7 @@ fn benches(c: &mut Criterion) {
             eprintln!("{backend}/{n}: the scheduler's first round after loading (every day, every mark) took {:.2} s", started.elapsed().as_secs_f64());
             if full {
                 rt.block_on(print_steps(&f, &format!("{backend}/{n}")));
-            }
-            if !full {
+            } else {
                 // Run once as a test: a year of every shape, summed in the database and
                 // counted from facts, must agree for every period and split.
                 rt.block_on(bouquet_server::testing::assert_platform_sums_match_facts(&f.store, f.range.from, f.range.to));

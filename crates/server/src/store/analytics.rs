@@ -194,7 +194,7 @@ by_dialect!(
 );
 
 /// Midnight UTC of a date the database wrote as text.
-fn midnight(row: &Row, col: &str) -> StoreResult<DateTime<Utc>> {
+pub(super) fn midnight(row: &Row, col: &str) -> StoreResult<DateTime<Utc>> {
     row.parsed(col, |d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok().map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc()))
 }
 

@@ -23,7 +23,7 @@ pub(super) fn ceil_day(t: DateTime<Utc>) -> DateTime<Utc> {
     if floor == t { t } else { floor + Duration::days(1) }
 }
 
-fn day_text(t: DateTime<Utc>) -> String {
+pub(super) fn day_text(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d").to_string()
 }
 

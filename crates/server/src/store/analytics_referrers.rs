@@ -14,20 +14,14 @@ use std::sync::LazyLock;
 use bouquet_core::analytics::{ReferrerCounts, SplitBy};
 use bouquet_core::metrics::{self, Period};
 use bouquet_core::{AccountKind, ReferralMethod};
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Utc};
 
+use super::analytics::midnight;
+use super::analytics_days::day_text;
 use super::db::{Dialect, Row, Tx, args};
 use super::rows::Columns;
 use super::sql::SqlStore;
 use super::{StoreError, StoreResult};
-
-fn period_name(period: Period) -> &'static str {
-    match period {
-        Period::Day => "day",
-        Period::Week => "week",
-        Period::Month => "month",
-    }
-}
 
 /// The prefix of a split's keys in the counts (`k`).
 fn split_prefix(split: SplitBy) -> &'static str {
@@ -36,16 +30,6 @@ fn split_prefix(split: SplitBy) -> &'static str {
         SplitBy::RefereeKind => "referee_kind:",
         SplitBy::Method => "method:",
     }
-}
-
-fn date_text(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d").to_string()
-}
-
-fn midnight(text: &str) -> StoreResult<DateTime<Utc>> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map(|d| d.and_time(NaiveTime::MIN).and_utc())
-        .map_err(|e| StoreError::Corrupt(format!("analytics period start {text}: {e}")))
 }
 
 /// The counts of the periods starting in `[$2, $3]`: folded plus not yet folded.
@@ -110,6 +94,7 @@ static RANGE_BY_METHOD: LazyLock<String> = LazyLock::new(|| {
 
 /// The referrers of the referrals made in `[from, to)`, as [`ReferrerCounts::of`] counts
 /// them from one fact per referral.
+///
 /// Read in one snapshot: a referral committed between the check that a period's outer
 /// part is empty and the read of its count cannot slip in.
 pub(super) async fn platform_referrers(store: &SqlStore, from: DateTime<Utc>, to: DateTime<Utc>, period: Period, split: Option<SplitBy>) -> StoreResult<ReferrerCounts> {
@@ -138,9 +123,9 @@ async fn by_period(tx: &mut Tx, from: DateTime<Utc>, to: DateTime<Utc>, period: 
         }
     }
     if let (Some(&first), Some(&last)) = (counted.first(), counted.last()) {
-        let rows = tx.fetch_all(PERIOD_COUNTS, &args![period_name(period), &date_text(first), &date_text(last)]).await?;
+        let rows = tx.fetch_all(PERIOD_COUNTS, &args![period.as_str(), &day_text(first), &day_text(last)]).await?;
         for row in &rows {
-            let start = midnight(&row.text("start")?)?;
+            let start = midnight(row, "start")?;
             if counted.binary_search(&start).is_ok() {
                 add(counts, split, start, &row.text("k")?, row.int("n")?);
             }
