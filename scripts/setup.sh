@@ -30,11 +30,12 @@ BUILD_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev libg
   libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libdbus-1-dev curl)
 # End-to-end tests: Chromium for the server's pages; the app through tauri-driver +
 # WebKitWebDriver under Xvfb (ImageMagick photographs the display);
+# python3-aiosmtpd is a real SMTP server for the invitation email tests (tests/smtp/relay.py);
 # zbarimg, rsvg-convert and poppler's pdftoppm read rendered QR codes and PDFs back independently;
 # pg_dump/psql copy a PostgreSQL database for the restore-from-backup sync test;
 # dbus-daemon + gnome-keyring (read back with secret-tool) are a real keyring for the token test;
 # fonts-noto-color-emoji draws the tier badges in screenshots, as a desktop's fonts would.
-TEST_PACKAGES=(chromium xvfb imagemagick xauth zbar-tools librsvg2-bin poppler-utils webkit2gtk-driver postgresql-client
+TEST_PACKAGES=(chromium xvfb imagemagick xauth zbar-tools python3-aiosmtpd librsvg2-bin poppler-utils webkit2gtk-driver postgresql-client
   dbus-daemon gnome-keyring libsecret-tools fonts-noto-color-emoji)
 
 # The WebDriver server that drives the built app (its end-to-end tests).

@@ -5,7 +5,8 @@ use bouquet_client::store::contacts::{Contact, ContactInput, Saved};
 use bouquet_client::store::csv_io::ImportReport;
 use bouquet_client::store::dashboard::Dashboard;
 use bouquet_client::store::fairs::{Fair, FairInput};
-use bouquet_client::store::invitations::{BulkResult, DEFAULT_BATCH_DELAY_SECONDS, Invitation, InvitationInput};
+use bouquet_client::store::invitations::{BulkResult, Invitation, InvitationInput};
+use bouquet_core::delivery::DeliveryReport;
 use bouquet_client::store::leads::{CapturedLead, LeadInput};
 use bouquet_client::store::profile::ProfileInput;
 use bouquet_client::store::session::LocalSession;
@@ -187,13 +188,37 @@ pub fn queue_bulk_invitations(
     campaign_id: Option<Uuid>,
 ) -> Answer<BulkResult> {
     let today = chrono::Local::now().date_naive();
-    let delay = delay_seconds.unwrap_or(DEFAULT_BATCH_DELAY_SECONDS);
+    // The server's pause between batches as of the last sync, so the send times shown are
+    // the ones the server keeps.
+    let delay = match delay_seconds {
+        Some(d) => d,
+        None => state.store.batch_pause_seconds()?,
+    };
     changed(&state, state.store.queue_bulk_invitations_under(campaign_id, &contact_ids, &template, discount, delay, today))
 }
 
 #[tauri::command(async)]
 pub fn invitations(state: State<'_, AppState>) -> Answer<Vec<Invitation>> {
     state.store.invitations(None)
+}
+
+/// How the server sends queued invitations, as of the last sync: whether it has a mail
+/// relay, its pacing, and each invitation's delivery.
+#[tauri::command(async)]
+pub fn invitation_delivery(state: State<'_, AppState>) -> Answer<Option<AsOf<DeliveryReport>>> {
+    state.store.delivery_report()
+}
+
+/// Takes a queued invitation back to drafts before it is sent.
+#[tauri::command(async)]
+pub fn cancel_invitation(state: State<'_, AppState>, id: Uuid) -> Answer<()> {
+    changed(&state, state.store.cancel_invitation(id))
+}
+
+/// Queues a draft to be sent.
+#[tauri::command(async)]
+pub fn send_invitation(state: State<'_, AppState>, id: Uuid) -> Answer<()> {
+    changed(&state, state.store.send_invitation(id))
 }
 
 #[tauri::command(async)]

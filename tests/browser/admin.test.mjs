@@ -63,6 +63,8 @@ test("an operator signs in, sees an account's reward and ledger, and adjusts its
   await page.fill("input[name=password]", "a long operator password");
   await page.click("button[type=submit]");
   assert.equal(new URL(page.url()).pathname, "/admin");
+  // This server has no mail relay: the console says invitations wait, and what to do.
+  assert.match(await page.textContent("[data-testid=email-status]"), /No mail relay is configured: 0 invitations wait in the queue\. Set BOUQUET_SMTP_HOST/);
   const row = page.locator("tr", { hasText: "studio@example.com" });
   assert.match(await row.textContent(), /75\.00 CRD/, "the pending reward of the annual professional conversion");
   assert.match(await row.textContent(), /Bronze/);

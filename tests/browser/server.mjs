@@ -4,16 +4,50 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { createServer } from "node:net";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+
+/**
+ * A real SMTP server (aiosmtpd, tests/smtp/relay.py) on a free port; `received()` lists
+ * the emails it accepted, as Python's email parser read them.
+ */
+export async function startRelay() {
+  const port = await new Promise((ok) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => ok(port));
+    });
+  });
+  const dir = mkdtempSync(join(tmpdir(), "bouquet-relay-"));
+  // Debian's Python, where python3-aiosmtpd is installed.
+  const python = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+  const child = spawn(python, [join(root, "tests/smtp/relay.py"), String(port), dir], { stdio: ["pipe", "pipe", "inherit"] });
+  await new Promise((ok, fail) => {
+    createInterface({ input: child.stdout }).once("line", (line) => (line.trim() === "ready" ? ok() : fail(new Error(line))));
+    child.once("exit", (code) => fail(new Error(`the SMTP relay exited with ${code}`)));
+  });
+  return {
+    port,
+    env: { BOUQUET_SMTP_HOST: "127.0.0.1", BOUQUET_SMTP_PORT: String(port), BOUQUET_SMTP_TLS: "none" },
+    received() {
+      return readdirSync(dir).filter((f) => f.endsWith(".json")).sort().map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")));
+    },
+    stop() {
+      child.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
 
 const root = resolve(import.meta.dirname, "../..");
 export const serverBin =
   process.env.BOUQUET_SERVER_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "debug", "bouquet-server");
 
 /** Runs bouquet-server on `bind` over `databaseUrl`; resolves once it listens. */
-async function launch(bind, databaseUrl) {
+async function launch(bind, databaseUrl, env = {}) {
   const child = spawn(serverBin, ["serve", "--bind", bind, "--database-url", databaseUrl], {
     // No seasonal calendar: the tests' rewards must not depend on the day they run.
-    env: { ...process.env, BOUQUET_LOG: "warn", BOUQUET_SEED_CALENDAR: "false" },
+    env: { ...process.env, BOUQUET_LOG: "warn", BOUQUET_SEED_CALENDAR: "false", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const url = await new Promise((ok, fail) => {
@@ -29,10 +63,11 @@ async function kill(child) {
   await new Promise((ok) => (child.exitCode !== null ? ok() : child.once("exit", ok)));
 }
 
-export async function startServer() {
+/** `env`: more settings for the server, e.g. a mail relay (`BOUQUET_SMTP_HOST`…). */
+export async function startServer(env = {}) {
   const dir = mkdtempSync(join(tmpdir(), "bouquet-e2e-"));
   const databaseUrl = `sqlite://${join(dir, "server.db")}`;
-  let { child, url } = await launch("127.0.0.1:0", databaseUrl);
+  let { child, url } = await launch("127.0.0.1:0", databaseUrl, env);
   const apiKey = execFileSync(serverBin, ["api-key", "create", "--name", "wedsync", "--database-url", databaseUrl])
     .toString()
     .trim();
@@ -52,7 +87,7 @@ export async function startServer() {
     },
     /** Back on the same address with the same database. */
     async resume() {
-      ({ child } = await launch(new URL(url).host, databaseUrl));
+      ({ child } = await launch(new URL(url).host, databaseUrl, env));
     },
     async stop() {
       await kill(child);

@@ -37,10 +37,13 @@ import type { PeriodFigures } from "./bindings/PeriodFigures";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
 import type { AsOf } from "./bindings/AsOf";
+import type { DeliveryReport } from "./bindings/DeliveryReport";
+import type { InvitationStatus } from "./bindings/InvitationStatus";
 
 export type { ImportReport, ProfileInput, SupplierProfile };
 export type { AnalyticsReport, DirectionReport, FunnelStep, FunnelStepReport, PeriodFigures };
 export type { ActiveCampaign, AsOf, CodeReward, CodeStatus, Money, RewardsSummary, StatsView, SyncView, TokenPlace };
+export type { DeliveryReport, InvitationStatus };
 export type { BulkResult, CapturedLead, Contact, Dashboard, ErrorBody, Fair, Invitation, LocalCode, LocalSession, ServerStatus };
 
 function asError(e: unknown): ErrorBody {
@@ -91,6 +94,10 @@ export const backend = {
   queueBulkInvitations: (contactIds: string[], template: string, discount: string | null, delaySeconds: number, campaignId: string | null) =>
     call<BulkResult>("queue_bulk_invitations", { contactIds, template, discount, delaySeconds, campaignId }),
   invitations: () => call<Invitation[]>("invitations"),
+  /** How the server sends queued invitations (relay, pacing, each one's delivery), as of the last sync. */
+  invitationDelivery: () => call<AsOf<DeliveryReport> | null>("invitation_delivery"),
+  cancelInvitation: (id: string) => call<null>("cancel_invitation", { id }),
+  sendInvitation: (id: string) => call<null>("send_invitation", { id }),
   allCodes: () => call<LocalCode[]>("all_codes"),
   syncStatus: () => call<SyncView>("sync_status"),
   syncNow: () => call<null>("sync_now"),

@@ -100,6 +100,11 @@ impl ServerClient {
         self.send(self.http.get(self.url("/api/v1/leaderboards")).query(&query)).await
     }
 
+    /// How the server is sending the account's queued invitations (docs/email.md).
+    pub async fn invitation_deliveries(&self) -> Result<bouquet_core::delivery::DeliveryReport, ClientError> {
+        self.get("/api/v1/sync/invitations").await
+    }
+
     /// The campaigns open to the account now (name, multiplier, bonus, incentives, end).
     pub async fn active_campaigns(&self) -> Result<Vec<ActiveCampaign>, ClientError> {
         self.get("/api/v1/campaigns/active").await

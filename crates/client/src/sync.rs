@@ -16,7 +16,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::store::session::LocalSession;
-use crate::store::syncing::{ANALYTICS_VIEW, CAMPAIGNS_VIEW, RewardsSummary};
+use crate::store::syncing::{ANALYTICS_VIEW, CAMPAIGNS_VIEW, DELIVERIES_VIEW, RewardsSummary};
 use crate::{ClientError, LocalStore, ServerClient, token};
 
 /// Changes per push and records per pull page.
@@ -101,6 +101,7 @@ async fn round(store: &LocalStore, server: &ServerClient) -> Result<SyncReport, 
     let figures_moved = report.pushed > 0 || report.pulled > 0 || store.server_view::<StatsView>("stats")?.is_none_or(|saved| saved.value != stats);
     store.save_server_view("stats", &stats)?;
     store.save_server_view("codes", &server.code_statuses().await?)?;
+    store.save_server_view(DELIVERIES_VIEW, &server.invitation_deliveries().await?)?;
     // Couples rank among couples, suppliers among suppliers.
     let kind = match store.session()?.map(|s| s.account_kind) {
         Some(AccountKind::Couple) => AccountKind::Couple,

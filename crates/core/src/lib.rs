@@ -9,6 +9,7 @@ pub mod api;
 pub mod attribution;
 pub mod batching;
 pub mod campaigns;
+pub mod delivery;
 pub mod code;
 pub mod experiments;
 pub mod fraud;

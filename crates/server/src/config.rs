@@ -123,6 +123,30 @@ pub struct ServeArgs {
     /// list; read again when it changes (docs/fraud.md).
     #[arg(long, env = "BOUQUET_DISPOSABLE_DOMAINS_FILE")]
     pub disposable_domains_file: Option<PathBuf>,
+    /// The mail relay invitations go through (docs/email.md). Without one the server keeps
+    /// invitations queued and says so.
+    #[arg(long, env = "BOUQUET_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// Default: 25 with `none`, 587 with `starttls`, 465 with `tls`.
+    #[arg(long, env = "BOUQUET_SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    /// `starttls` (default), `tls` (implicit TLS) or `none` (a relay on this machine).
+    #[arg(long, env = "BOUQUET_SMTP_TLS")]
+    pub smtp_tls: Option<String>,
+    #[arg(long, env = "BOUQUET_SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+    #[arg(long, env = "BOUQUET_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+    /// Who invitations come from, e.g. `Bouquet <invitations@bouquet.example>`; the
+    /// supplier's name is shown with it and replies go to the supplier.
+    #[arg(long, env = "BOUQUET_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// The pause between two batches of one supplier's invitations (default 60 seconds).
+    #[arg(long, env = "BOUQUET_EMAIL_BATCH_PAUSE_SECONDS")]
+    pub email_batch_pause_seconds: Option<u32>,
+    /// The most invitations one supplier sends in a day (default 200).
+    #[arg(long, env = "BOUQUET_EMAIL_DAILY_CAP")]
+    pub email_daily_cap: Option<u32>,
 }
 
 /// The same settings as read from a TOML file.
@@ -144,6 +168,14 @@ struct FileSettings {
     log_format: Option<String>,
     seed_calendar: Option<bool>,
     disposable_domains_file: Option<PathBuf>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_tls: Option<String>,
+    smtp_username: Option<String>,
+    smtp_password: Option<String>,
+    mail_from: Option<String>,
+    email_batch_pause_seconds: Option<u32>,
+    email_daily_cap: Option<u32>,
     /// The fraud policy's weights, thresholds and actions (`[fraud]`, docs/fraud.md).
     fraud: Option<bouquet_core::fraud::FraudPolicy>,
     /// The funnel's step benchmarks (`[funnel_benchmarks]`, docs/metrics.md).
@@ -180,6 +212,8 @@ pub struct Settings {
     pub disposable_domains_file: Option<PathBuf>,
     /// What each funnel step is judged against to find the bottleneck (docs/metrics.md).
     pub funnel_benchmarks: bouquet_core::metrics::FunnelBenchmarks,
+    /// Invitation email: the relay, the sender, the pacing (docs/email.md).
+    pub email: EmailSettings,
     /// Whether public_url (and the default signup_url) were derived from `bind`, and so
     /// must follow the address actually bound (port 0 picks one at start).
     derived_from_bind: bool,
@@ -197,8 +231,78 @@ impl std::fmt::Debug for Settings {
             .field("referral_lifetime_days", &self.referral_lifetime.num_days())
             .field("cookie_days", &self.cookie_lifetime.num_days())
             .field("ip_hash_secret", &self.ip_hash_secret.as_ref().map(|_| "<set>"))
+            .field("email", &self.email)
             .finish()
     }
+}
+
+/// How the server reaches its mail relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain SMTP: only for a relay on the same machine or network.
+    None,
+    /// SMTP upgraded with STARTTLS (submission, port 587).
+    StartTls,
+    /// TLS from the first byte (SMTPS, port 465).
+    Tls,
+}
+
+impl SmtpTls {
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "none" => Some(Self::None),
+            "starttls" => Some(Self::StartTls),
+            "tls" => Some(Self::Tls),
+            _ => None,
+        }
+    }
+
+    fn default_port(self) -> u16 {
+        match self {
+            Self::None => 25,
+            Self::StartTls => 587,
+            Self::Tls => 465,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SmtpRelay {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// User name and password, when the relay wants them.
+    pub credentials: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for SmtpRelay {
+    // The password stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpRelay")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("user", &self.credentials.as_ref().map(|(user, _)| user))
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    /// `None`: invitations stay queued until a relay is configured.
+    pub relay: Option<SmtpRelay>,
+    /// The From address (`Name <address>` or an address).
+    pub from: String,
+    pub pacing: bouquet_core::delivery::Pacing,
+    /// How long a process's claim on a batch (and on an email being sent) lasts: past it,
+    /// a stopped process's batch is free for another and its email in flight is failed.
+    pub lease: Duration,
+    /// The wait after the first failed attempt; it doubles (bouquet_core::delivery).
+    pub first_retry: Duration,
+    /// How often the sender looks for a due batch.
+    pub tick: std::time::Duration,
+    /// How long a relay may take to answer.
+    pub timeout: std::time::Duration,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://bouquet-server.db";
@@ -224,6 +328,52 @@ fn read_file(path: Option<&PathBuf>) -> Result<FileSettings, ConfigError> {
 pub fn database_url(db: &DatabaseArgs) -> Result<String, ConfigError> {
     let file = read_file(db.config.as_ref())?;
     Ok(db.database_url.clone().or(file.database_url).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()))
+}
+
+/// The mail settings as the flags, environment and file chose them.
+struct SmtpChoice {
+    host: Option<String>,
+    port: Option<u16>,
+    tls: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    from: Option<String>,
+    pause_seconds: Option<u32>,
+    daily_cap: Option<u32>,
+}
+
+fn email_settings(choice: SmtpChoice, public_url: &str) -> Result<EmailSettings, ConfigError> {
+    let tls = match choice.tls.as_deref() {
+        None => SmtpTls::StartTls,
+        Some(t) => SmtpTls::parse(t).ok_or_else(|| ConfigError::Invalid(format!("smtp_tls must be none, starttls or tls, not {t}")))?,
+    };
+    let credentials = match (choice.username, choice.password) {
+        (Some(user), Some(password)) => Some((user, password)),
+        (None, None) => None,
+        _ => return Err(ConfigError::Invalid("smtp_username and smtp_password go together: give both or neither".into())),
+    };
+    let relay = choice.host.filter(|h| !h.trim().is_empty()).map(|host| SmtpRelay { port: choice.port.unwrap_or(tls.default_port()), host, tls, credentials });
+    let host = public_url.split("://").nth(1).unwrap_or("localhost").split(['/', ':']).next().unwrap_or("localhost");
+    let from = choice.from.unwrap_or_else(|| format!("Bouquet <invitations@{host}>"));
+    from.parse::<lettre::message::Mailbox>()
+        .map_err(|e| ConfigError::Invalid(format!("mail_from must be an address such as `Bouquet <invitations@example.com>`, not {from}: {e}")))?;
+    let pacing = bouquet_core::delivery::Pacing {
+        pause_seconds: choice.pause_seconds.unwrap_or(60),
+        daily_cap: choice.daily_cap.unwrap_or(200),
+        ..Default::default()
+    };
+    if pacing.daily_cap == 0 {
+        return Err(ConfigError::Invalid("email_daily_cap must be at least 1".into()));
+    }
+    Ok(EmailSettings {
+        relay,
+        from,
+        pacing,
+        lease: Duration::minutes(10),
+        first_retry: Duration::minutes(1),
+        tick: std::time::Duration::from_secs(1),
+        timeout: std::time::Duration::from_secs(60),
+    })
 }
 
 fn positive_days(name: &str, days: Option<i64>, default: i64) -> Result<Duration, ConfigError> {
@@ -266,6 +416,19 @@ impl Settings {
         if let Some(path) = &disposable_domains_file {
             std::fs::metadata(path).map_err(|e| ConfigError::Read(path.clone(), e))?;
         }
+        let email = email_settings(
+            SmtpChoice {
+                host: args.smtp_host.or(file.smtp_host.clone()),
+                port: args.smtp_port.or(file.smtp_port),
+                tls: args.smtp_tls.or(file.smtp_tls.clone()),
+                username: args.smtp_username.or(file.smtp_username.clone()),
+                password: args.smtp_password.or(file.smtp_password.clone()),
+                from: args.mail_from.or(file.mail_from.clone()),
+                pause_seconds: args.email_batch_pause_seconds.or(file.email_batch_pause_seconds),
+                daily_cap: args.email_daily_cap.or(file.email_daily_cap),
+            },
+            &public_url,
+        )?;
         if log_format != "text" && log_format != "json" {
             return Err(ConfigError::Invalid(format!("log_format must be text or json, not {log_format}")));
         }
@@ -304,6 +467,7 @@ impl Settings {
             fraud,
             funnel_benchmarks,
             disposable_domains_file,
+            email,
             derived_from_bind,
         })
     }
@@ -335,6 +499,14 @@ impl Settings {
             log_format: None,
             seed_calendar: Some(false),
             disposable_domains_file: None,
+            smtp_host: None,
+            smtp_port: None,
+            smtp_tls: None,
+            smtp_username: None,
+            smtp_password: None,
+            mail_from: None,
+            email_batch_pause_seconds: None,
+            email_daily_cap: None,
         })
         .expect("test settings are valid");
         settings.database_url = database_url.into();

@@ -53,6 +53,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let state = AppState::new(store.clone(), settings).await.map_err(|e| e.to_string())?;
             // Time-driven reward changes (eligible, expired) happen without a request.
             tokio::spawn(bouquet_server::service::rewards::run_scheduler(store, every, seed));
+            state.start_email_sender()?;
             // Tests and scripts read this line to find a port chosen with :0.
             println!("bouquet-server listening on http://{address}");
             tracing::info!(%address, "listening");

@@ -102,6 +102,8 @@ pub struct TestServer {
     pub store: Arc<dyn Store>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The invitation sender, when the settings name a mail relay.
+    sender: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestServer {
@@ -122,6 +124,7 @@ impl TestServer {
         tweak(&mut settings);
         let store = db.open().await;
         let state = AppState::new(store.clone(), settings).await.expect("state");
+        let sender = state.start_email_sender().expect("the mail settings are valid");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             http::serve(listener, state, async {
@@ -130,12 +133,16 @@ impl TestServer {
             .await
             .expect("serve");
         });
-        Self { url, store, stop: Some(stop), task: Some(task) }
+        Self { url, store, stop: Some(stop), task: Some(task), sender }
     }
 
     /// Stops the server abruptly, as a killed process would: requests in flight are
     /// dropped mid-way and their transactions roll back.
     pub async fn kill(mut self) {
+        if let Some(sender) = self.sender.take() {
+            sender.abort();
+            let _ = sender.await;
+        }
         if let Some(task) = self.task.take() {
             task.abort();
             let _ = task.await;
@@ -143,6 +150,9 @@ impl TestServer {
     }
 
     pub async fn stop(mut self) {
+        if let Some(sender) = self.sender.take() {
+            sender.abort();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -154,6 +164,9 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
+        if let Some(sender) = self.sender.take() {
+            sender.abort();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -1,20 +1,23 @@
 //! Invitations from the supplier to couples: drafted one at a time with a live preview,
 //! or queued in bulk with the seed's smart batching. Each invitation gets its own email
-//! referral code; queued ones wait in the outbox for delivery (a later part).
+//! referral code. Queued ones sync to the server, which sends them as email under the
+//! supplier's pacing (docs/email.md); how each went comes back with every sync round.
 
 use bouquet_core::ReferralMethod;
 use bouquet_core::account::normalize_email;
 use bouquet_core::batching::{self, Urgency};
 use bouquet_core::template::{self, TemplateValues};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
 
 use super::codes::{CodeInput, make_codes};
 use super::contacts::ContactKind;
+use super::syncing::{AsOf, DELIVERIES_VIEW};
 use super::tracking;
+use bouquet_core::delivery::{DeliveryReport, DeliveryStatus, InvitationDelivery};
 use bouquet_core::sync::Entity;
 use super::session::LocalSession;
 use super::{LocalStore, Result, clean, now_text, time_text};
@@ -31,23 +34,41 @@ pub const DEFAULT_BATCH_DELAY_SECONDS: u64 = 60;
 pub enum InvitationStatus {
     Draft,
     Queued,
+    Sending,
     Sent,
+    Failed,
     Opened,
     Joined,
     Expired,
 }
 
 impl InvitationStatus {
-    pub const ALL: [Self; 6] = [Self::Draft, Self::Queued, Self::Sent, Self::Opened, Self::Joined, Self::Expired];
+    pub const ALL: [Self; 8] =
+        [Self::Draft, Self::Queued, Self::Sending, Self::Sent, Self::Failed, Self::Opened, Self::Joined, Self::Expired];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Draft => "draft",
             Self::Queued => "queued",
+            Self::Sending => "sending",
             Self::Sent => "sent",
+            Self::Failed => "failed",
             Self::Opened => "opened",
             Self::Joined => "joined",
             Self::Expired => "expired",
+        }
+    }
+
+    /// A queued invitation's status as the server last told it.
+    fn of_delivery(status: DeliveryStatus) -> Self {
+        match status {
+            DeliveryStatus::Queued => Self::Queued,
+            DeliveryStatus::Sending => Self::Sending,
+            DeliveryStatus::Sent => Self::Sent,
+            DeliveryStatus::Failed => Self::Failed,
+            DeliveryStatus::Opened => Self::Opened,
+            DeliveryStatus::Joined => Self::Joined,
+            DeliveryStatus::Expired => Self::Expired,
         }
     }
 
@@ -91,10 +112,15 @@ pub struct Invitation {
     pub wedding_date: Option<NaiveDate>,
     pub personal_message: String,
     pub discount_offered: Option<String>,
+    /// Draft or queued as the supplier left it; once the server has it, how its sending
+    /// went as of the last sync (sending, sent, failed, opened, joined, expired).
     pub status: InvitationStatus,
     pub batch_number: Option<i64>,
     pub send_after: Option<String>,
     pub expires_at: Option<String>,
+    /// Why it failed, or why the last try did not go while it waits to retry.
+    pub reason: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 /// What bulk queueing did.
@@ -193,6 +219,8 @@ fn insert_invitation(tx: &rusqlite::Transaction<'_>, session: &LocalSession, inp
         batch_number: at.batch_number,
         send_after,
         expires_at: None,
+        reason: None,
+        sent_at: None,
     };
     tracking::record(tx, Entity::Invitation, &id.to_string())?;
     Ok(invitation)
@@ -326,17 +354,25 @@ impl LocalStore {
         Ok(())
     }
 
-    /// Invitations, oldest queued first, optionally of one status.
+    /// Invitations, oldest queued first, optionally of one status (as shown: a queued one
+    /// the server has sent is `sent`).
     pub fn invitations(&self, status: Option<InvitationStatus>) -> Result<Vec<Invitation>> {
+        let local = self.local_invitations()?;
+        let all = self.with_deliveries(local)?;
+        Ok(all.into_iter().filter(|i| status.is_none_or(|s| s == i.status)).collect())
+    }
+
+    /// Invitations as the supplier left them (draft or queued), oldest queued first.
+    fn local_invitations(&self) -> Result<Vec<Invitation>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT i.id, i.contact_id, c.code, c.link, i.couple_names, i.email, i.wedding_date, i.personal_message,
                     i.discount_offered, i.status, i.batch_number, i.send_after, i.expires_at
              FROM invitations i JOIN codes c ON c.id = i.code_id
-             WHERE (?1 IS NULL OR i.status = ?1) AND i.deleted_at IS NULL
+             WHERE i.deleted_at IS NULL
              ORDER BY i.batch_number IS NULL, i.batch_number, i.created_at",
         )?;
-        let rows = stmt.query_map([status.map(|s| s.as_str())], |r| {
+        let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, Option<String>>(1)?,
@@ -370,23 +406,80 @@ impl LocalStore {
                 batch_number: batch,
                 send_after,
                 expires_at: expires,
+                reason: None,
+                sent_at: None,
             })
         })
         .collect()
     }
 
-    /// How many invitations are in each status (for the dashboard).
+    /// Overlays how the server is sending each queued invitation, as of the last sync.
+    fn with_deliveries(&self, mut local: Vec<Invitation>) -> Result<Vec<Invitation>> {
+        let Some(report) = self.delivery_report()? else { return Ok(local) };
+        let by_id: std::collections::HashMap<Uuid, &InvitationDelivery> = report.value.invitations.iter().map(|d| (d.id, d)).collect();
+        for invitation in local.iter_mut().filter(|i| i.status == InvitationStatus::Queued) {
+            if let Some(delivery) = by_id.get(&invitation.id) {
+                invitation.status = InvitationStatus::of_delivery(delivery.status);
+                invitation.reason = delivery.reason.clone();
+                invitation.sent_at = delivery.sent_at;
+                invitation.expires_at = delivery.sent_at.map(|at| time_text(at + Duration::days(EXPIRES_AFTER_DAYS)));
+            }
+        }
+        Ok(local)
+    }
+
+    /// How the server sends queued invitations (pacing, whether it has a mail relay) and
+    /// how each went, as of the last sync.
+    pub fn delivery_report(&self) -> Result<Option<AsOf<DeliveryReport>>> {
+        self.server_view(DELIVERIES_VIEW)
+    }
+
+    /// The pause between bulk batches: the server's, as of the last sync, so the send
+    /// times the app predicts are the ones the server keeps.
+    pub fn batch_pause_seconds(&self) -> Result<u64> {
+        Ok(self.delivery_report()?.map_or(DEFAULT_BATCH_DELAY_SECONDS, |r| r.value.pacing.pause_seconds.into()))
+    }
+
+    /// How many invitations are in each status (for the Invitations screen).
     pub fn invitation_counts(&self) -> Result<Vec<(InvitationStatus, i64)>> {
-        let conn = self.conn();
-        InvitationStatus::ALL
-            .into_iter()
-            .map(|s| {
-                let n = conn
-                    .query_row("SELECT COUNT(*) FROM invitations WHERE status = ?1 AND deleted_at IS NULL", [s.as_str()], |r| r.get(0))
-                    .optional()?
-                    .unwrap_or(0);
-                Ok((s, n))
-            })
-            .collect()
+        let all = self.invitations(None)?;
+        Ok(InvitationStatus::ALL.into_iter().map(|s| (s, all.iter().filter(|i| i.status == s).count() as i64)).collect())
+    }
+
+    /// Takes a queued invitation back to drafts before it goes. Refused once the server
+    /// has started sending it (as of the last sync; should it start before this reaches
+    /// the server, the server's word stands and the next sync shows it sent).
+    pub fn cancel_invitation(&self, id: Uuid) -> Result<()> {
+        let current = self.invitations(None)?.into_iter().find(|i| i.id == id);
+        match current.map(|i| i.status) {
+            None => return Err(ClientError::NotFound("that invitation does not exist (it may have been deleted)".into())),
+            Some(InvitationStatus::Queued) => {}
+            Some(InvitationStatus::Draft) => return Err(ClientError::Invalid("that invitation is a draft: it is not queued".into())),
+            Some(other) => return Err(ClientError::Invalid(format!("that invitation is already {}: it can no longer be cancelled", other.as_str()))),
+        }
+        self.set_queued(id, None)
+    }
+
+    /// Queues a draft to be sent now (the server still paces it with the supplier's others).
+    pub fn send_invitation(&self, id: Uuid) -> Result<()> {
+        let current = self.invitations(Some(InvitationStatus::Draft))?.into_iter().find(|i| i.id == id && i.status == InvitationStatus::Draft);
+        if current.is_none() {
+            return Err(ClientError::Invalid("only a draft can be sent; that invitation is queued, sent or deleted".into()));
+        }
+        self.set_queued(id, Some(Utc::now()))
+    }
+
+    /// Queued (to go after `send_after`) or back to drafts (`None`).
+    fn set_queued(&self, id: Uuid, send_after: Option<DateTime<Utc>>) -> Result<()> {
+        let status = if send_after.is_some() { InvitationStatus::Queued } else { InvitationStatus::Draft };
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE invitations SET status = ?2, send_after = ?3, batch_number = NULL, updated_at = ?4 WHERE id = ?1 AND deleted_at IS NULL",
+            params![id.to_string(), status.as_str(), send_after.map(time_text), now_text()],
+        )?;
+        tracking::record(&tx, Entity::Invitation, &id.to_string())?;
+        tx.commit()?;
+        Ok(())
     }
 }

@@ -238,6 +238,8 @@ impl LocalStore {
 
 /// The name the campaigns open to the account are saved under.
 pub(crate) const CAMPAIGNS_VIEW: &str = "campaigns";
+/// The name the server's delivery of queued invitations is saved under.
+pub(crate) const DELIVERIES_VIEW: &str = "invitations";
 /// The name the account's growth analytics are saved under.
 pub(crate) const ANALYTICS_VIEW: &str = "analytics";
 

@@ -56,6 +56,9 @@ struct AccountsPage {
     operator: String,
     query: String,
     rows: Vec<AccountRow>,
+    /// Whether invitation email has a relay, and its queue (docs/email.md).
+    email_relay: bool,
+    email: crate::store::EmailBacklog,
 }
 
 struct EntryRow {
@@ -242,9 +245,14 @@ pub async fn accounts_page(State(state): State<AppState>, jar: CookieJar, Query(
             }
         })
         .collect();
+    let email = match state.store.email_backlog().await {
+        Ok(backlog) => backlog,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let email_relay = state.settings.email.relay.is_some();
     page(
         StatusCode::OK,
-        AccountsPage { section: "accounts", csrf: csrf_token(&state, &token), operator: caller.account.email, query: query.q, rows },
+        AccountsPage { section: "accounts", csrf: csrf_token(&state, &token), operator: caller.account.email, query: query.q, rows, email_relay, email },
     )
 }
 

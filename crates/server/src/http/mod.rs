@@ -8,6 +8,7 @@ mod admin_fraud;
 mod analytics;
 mod api;
 mod campaigns;
+mod email;
 mod extract;
 mod fraud;
 mod landing;
@@ -58,6 +59,8 @@ pub struct AppState {
     /// When each account's own IP hash was last recorded (fraud rules compare referees
     /// with it), so a busy device writes it at most hourly.
     pub marks_seen: Arc<std::sync::Mutex<std::collections::HashMap<(Uuid, String), std::time::Instant>>>,
+    /// Keys the unsubscribe tokens of invitation emails (shared through the database).
+    pub unsubscribe_key: crate::service::email::UnsubscribeKey,
 }
 
 impl AppState {
@@ -72,6 +75,12 @@ impl AppState {
             }
         };
         let sync_epoch = store.shared_secret(SYNC_EPOCH, &Uuid::now_v7().simple().to_string()).await?;
+        let unsubscribe_key = {
+            use argon2::password_hash::rand_core::{OsRng, RngCore};
+            let mut bytes = [0u8; 32];
+            OsRng.fill_bytes(&mut bytes);
+            store.shared_secret(crate::service::email::UNSUBSCRIBE_KEY, &hex::encode(bytes)).await?
+        };
         // The file was read once when the settings were resolved; should it have gone
         // since, the shipped list stands in (and says so) rather than no list at all.
         let disposable = DisposableDomains::load(settings.disposable_domains_file.clone()).unwrap_or_else(|e| {
@@ -88,7 +97,21 @@ impl AppState {
             bots: Arc::new(BotFilter::default()),
             metrics: Arc::new(metrics::Metrics::default()),
             marks_seen: Arc::default(),
+            unsubscribe_key: crate::service::email::UnsubscribeKey::new(&unsubscribe_key),
         })
+    }
+
+    /// Starts sending queued invitations (docs/email.md) when a mail relay is configured;
+    /// `None` (and a warning) when not: invitations then wait in the queue.
+    pub fn start_email_sender(&self) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
+        let email = &self.settings.email;
+        match crate::service::email::Sender::new(self.store.clone(), email, &self.settings.public_url, self.unsubscribe_key.clone())? {
+            Some(sender) => Ok(Some(tokio::spawn(sender.run()))),
+            None => {
+                tracing::warn!("no mail relay is configured (BOUQUET_SMTP_HOST): queued invitations wait until one is");
+                Ok(None)
+            }
+        }
     }
 }
 
@@ -130,6 +153,8 @@ pub fn router(state: AppState) -> Router {
         .route("/sync/pull", get(api::sync_pull))
         .route("/sync/state", get(api::sync_state))
         .route("/sync/codes", get(api::code_statuses))
+        .route("/sync/invitations", get(email::deliveries))
+        .route("/unsubscribe/{token}", get(email::confirm_page).post(email::unsubscribe))
         .fallback(api::not_found);
     Router::new()
         .nest("/api/v1", api)

@@ -5,14 +5,14 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{analytics, api, campaigns, fraud, landing, metrics, recommendations, rewards};
+use super::{analytics, api, campaigns, email, fraud, landing, metrics, recommendations, rewards};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Bouquet server API", description = "Referral links, QR scans, platform events and attribution."),
     paths(
         api::register, api::log_in, api::create_referral, api::list_referrals, api::post_event, api::my_stats,
-        api::sync_push, api::sync_pull, api::sync_state, api::code_statuses,
+        api::sync_push, api::sync_pull, api::sync_state, api::code_statuses, email::deliveries, email::confirm_page, email::unsubscribe,
         api::health, metrics::serve, serve, landing::show, landing::submit_lead, landing::lookup, landing::welcome,
         rewards::my_rewards, rewards::my_balance, rewards::my_ledger, rewards::claim_reward, rewards::my_tier,
         rewards::set_visibility, rewards::leaderboards, rewards::platform_user_rewards, rewards::adjust, rewards::account_ledger,

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod campaigns;
+pub mod email;
 pub mod events;
 pub mod experiments;
 pub mod fraud;

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::service::campaigns;
-use crate::store::{Caller, NewFairLead, NewReferral, Store, StoreError, SyncTx};
+use crate::store::{Caller, NewFairLead, NewReferral, QueuedInvitation, Store, StoreError, SyncTx};
 
 pub const DEFAULT_PULL: i64 = 500;
 
@@ -147,6 +147,9 @@ impl Push<'_> {
             }
             _ => {}
         }
+        if change.entity == Entity::Invitation {
+            self.follow_invitation(tx, change.id, &state).await?;
+        }
         // A code tied to a fair: its traffic on the fair's days is expected (docs/fraud.md).
         if change.entity == Entity::Code && state.deleted.is_none() && (was_new || change.fields.contains_key("fair_id")) {
             if let Some(code) = text(&state, "code") {
@@ -154,6 +157,43 @@ impl Push<'_> {
                 tx.tie_code_to_fair(&code, account, fair).await?;
             }
         }
+        Ok(())
+    }
+
+    /// A queued invitation is the server's to send (docs/email.md); one taken back to
+    /// drafts or deleted is cancelled unless it has started to go.
+    async fn follow_invitation(&mut self, tx: &mut dyn SyncTx, id: Uuid, state: &RecordState) -> Result<(), ApiError> {
+        let account = self.caller.account.id;
+        let queued = state.deleted.is_none() && text(state, "status").as_deref() == Some("queued");
+        if !queued {
+            tx.cancel_invitation(account, id, self.now).await?;
+            return Ok(());
+        }
+        // Its code comes before it in the device's outbox; one that never reached the
+        // server leaves nothing to send a link to.
+        let code_id = text(state, "code_id").and_then(|c| Uuid::parse_str(&c).ok());
+        let code = match code_id {
+            Some(code_id) => tx.record(account, Entity::Code, code_id).await?,
+            None => None,
+        };
+        let (Some(referral_code), Some(link)) = (code.as_ref().and_then(|c| text(c, "code")), code.as_ref().and_then(|c| text(c, "link"))) else {
+            tracing::warn!(invitation = %id, "a queued invitation without its code on the server is not sent");
+            return Ok(());
+        };
+        let send_after = text(state, "send_after")
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(self.now);
+        let invitation = QueuedInvitation {
+            id,
+            account_id: account,
+            referral_code,
+            link,
+            wedding_date: text(state, "wedding_date").and_then(|d| d.parse::<NaiveDate>().ok()),
+            send_after,
+            at: self.now,
+        };
+        tx.queue_invitation(&invitation).await?;
         Ok(())
     }
 

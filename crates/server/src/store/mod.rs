@@ -13,6 +13,7 @@ mod analytics_referrers;
 mod campaigns;
 mod db;
 mod dialect;
+mod email;
 mod events;
 mod experiments;
 mod fraud;
@@ -36,6 +37,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 pub use analytics::AnalyticsStore;
+pub use email::{BeginSend, EmailBacklog, EmailStore, OutgoingEmail, QueuedInvitation, SendOutcome};
 pub use recommendations::RecommendationStore;
 pub use experiments::{ExperimentRow, ExperimentStore, ExperimentTx, ReferrerCounts, VariantRow};
 pub use fraud::{AssessmentRow, FraudStore, FraudSubjectRow, FraudTx, ReviewRow, TouchFact};
@@ -196,7 +198,7 @@ pub struct StatsRow {
 }
 
 #[async_trait]
-pub trait Store: RewardStore + CampaignStore + ExperimentStore + FraudStore + AnalyticsStore + RecommendationStore + Send + Sync + 'static {
+pub trait Store: EmailStore + RewardStore + CampaignStore + ExperimentStore + FraudStore + AnalyticsStore + RecommendationStore + Send + Sync + 'static {
     /// "sqlite" or "postgres", for health and logs.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
@@ -281,6 +283,10 @@ pub trait SyncTx: Send {
     async fn save_fair(&mut self, account_id: Uuid, fair_id: Uuid, local_date: Option<NaiveDate>) -> StoreResult<()>;
     /// Ties the account's code to one of its fairs (or unties it).
     async fn tie_code_to_fair(&mut self, code: &str, referrer_id: Uuid, fair_id: Option<Uuid>) -> StoreResult<()>;
+    /// An invitation the supplier queued: the server sends it (docs/email.md).
+    async fn queue_invitation(&mut self, invitation: &QueuedInvitation) -> StoreResult<()>;
+    /// An invitation taken back to drafts or deleted: cancelled unless it has started to go.
+    async fn cancel_invitation(&mut self, account_id: Uuid, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 

@@ -122,6 +122,14 @@ impl SyncTx for SqlSyncTx {
         Ok(true)
     }
 
+    async fn queue_invitation(&mut self, invitation: &QueuedInvitation) -> StoreResult<()> {
+        super::email::queue(&mut self.tx, invitation).await
+    }
+
+    async fn cancel_invitation(&mut self, account_id: Uuid, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        super::email::cancel(&mut self.tx, account_id, id, at).await
+    }
+
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await
     }

@@ -1,0 +1,275 @@
+//! Invitation email (docs/email.md): what each email says and how it is built (text and
+//! HTML, the referral link's QR code inline, RFC 8058 one-click unsubscribe), and the
+//! sender that works through the queue batch by batch under each supplier's pacing.
+//!
+//! The rules of what goes when live in `bouquet_core::delivery` and the store
+//! (`store::email`); this module speaks SMTP through lettre.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use askama::Template;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bouquet_core::delivery::{MAX_ATTEMPTS, retry_wait};
+use chrono::Utc;
+use hmac::{Hmac, Mac};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::{self, PoolConfig};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sha2::Sha256;
+use uuid::Uuid;
+
+use crate::config::{EmailSettings, SmtpRelay, SmtpTls};
+use crate::store::{BeginSend, OutgoingEmail, SendOutcome, Store, StoreResult};
+
+/// The secret shared by every server process that keys the unsubscribe tokens.
+pub const UNSUBSCRIBE_KEY: &str = "unsubscribe_key";
+/// The inline QR image's content id.
+const QR_CID: &str = "referral-qr";
+
+/// Turns an address into its unsubscribe token: an HMAC of the address (lower-cased) under
+/// the deployment's secret, so the suppression list keeps no addresses and nobody can
+/// unsubscribe an address they have not been sent an email for.
+#[derive(Clone)]
+pub struct UnsubscribeKey(Vec<u8>);
+
+impl UnsubscribeKey {
+    pub fn new(secret: &str) -> Self {
+        Self(secret.as_bytes().to_vec())
+    }
+
+    pub fn token(&self, address: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        mac.update(b"unsubscribe:");
+        mac.update(address.trim().to_lowercase().as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `token` has the shape of one (43 characters of base64url).
+    pub fn well_formed(token: &str) -> bool {
+        token.len() == 43 && URL_SAFE_NO_PAD.decode(token).is_ok_and(|b| b.len() == 32)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "invitation_email.html")]
+struct HtmlBody<'a> {
+    paragraphs: Vec<&'a str>,
+    supplier: &'a str,
+    link: &'a str,
+    code: &'a str,
+    qr_cid: &'a str,
+    unsubscribe_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "invitation_email.txt")]
+struct TextBody<'a> {
+    message: &'a str,
+    supplier: &'a str,
+    link: &'a str,
+    code: &'a str,
+    unsubscribe_url: &'a str,
+}
+
+/// The referral link's QR code as a PNG.
+fn qr_png(link: &str) -> Result<Vec<u8>, String> {
+    let code = qrcode::QrCode::with_error_correction_level(link.as_bytes(), qrcode::EcLevel::M).map_err(|e| format!("QR code: {e}"))?;
+    let image = code.render::<image::Luma<u8>>().min_dimensions(240, 240).quiet_zone(true).build();
+    let mut out = Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).map_err(|e| format!("QR image: {e}"))?;
+    Ok(out.into_inner())
+}
+
+/// The host part of the deployment's public URL: Message-IDs are made under it.
+fn public_host(public_url: &str) -> &str {
+    public_url.split("://").nth(1).unwrap_or(public_url).split(['/', ':']).next().unwrap_or("localhost")
+}
+
+/// Why an email cannot be built: it is failed with this, never retried.
+#[derive(Debug)]
+pub struct Unsendable(pub String);
+
+/// The email for one invitation: from the deployment's address under the supplier's name,
+/// replies to the supplier, a stable Message-ID (the invitation's id), multipart text and
+/// HTML with the QR code inline, and RFC 8058 one-click unsubscribe headers.
+pub fn compose(email: &OutgoingEmail, from: &Mailbox, public_url: &str) -> Result<Message, Unsendable> {
+    let to: Mailbox = email
+        .to
+        .parse::<lettre::Address>()
+        .map(|address| Mailbox::new(Some(email.couple_names.clone()).filter(|n| !n.is_empty()), address))
+        .map_err(|e| Unsendable(format!("'{}' is not an address an email can go to: {e}", email.to)))?;
+    let sender_name = format!("{} via {}", email.supplier_name, from.name.as_deref().unwrap_or("Bouquet"));
+    let unsubscribe_url = format!("{public_url}/api/v1/unsubscribe/{}", email.address_hash);
+    let html = HtmlBody {
+        paragraphs: email.message.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect(),
+        supplier: &email.supplier_name,
+        link: &email.link,
+        code: &email.referral_code,
+        qr_cid: QR_CID,
+        unsubscribe_url: &unsubscribe_url,
+    }
+    .render()
+    .map_err(|e| Unsendable(format!("the email's HTML: {e}")))?;
+    let text = TextBody { message: &email.message, supplier: &email.supplier_name, link: &email.link, code: &email.referral_code, unsubscribe_url: &unsubscribe_url }
+        .render()
+        .map_err(|e| Unsendable(format!("the email's text: {e}")))?;
+    let png = qr_png(&email.link).map_err(Unsendable)?;
+    let image_type = ContentType::parse("image/png").expect("a valid content type");
+    let body = MultiPart::alternative().singlepart(SinglePart::plain(text)).multipart(
+        MultiPart::related()
+            .singlepart(SinglePart::html(html))
+            .singlepart(Attachment::new_inline(QR_CID.to_string()).body(png, image_type)),
+    );
+    let mut builder = Message::builder()
+        .from(Mailbox::new(Some(sender_name), from.email.clone()))
+        .to(to)
+        .subject(format!("{} has invited you to Bouquet", email.supplier_name))
+        .message_id(Some(format!("<invitation-{}@{}>", email.id, public_host(public_url))))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{unsubscribe_url}>")))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click".into()));
+    if let Ok(reply_to) = email.supplier_email.parse::<lettre::Address>() {
+        builder = builder.reply_to(Mailbox::new(Some(email.supplier_name.clone()), reply_to));
+    }
+    builder.multipart(body).map_err(|e| Unsendable(format!("the email: {e}")))
+}
+
+/// The SMTP connection pool to the relay.
+pub fn transport(relay: &SmtpRelay, timeout: std::time::Duration) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+    let tls_parameters = || TlsParameters::new(relay.host.clone()).map_err(|e| format!("TLS for {}: {e}", relay.host));
+    let tls = match relay.tls {
+        SmtpTls::None => Tls::None,
+        SmtpTls::StartTls => Tls::Required(tls_parameters()?),
+        SmtpTls::Tls => Tls::Wrapper(tls_parameters()?),
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&relay.host)
+        .port(relay.port)
+        .tls(tls)
+        .timeout(Some(timeout))
+        .pool_config(PoolConfig::new().max_size(4));
+    if let Some((user, password)) = &relay.credentials {
+        builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+    }
+    Ok(builder.build())
+}
+
+/// What one attempt's failure means: a refusal for good (5xx) fails the invitation with
+/// the relay's reason; anything else ("try later", no connection, a timeout) is tried
+/// again after a growing wait, until [`MAX_ATTEMPTS`].
+pub fn judge_failure(error: &smtp::Error, attempts_before: i64, settings: &EmailSettings) -> SendOutcome {
+    let attempt = attempts_before + 1;
+    if error.is_permanent() {
+        return SendOutcome::Failed(format!("the mail relay refused it: {error}"));
+    }
+    if attempt >= MAX_ATTEMPTS {
+        return SendOutcome::Failed(format!("gave up after {attempt} attempts; the last: {error}"));
+    }
+    SendOutcome::Retry { error: error.to_string(), at: Utc::now() + retry_wait(attempt, settings.first_retry) }
+}
+
+/// Works through the queue: claims one supplier's batch at a time under their pacing and
+/// sends it email by email. Several server processes share the queue through the store.
+pub struct Sender {
+    store: Arc<dyn Store>,
+    settings: EmailSettings,
+    public_url: String,
+    key: UnsubscribeKey,
+    from: Mailbox,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// This process, in the claims it makes.
+    worker: String,
+}
+
+impl Sender {
+    /// `None` when no relay is configured (invitations then stay queued).
+    pub fn new(store: Arc<dyn Store>, settings: &EmailSettings, public_url: &str, key: UnsubscribeKey) -> Result<Option<Self>, String> {
+        let Some(relay) = &settings.relay else { return Ok(None) };
+        let from = settings.from.parse::<Mailbox>().map_err(|e| format!("mail_from {}: {e}", settings.from))?;
+        Ok(Some(Self {
+            store,
+            settings: settings.clone(),
+            public_url: public_url.to_string(),
+            key,
+            from,
+            transport: transport(relay, settings.timeout)?,
+            worker: Uuid::now_v7().to_string(),
+        }))
+    }
+
+    pub async fn run(self) {
+        let mut tick = tokio::time::interval(self.settings.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.round().await {
+                tracing::warn!(error = %e, "sending invitations failed; it will try again");
+            }
+        }
+    }
+
+    /// One pass: fails what a stopped process left mid-send, then sends every batch due.
+    /// How many emails the relay accepted.
+    pub async fn round(&self) -> StoreResult<usize> {
+        let interrupted = self.store.fail_interrupted(Utc::now()).await?;
+        if interrupted > 0 {
+            tracing::warn!(interrupted, "invitations a stopped server was sending are marked failed, not sent twice");
+        }
+        let mut sent = 0;
+        loop {
+            let batch = self.store.claim_email_batch(&self.worker, &self.settings.pacing, self.settings.lease, Utc::now()).await?;
+            if batch.is_empty() {
+                return Ok(sent);
+            }
+            for id in batch {
+                sent += usize::from(self.send_one(id).await?);
+            }
+        }
+    }
+
+    async fn send_one(&self, id: Uuid) -> StoreResult<bool> {
+        let hash = |address: &str| self.key.token(address);
+        let email = match self.store.begin_send(id, &self.worker, &hash, self.settings.lease, Utc::now()).await? {
+            BeginSend::Go(email) => email,
+            BeginSend::Gone => return Ok(false),
+            BeginSend::Failed(reason) => {
+                tracing::info!(invitation = %id, reason, "invitation not sent");
+                return Ok(false);
+            }
+        };
+        let outcome = match compose(&email, &self.from, &self.public_url) {
+            Err(Unsendable(reason)) => SendOutcome::Failed(reason),
+            Ok(message) => match self.transport.send(message).await {
+                Ok(_) => SendOutcome::Sent,
+                Err(e) => judge_failure(&e, email.attempts, &self.settings),
+            },
+        };
+        match &outcome {
+            SendOutcome::Sent => tracing::info!(invitation = %id, "invitation sent"),
+            SendOutcome::Retry { error, at } => tracing::info!(invitation = %id, error, retry_at = %at, "invitation will be tried again"),
+            SendOutcome::Failed(reason) => tracing::warn!(invitation = %id, reason, "invitation failed"),
+        }
+        self.store.finish_send(id, &self.worker, &outcome, Utc::now()).await?;
+        Ok(outcome == SendOutcome::Sent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_the_address_keyed_and_ignores_case() {
+        let key = UnsubscribeKey::new("secret");
+        let token = key.token("Amy@Example.com ");
+        assert_eq!(token, key.token("amy@example.com"));
+        assert_ne!(token, key.token("ben@example.com"));
+        assert_ne!(token, UnsubscribeKey::new("other").token("amy@example.com"), "another deployment's tokens differ");
+        assert!(UnsubscribeKey::well_formed(&token));
+        assert!(!UnsubscribeKey::well_formed("short"));
+        assert!(!UnsubscribeKey::well_formed(&"!".repeat(43)));
+    }
+}
