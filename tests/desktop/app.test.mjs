@@ -465,6 +465,7 @@ test("an invitation goes queued → sent → opened: the server emails it, and t
   assert.ok(email, "the relay received Zoe & Kit's invitation");
   assert.match(email.text, /Dear Zoe & Kit/);
   const link = email.text.match(/https?:\/\/\S+\/r\/[A-Z0-9-]+/)[0];
+  await wd("POST", `/session/${session}/execute/sync`, { script: "arguments[0].scrollIntoView({ block: 'start' })", args: [{ [ELEMENT]: await el("invite-counts") }] });
   writeFileSync(join(artifacts, "invitations-sent.png"), Buffer.from(await wd("GET", `/session/${session}/screenshot`), "base64"));
   // The couple opens the link from their phone.
   const page = await fetch(link, { headers: { "user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1" } });
