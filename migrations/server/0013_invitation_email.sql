@@ -10,9 +10,9 @@ CREATE TABLE invitation_emails (
     -- The invitation's id (its synced record's).
     id              ${uuid} PRIMARY KEY,
     account_id      ${uuid} NOT NULL REFERENCES accounts(id),
-    -- The invitation's referral code and link (both fixed when the code was made).
+    -- The invitation's referral code (fixed when the code was made). The email's link is
+    -- made from it and the deployment's public URL, never taken from a device.
     referral_code   TEXT NOT NULL,
-    link            TEXT NOT NULL,
     -- For the urgency order (weddings under 3 months away first).
     wedding_date    ${date},
     -- queued → sending → sent | failed; queued → cancelled (the supplier took it back).

@@ -9,7 +9,8 @@ headers, the text and HTML parts, MIME defects; its inline images as NNNN-<cid>.
 The raw message is kept as NNNN.eml.
 
 Recipients steer it, as real relays' answers would:
-  reject…@   550 for good (the mailbox does not exist)
+  reject…@   550 for good (the mailbox does not exist); each refusal is added to
+             OUTPUT_DIR/refused.txt
   greylist…@ 451 "try again later" the first time, accepted after
   slow…@     accepted, but the 250 reply comes after RELAY_SLOW_SECONDS (default 5):
              a sender killed meanwhile cannot know the message arrived
@@ -36,6 +37,8 @@ class Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         local = address.split("@")[0].lower()
         if local.startswith("reject"):
+            with open(os.path.join(self.out, "refused.txt"), "a") as f:
+                f.write(address + "\n")
             return "550 5.1.1 <%s>: mailbox unavailable" % address
         if local.startswith("greylist") and address not in self.greylisted:
             self.greylisted.add(address)

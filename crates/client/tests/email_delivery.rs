@@ -57,6 +57,11 @@ impl Relay {
     }
 
     /// Everything accepted so far, in arrival order.
+    /// How many times a recipient was refused for good (550).
+    fn refusals(&self) -> usize {
+        std::fs::read_to_string(self.dir.path().join("refused.txt")).map_or(0, |t| t.lines().count())
+    }
+
     fn received(&self) -> Vec<Value> {
         let mut files: Vec<PathBuf> =
             std::fs::read_dir(self.dir.path()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
@@ -291,11 +296,52 @@ async fn a_relay_saying_later_delivers_once_and_a_refusal_fails_with_its_reason(
     assert_eq!(refused_now.status, InvitationStatus::Failed);
     let reason = refused_now.reason.as_deref().unwrap();
     assert!(reason.contains("550") && reason.contains("mailbox unavailable"), "{reason}");
+    assert_eq!(relay.refusals(), 1, "a refusal for good is not retried");
     let to: Vec<String> = relay.received().iter().map(recipient).collect();
     assert_eq!(to, ["greylist@example.com"], "one delivery, after the 451; nothing to the refused address");
     let report = device.store.delivery_report().unwrap().unwrap().value;
     assert!(report.relay_configured);
     assert_eq!(report.invitations.iter().find(|d| d.id == later_now.id).unwrap().attempts, 1, "one failed attempt before it went");
+    // A sent one cannot be cancelled; a failed one can be sent again (and is refused again).
+    assert!(device.store.cancel_invitation(later_now.id).is_err());
+    device.store.send_invitation(refused_now.id).unwrap();
+    device.sync().await;
+    let start = Instant::now();
+    loop {
+        device.sync().await;
+        let shown = device.store.invitations(None).unwrap().into_iter().find(|i| i.id == refused_now.id).unwrap().status;
+        if relay.refusals() == 2 && shown == InvitationStatus::Failed {
+            break;
+        }
+        assert!(start.elapsed() < StdDuration::from_secs(30), "the failed invitation was not tried again");
+        tokio::time::sleep(StdDuration::from_millis(300)).await;
+    }
+    let again = device.store.invitations(None).unwrap().into_iter().find(|i| i.id == refused_now.id).unwrap();
+    assert_eq!(again.status, InvitationStatus::Failed);
+    assert_eq!(relay.received().len(), 1, "still nothing to the refused address");
+}
+
+async fn a_reply_that_never_comes_is_not_sent_again(db: &TestDb) {
+    // The relay takes the email but answers after the server stopped waiting: it may have
+    // arrived, so it is reported, never sent a second time.
+    let relay = Relay::start();
+    let port = relay.port;
+    let server = TestServer::start_with(db, move |s| {
+        s.email.relay = Some(SmtpRelay { host: "127.0.0.1".into(), port, tls: SmtpTls::None, credentials: None });
+        s.email.tick = StdDuration::from_millis(100);
+        s.email.first_retry = chrono::Duration::seconds(1);
+        s.email.timeout = StdDuration::from_secs(2);
+    })
+    .await;
+    let device = signed_in_supplier(&server, "studio@example.com").await;
+    let slow = couple(&device, "Slow & Steady", "slow@example.com", None);
+    queue(&device, &[slow]);
+    device.sync().await;
+    let settled = sync_until_settled(&device).await;
+    assert_eq!(settled[0].status, InvitationStatus::Failed);
+    assert!(settled[0].reason.as_deref().unwrap().contains("(no reply within 2 seconds), so it may or may not have arrived"), "{:?}", settled[0].reason);
+    tokio::time::sleep(StdDuration::from_secs(3)).await;
+    assert_eq!(relay.received().len(), 1, "sent once, never again");
 }
 
 async fn a_server_killed_mid_batch_sends_nothing_twice(db: &TestDb) {
@@ -391,6 +437,7 @@ async fn two_servers_on_one_database_send_each_invitation_once_under_one_pacing(
 }
 
 on_both_backends!(
+    a_reply_that_never_comes_is_not_sent_again,
     two_servers_on_one_database_send_each_invitation_once_under_one_pacing,
     bulk_invitations_arrive_in_paced_batches_most_urgent_first,
     an_unsubscribed_address_gets_nothing_more_from_any_supplier,

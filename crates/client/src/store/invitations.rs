@@ -417,8 +417,13 @@ impl LocalStore {
     fn with_deliveries(&self, mut local: Vec<Invitation>) -> Result<Vec<Invitation>> {
         let Some(report) = self.delivery_report()? else { return Ok(local) };
         let by_id: std::collections::HashMap<Uuid, &InvitationDelivery> = report.value.invitations.iter().map(|d| (d.id, d)).collect();
-        for invitation in local.iter_mut().filter(|i| i.status == InvitationStatus::Queued) {
-            if let Some(delivery) = by_id.get(&invitation.id) {
+        for invitation in local.iter_mut() {
+            let Some(delivery) = by_id.get(&invitation.id) else { continue };
+            // A draft the server still lists was cancelled too late (it had started to go,
+            // and the server's word stands) — unless the server simply has not heard of the
+            // cancel yet, when it still says queued.
+            let applies = invitation.status == InvitationStatus::Queued || delivery.status != DeliveryStatus::Queued;
+            if applies {
                 invitation.status = InvitationStatus::of_delivery(delivery.status);
                 invitation.reason = delivery.reason.clone();
                 invitation.sent_at = delivery.sent_at;
@@ -460,13 +465,14 @@ impl LocalStore {
         self.set_queued(id, None)
     }
 
-    /// Queues a draft to be sent now (the server still paces it with the supplier's others).
+    /// Queues a draft to be sent now, or sends again one that failed (the server still
+    /// paces it with the supplier's others).
     pub fn send_invitation(&self, id: Uuid) -> Result<()> {
-        let current = self.invitations(Some(InvitationStatus::Draft))?.into_iter().find(|i| i.id == id && i.status == InvitationStatus::Draft);
-        if current.is_none() {
-            return Err(ClientError::Invalid("only a draft can be sent; that invitation is queued, sent or deleted".into()));
+        match self.invitations(None)?.into_iter().find(|i| i.id == id).map(|i| i.status) {
+            Some(InvitationStatus::Draft | InvitationStatus::Failed) => self.set_queued(id, Some(Utc::now())),
+            None => Err(ClientError::NotFound("that invitation does not exist (it may have been deleted)".into())),
+            Some(other) => Err(ClientError::Invalid(format!("that invitation is {}: only a draft or a failed one can be sent", other.as_str()))),
         }
-        self.set_queued(id, Some(Utc::now()))
     }
 
     /// Queued (to go after `send_after`) or back to drafts (`None`).

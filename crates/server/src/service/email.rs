@@ -11,7 +11,9 @@ use std::sync::Arc;
 use askama::Template;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bouquet_core::ReferralCode;
 use bouquet_core::delivery::{MAX_ATTEMPTS, retry_wait};
+use bouquet_core::referral::{Utm, referral_link};
 use chrono::Utc;
 use hmac::{Hmac, Mac};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
@@ -104,21 +106,25 @@ pub fn compose(email: &OutgoingEmail, from: &Mailbox, public_url: &str) -> Resul
         .map(|address| Mailbox::new(Some(email.couple_names.clone()).filter(|n| !n.is_empty()), address))
         .map_err(|e| Unsendable(format!("'{}' is not an address an email can go to: {e}", email.to)))?;
     let sender_name = format!("{} via {}", email.supplier_name, from.name.as_deref().unwrap_or("Bouquet"));
+    // The link (and its QR code) is the deployment's own page for the code, never a URL a
+    // device sent: an email from our domain cannot be made to point elsewhere.
+    let code = ReferralCode::parse(&email.referral_code).map_err(|e| Unsendable(format!("the invitation's code {}: {e}", email.referral_code)))?;
+    let link = referral_link(public_url, &code, false, &Utm::default());
     let unsubscribe_url = format!("{public_url}/api/v1/unsubscribe/{}", email.address_hash);
     let html = HtmlBody {
         paragraphs: email.message.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect(),
         supplier: &email.supplier_name,
-        link: &email.link,
+        link: &link,
         code: &email.referral_code,
         qr_cid: QR_CID,
         unsubscribe_url: &unsubscribe_url,
     }
     .render()
     .map_err(|e| Unsendable(format!("the email's HTML: {e}")))?;
-    let text = TextBody { message: &email.message, supplier: &email.supplier_name, link: &email.link, code: &email.referral_code, unsubscribe_url: &unsubscribe_url }
+    let text = TextBody { message: &email.message, supplier: &email.supplier_name, link: &link, code: &email.referral_code, unsubscribe_url: &unsubscribe_url }
         .render()
         .map_err(|e| Unsendable(format!("the email's text: {e}")))?;
-    let png = qr_png(&email.link).map_err(Unsendable)?;
+    let png = qr_png(&link).map_err(Unsendable)?;
     let image_type = ContentType::parse("image/png").expect("a valid content type");
     let body = MultiPart::alternative().singlepart(SinglePart::plain(text)).multipart(
         MultiPart::related()
@@ -157,18 +163,35 @@ pub fn transport(relay: &SmtpRelay, timeout: std::time::Duration) -> Result<Asyn
     Ok(builder.build())
 }
 
-/// What one attempt's failure means: a refusal for good (5xx) fails the invitation with
-/// the relay's reason; anything else ("try later", no connection, a timeout) is tried
-/// again after a growing wait, until [`MAX_ATTEMPTS`].
+/// What a failed send means. A refusal for good (5xx) fails the invitation with the
+/// relay's words; a "try later" (4xx) is tried again after a growing wait, until
+/// [`MAX_ATTEMPTS`]. Anything else (the connection broke, the reply never came) happened
+/// after the relay was reachable — the sender checks that first — so the email may have
+/// arrived: it fails as uncertain rather than risk sending it twice.
 pub fn judge_failure(error: &smtp::Error, attempts_before: i64, settings: &EmailSettings) -> SendOutcome {
-    let attempt = attempts_before + 1;
     if error.is_permanent() {
         return SendOutcome::Failed(format!("the mail relay refused it: {error}"));
     }
+    if !error.is_transient() {
+        return SendOutcome::Failed(uncertain(&error.to_string()));
+    }
+    unreachable_relay(error.to_string(), attempts_before, settings)
+}
+
+/// Why an email that may have reached the relay is not sent again.
+fn uncertain(what: &str) -> String {
+    format!(
+        "the mail relay stopped answering while it was being sent ({what}), so it may or may not have arrived; it is not sent twice — resend it if the couple did not get it"
+    )
+}
+
+/// Tried again later (nothing went), or given up after [`MAX_ATTEMPTS`].
+fn unreachable_relay(error: String, attempts_before: i64, settings: &EmailSettings) -> SendOutcome {
+    let attempt = attempts_before + 1;
     if attempt >= MAX_ATTEMPTS {
         return SendOutcome::Failed(format!("gave up after {attempt} attempts; the last: {error}"));
     }
-    SendOutcome::Retry { error: error.to_string(), at: Utc::now() + retry_wait(attempt, settings.first_retry) }
+    SendOutcome::Retry { error, at: Utc::now() + retry_wait(attempt, settings.first_retry) }
 }
 
 /// Works through the queue: claims one supplier's batch at a time under their pacing and
@@ -220,13 +243,15 @@ impl Sender {
         }
         let mut sent = 0;
         loop {
-            let batch = self.store.claim_email_batch(&self.worker, &self.settings.pacing, self.settings.lease, Utc::now()).await?;
-            if batch.is_empty() {
-                return Ok(sent);
-            }
-            for id in batch {
+            let claimed = self.store.claim_email_batch(&self.worker, &self.settings.pacing, self.settings.lease, Utc::now()).await?;
+            let Some(batch) = claimed else { return Ok(sent) };
+            for id in batch.ids {
                 sent += usize::from(self.send_one(id).await?);
             }
+            // The pause runs from the batch's end, so a slow relay never brings two of one
+            // supplier's batches together.
+            let pause = chrono::Duration::seconds(self.settings.pacing.pause_seconds.into());
+            self.store.end_email_batch(batch.account_id, pause, Utc::now()).await?;
         }
     }
 
@@ -242,9 +267,17 @@ impl Sender {
         };
         let outcome = match compose(&email, &self.from, &self.public_url) {
             Err(Unsendable(reason)) => SendOutcome::Failed(reason),
-            Ok(message) => match self.transport.send(message).await {
-                Ok(_) => SendOutcome::Sent,
-                Err(e) => judge_failure(&e, email.attempts, &self.settings),
+            // Reaching the relay first tells "nothing went" (try later) from "the connection
+            // broke mid-send" (it may have arrived: never resent).
+            // lettre's own timeout covers connecting only: every exchange is bounded here.
+            Ok(message) => match tokio::time::timeout(self.settings.timeout, self.transport.test_connection()).await {
+                Ok(Err(e)) => unreachable_relay(format!("the mail relay could not be reached: {e}"), email.attempts, &self.settings),
+                Ok(Ok(false)) | Err(_) => unreachable_relay("the mail relay did not answer".into(), email.attempts, &self.settings),
+                Ok(Ok(true)) => match tokio::time::timeout(self.settings.timeout, self.transport.send(message)).await {
+                    Ok(Ok(_)) => SendOutcome::Sent,
+                    Ok(Err(e)) => judge_failure(&e, email.attempts, &self.settings),
+                    Err(_) => SendOutcome::Failed(uncertain(&format!("no reply within {} seconds", self.settings.timeout.as_secs()))),
+                },
             },
         };
         match &outcome {

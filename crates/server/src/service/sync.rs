@@ -176,7 +176,7 @@ impl Push<'_> {
             Some(code_id) => tx.record(account, Entity::Code, code_id).await?,
             None => None,
         };
-        let (Some(referral_code), Some(link)) = (code.as_ref().and_then(|c| text(c, "code")), code.as_ref().and_then(|c| text(c, "link"))) else {
+        let Some(referral_code) = code.as_ref().and_then(|c| text(c, "code")) else {
             tracing::warn!(invitation = %id, "a queued invitation without its code on the server is not sent");
             return Ok(());
         };
@@ -188,7 +188,6 @@ impl Push<'_> {
             id,
             account_id: account,
             referral_code,
-            link,
             wedding_date: text(state, "wedding_date").and_then(|d| d.parse::<NaiveDate>().ok()),
             send_after,
             at: self.now,

@@ -15,7 +15,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::db::args;
-use super::dialect::{locking, skipping_locked};
+use super::dialect::skipping_locked;
 use super::rows::{self, Columns};
 use super::sql::SqlStore;
 use super::{StoreError, StoreResult};
@@ -26,7 +26,6 @@ pub struct QueuedInvitation {
     pub id: Uuid,
     pub account_id: Uuid,
     pub referral_code: String,
-    pub link: String,
     pub wedding_date: Option<NaiveDate>,
     /// Not before (the supplier's batch time; now when that has passed).
     pub send_after: DateTime<Utc>,
@@ -42,7 +41,6 @@ pub struct OutgoingEmail {
     pub couple_names: String,
     /// The invitation's personalised message as the supplier last wrote it.
     pub message: String,
-    pub link: String,
     pub referral_code: String,
     /// The supplier's business name (or their email when they have none).
     pub supplier_name: String,
@@ -52,6 +50,13 @@ pub struct OutgoingEmail {
     pub address_hash: String,
     /// Failed attempts before this one.
     pub attempts: i64,
+}
+
+/// One supplier's batch, most urgent first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedBatch {
+    pub account_id: Uuid,
+    pub ids: Vec<Uuid>,
 }
 
 /// Why an email claimed for a batch does not go after all.
@@ -98,7 +103,9 @@ pub trait EmailStore: Send + Sync {
     /// Claims the next batch of one supplier whose pacing allows one now: at most
     /// `pacing.allowance` of their due invitations, the most urgent weddings first. Empty
     /// when no supplier has a batch due.
-    async fn claim_email_batch(&self, worker: &str, pacing: &Pacing, lease: Duration, now: DateTime<Utc>) -> StoreResult<Vec<Uuid>>;
+    async fn claim_email_batch(&self, worker: &str, pacing: &Pacing, lease: Duration, now: DateTime<Utc>) -> StoreResult<Option<ClaimedBatch>>;
+    /// The supplier's batch is done: their next may start after the pause.
+    async fn end_email_batch(&self, account_id: Uuid, pause: Duration, now: DateTime<Utc>) -> StoreResult<()>;
     /// Takes a claimed email to `sending`, reading its address and message as they are now.
     async fn begin_send(
         &self,
@@ -121,16 +128,19 @@ pub trait EmailStore: Send + Sync {
 
 /// A transaction's part: what a push does to its invitations (called by `SyncTx`).
 pub(super) async fn queue(tx: &mut super::db::Tx, q: &QueuedInvitation) -> StoreResult<()> {
-    // A new one is queued; one the supplier cancelled and queued again is queued afresh.
-    // One already queued, sending or gone is left as it is.
+    // A new one is queued; one the supplier cancelled and queued again, or sent again
+    // after it failed, is queued afresh. One already queued, sending or sent is left as it is.
     tx.execute(
-        "INSERT INTO invitation_emails (id, account_id, referral_code, link, wedding_date, status, next_attempt_at, queued_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $7)
+        "INSERT INTO invitation_emails (id, account_id, referral_code, wedding_date, status, next_attempt_at, queued_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'queued', $5, $6, $6)
          ON CONFLICT (id) DO UPDATE SET status = 'queued', wedding_date = excluded.wedding_date, attempts = 0,
              next_attempt_at = excluded.next_attempt_at, last_error = NULL, claimed_by = NULL, claimed_until = NULL,
              queued_at = excluded.queued_at, updated_at = excluded.updated_at
-         WHERE invitation_emails.status = 'cancelled' AND invitation_emails.account_id = excluded.account_id",
-        &args![q.id, q.account_id, &q.referral_code, &q.link, q.wedding_date, q.send_after, q.at],
+         WHERE invitation_emails.account_id = excluded.account_id
+           AND (invitation_emails.status = 'cancelled'
+                -- Sent again from the app after it failed: a send time after the failure.
+                OR (invitation_emails.status = 'failed' AND excluded.next_attempt_at > invitation_emails.updated_at))",
+        &args![q.id, q.account_id, &q.referral_code, q.wedding_date, q.send_after, q.at],
     )
     .await?;
     // A wedding date moved while it waits moves it in the order.
@@ -173,7 +183,7 @@ impl EmailStore for SqlStore {
             .await
     }
 
-    async fn claim_email_batch(&self, worker: &str, pacing: &Pacing, lease: Duration, now: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
+    async fn claim_email_batch(&self, worker: &str, pacing: &Pacing, lease: Duration, now: DateTime<Utc>) -> StoreResult<Option<ClaimedBatch>> {
         let mut tx = self.pool().begin_write().await?;
         let dialect = tx.dialect();
         let candidates = tx
@@ -223,27 +233,49 @@ impl EmailStore for SqlStore {
                 .iter()
                 .map(|r| Ok(Waiting { id: r.uuid("id")?, wedding_date: r.opt_date("wedding_date")?, queued_at: r.time("queued_at")? }))
                 .collect::<StoreResult<Vec<_>>>()?;
-            let batch = delivery::next_batch(waiting, allowance, today);
+            // The batch, most urgent first: the order it is sent in.
+            let picked = delivery::next_batch(waiting, allowance, today);
+            // Rows are locked in id order, as everywhere else, so two transactions never
+            // wait on each other in opposite orders.
+            let mut by_id = picked.clone();
+            by_id.sort();
+            let mut claimed = std::collections::HashSet::new();
+            for id in by_id {
+                // Read without a lock: a row another process took or moved since is skipped.
+                let taken = tx
+                    .execute(
+                        "UPDATE invitation_emails SET claimed_by = $2, claimed_until = $3
+                         WHERE id = $1 AND status = 'queued' AND (claimed_until IS NULL OR claimed_until < $4)",
+                        &args![id, worker, now + lease, now],
+                    )
+                    .await?;
+                if taken == 1 {
+                    claimed.insert(id);
+                }
+            }
+            let batch: Vec<Uuid> = picked.into_iter().filter(|id| claimed.contains(id)).collect();
             if batch.is_empty() {
                 continue;
             }
-            for id in &batch {
-                tx.execute(
-                    "UPDATE invitation_emails SET claimed_by = $2, claimed_until = $3 WHERE id = $1",
-                    &args![*id, worker, now + lease],
-                )
-                .await?;
-            }
+            // The supplier is busy until the batch ends (`end_email_batch` starts the pause
+            // then), or until the claim lapses should this process stop.
             tx.execute(
                 "UPDATE email_pacing SET next_batch_at = $2, day = $3, sent_on_day = $4 WHERE account_id = $1",
-                &args![account_id, now + Duration::seconds(pacing.pause_seconds.into()), today, sent_today + batch.len() as i64],
+                &args![account_id, now + lease, today, sent_today + batch.len() as i64],
             )
             .await?;
             tx.commit().await?;
-            return Ok(batch);
+            return Ok(Some(ClaimedBatch { account_id, ids: batch }));
         }
         tx.commit().await?;
-        Ok(Vec::new())
+        Ok(None)
+    }
+
+    async fn end_email_batch(&self, account_id: Uuid, pause: Duration, now: DateTime<Utc>) -> StoreResult<()> {
+        self.pool()
+            .execute("UPDATE email_pacing SET next_batch_at = $2 WHERE account_id = $1", &args![account_id, now + pause])
+            .await?;
+        Ok(())
     }
 
     async fn begin_send(
@@ -255,11 +287,20 @@ impl EmailStore for SqlStore {
         now: DateTime<Utc>,
     ) -> StoreResult<BeginSend> {
         let mut tx = self.pool().begin_write().await?;
-        let sql = locking!(
-            tx.dialect(),
-            "SELECT e.account_id, e.referral_code, e.link, e.attempts, a.business_name, a.email AS supplier_email
-             FROM invitation_emails e JOIN accounts a ON a.id = e.account_id
-             WHERE e.id = $1 AND e.status = 'queued' AND e.claimed_by = $2"
+        // `OF e`: only the email's row. Locking the supplier's account row too would queue
+        // behind (and could deadlock with) every push inserting rows that reference it.
+        let sql = tx.dialect().pick(
+            concat!(
+                "SELECT e.account_id, e.referral_code, e.attempts, a.business_name, a.email AS supplier_email
+                 FROM invitation_emails e JOIN accounts a ON a.id = e.account_id
+                 WHERE e.id = $1 AND e.status = 'queued' AND e.claimed_by = $2"
+            ),
+            concat!(
+                "SELECT e.account_id, e.referral_code, e.attempts, a.business_name, a.email AS supplier_email
+                 FROM invitation_emails e JOIN accounts a ON a.id = e.account_id
+                 WHERE e.id = $1 AND e.status = 'queued' AND e.claimed_by = $2",
+                " FOR UPDATE OF e"
+            ),
         );
         let Some(row) = tx.fetch_optional(sql, &args![id, worker]).await? else {
             tx.rollback().await?;
@@ -295,7 +336,6 @@ impl EmailStore for SqlStore {
                         to,
                         couple_names: field(&state.fields, "couple_names").unwrap_or_default(),
                         message,
-                        link: row.text("link")?,
                         referral_code: row.text("referral_code")?,
                         supplier_name: row.opt_text("business_name")?.filter(|n| !n.trim().is_empty()).unwrap_or(row.text("supplier_email")?),
                         supplier_email: row.text("supplier_email")?,

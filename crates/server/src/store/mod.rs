@@ -37,7 +37,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 pub use analytics::AnalyticsStore;
-pub use email::{BeginSend, EmailBacklog, EmailStore, OutgoingEmail, QueuedInvitation, SendOutcome};
+pub use email::{BeginSend, ClaimedBatch, EmailBacklog, EmailStore, OutgoingEmail, QueuedInvitation, SendOutcome};
 pub use recommendations::RecommendationStore;
 pub use experiments::{ExperimentRow, ExperimentStore, ExperimentTx, ReferrerCounts, VariantRow};
 pub use fraud::{AssessmentRow, FraudStore, FraudSubjectRow, FraudTx, ReviewRow, TouchFact};
