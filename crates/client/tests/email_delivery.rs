@@ -285,6 +285,14 @@ async fn a_relay_saying_later_delivers_once_and_a_refusal_fails_with_its_reason(
     let relay = Relay::start();
     let server = server_sending_to(db, &relay).await;
     let device = signed_in_supplier(&server, "studio@example.com").await;
+    // The platform subscribes to invitations' fate (docs/webhooks.md); its receiver is
+    // down here, so the events wait in the delivery log, where they are read back.
+    use bouquet_core::webhooks::EventType;
+    let hook = server
+        .store
+        .create_webhook("http://127.0.0.1:9/down", &[EventType::InvitationSent, EventType::InvitationFailed], None, "whsec_c2VjcmV0", Utc::now())
+        .await
+        .unwrap();
     let later = couple(&device, "Grey & List", "greylist@example.com", None);
     let refused = couple(&device, "No & Body", "reject@example.com", None);
     queue(&device, &[later, refused]);
@@ -319,6 +327,10 @@ async fn a_relay_saying_later_delivers_once_and_a_refusal_fails_with_its_reason(
     let again = device.store.invitations(None).unwrap().into_iter().find(|i| i.id == refused_now.id).unwrap();
     assert_eq!(again.status, InvitationStatus::Failed);
     assert_eq!(relay.received().len(), 1, "still nothing to the refused address");
+    // One event per outcome, written with it: sent once, failed twice.
+    let events: Vec<EventType> = server.store.webhook_deliveries(hook.id, 100).await.unwrap().unwrap().iter().map(|d| d.event_type).collect();
+    assert_eq!(events.iter().filter(|e| **e == EventType::InvitationSent).count(), 1, "{events:?}");
+    assert_eq!(events.iter().filter(|e| **e == EventType::InvitationFailed).count(), 2, "{events:?}");
 }
 
 async fn a_reply_that_never_comes_is_not_sent_again(db: &TestDb) {

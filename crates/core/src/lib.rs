@@ -25,6 +25,7 @@ pub mod rewards;
 pub mod sync;
 pub mod template;
 pub mod tiers;
+pub mod webhooks;
 
 pub use account::{AccountKind, VendorType};
 pub use attribution::{AttributionModel, Channel};

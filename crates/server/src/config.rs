@@ -214,6 +214,8 @@ pub struct Settings {
     pub funnel_benchmarks: bouquet_core::metrics::FunnelBenchmarks,
     /// Invitation email: the relay, the sender, the pacing (docs/email.md).
     pub email: EmailSettings,
+    /// How outgoing webhooks are delivered (docs/webhooks.md).
+    pub webhooks: crate::service::webhooks::WebhookSettings,
     /// Whether public_url (and the default signup_url) were derived from `bind`, and so
     /// must follow the address actually bound (port 0 picks one at start).
     derived_from_bind: bool,
@@ -468,6 +470,7 @@ impl Settings {
             funnel_benchmarks,
             disposable_domains_file,
             email,
+            webhooks: Default::default(),
             derived_from_bind,
         })
     }

@@ -54,6 +54,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             // Time-driven reward changes (eligible, expired) happen without a request.
             tokio::spawn(bouquet_server::service::rewards::run_scheduler(store, every, seed));
             state.start_email_sender()?;
+            state.start_webhook_dispatcher();
             // Tests and scripts read this line to find a port chosen with :0.
             println!("bouquet-server listening on http://{address}");
             tracing::info!(%address, "listening");

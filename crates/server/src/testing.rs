@@ -104,6 +104,8 @@ pub struct TestServer {
     task: Option<tokio::task::JoinHandle<()>>,
     /// The invitation sender, when the settings name a mail relay.
     sender: Option<tokio::task::JoinHandle<()>>,
+    /// The webhook dispatcher.
+    dispatcher: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestServer {
@@ -125,6 +127,7 @@ impl TestServer {
         let store = db.open().await;
         let state = AppState::new(store.clone(), settings).await.expect("state");
         let sender = state.start_email_sender().expect("the mail settings are valid");
+        let dispatcher = state.start_webhook_dispatcher();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             http::serve(listener, state, async {
@@ -133,7 +136,7 @@ impl TestServer {
             .await
             .expect("serve");
         });
-        Self { url, store, stop: Some(stop), task: Some(task), sender }
+        Self { url, store, stop: Some(stop), task: Some(task), sender, dispatcher: Some(dispatcher) }
     }
 
     /// Stops the server abruptly, as a killed process would: requests in flight are
@@ -142,6 +145,10 @@ impl TestServer {
         if let Some(sender) = self.sender.take() {
             sender.abort();
             let _ = sender.await;
+        }
+        if let Some(dispatcher) = self.dispatcher.take() {
+            dispatcher.abort();
+            let _ = dispatcher.await;
         }
         if let Some(task) = self.task.take() {
             task.abort();
@@ -152,6 +159,9 @@ impl TestServer {
     pub async fn stop(mut self) {
         if let Some(sender) = self.sender.take() {
             sender.abort();
+        }
+        if let Some(dispatcher) = self.dispatcher.take() {
+            dispatcher.abort();
         }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -166,6 +176,9 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(sender) = self.sender.take() {
             sender.abort();
+        }
+        if let Some(dispatcher) = self.dispatcher.take() {
+            dispatcher.abort();
         }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

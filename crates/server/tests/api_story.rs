@@ -371,6 +371,9 @@ async fn openapi_covers_every_endpoint(db: &TestDb) {
         ("/api/v1/sync/codes", &["get"]),
         ("/api/v1/sync/invitations", &["get"]),
         ("/api/v1/unsubscribe/{token}", &["get", "post"]),
+        ("/api/v1/admin/webhooks", &["post", "get"]),
+        ("/api/v1/admin/webhooks/{id}", &["delete"]),
+        ("/api/v1/admin/webhooks/{id}/deliveries", &["get"]),
         ("/api/openapi.json", &["get"]),
         ("/healthz", &["get"]),
         ("/metrics", &["get"]),
@@ -408,7 +411,7 @@ async fn openapi_covers_every_endpoint(db: &TestDb) {
             assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from the OpenAPI document");
         }
     }
-    assert_eq!(paths.len(), 43, "a route was added without being checked here: {:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 46, "a route was added without being checked here: {:?}", paths.keys().collect::<Vec<_>>());
     let health: Value = api().get(format!("{}/healthz", server.url)).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
     let metrics = api().get(format!("{}/metrics", server.url)).send().await.unwrap().text().await.unwrap();

@@ -13,6 +13,7 @@ mod extract;
 mod fraud;
 mod landing;
 mod rewards;
+mod webhooks;
 pub mod metrics;
 mod recommendations;
 pub mod openapi;
@@ -25,7 +26,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::middleware;
-use axum::routing::{get, patch, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -101,6 +102,12 @@ impl AppState {
         })
     }
 
+    /// Starts delivering webhooks from the outbox.
+    pub fn start_webhook_dispatcher(&self) -> tokio::task::JoinHandle<()> {
+        let dispatcher = crate::service::webhooks::Dispatcher::new(self.store.clone(), self.settings.webhooks.clone());
+        tokio::spawn(dispatcher.run())
+    }
+
     /// Starts sending queued invitations (docs/email.md) when a mail relay is configured;
     /// `None` (and a warning) when not: invitations then wait in the queue.
     pub fn start_email_sender(&self) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
@@ -133,6 +140,9 @@ pub fn router(state: AppState) -> Router {
         .route("/platform/users/{id}/rewards", get(rewards::platform_user_rewards))
         .route("/admin/ledger/adjustments", post(rewards::adjust))
         .route("/admin/accounts/{id}/ledger", get(rewards::account_ledger))
+        .route("/admin/webhooks", post(webhooks::create).get(webhooks::list))
+        .route("/admin/webhooks/{id}", delete(webhooks::remove))
+        .route("/admin/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/admin/campaigns", post(campaigns::create).get(campaigns::list))
         .route("/admin/campaigns/{id}", get(campaigns::get).merge(patch(campaigns::update)))
         .route("/campaigns/active", get(campaigns::active))

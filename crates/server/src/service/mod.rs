@@ -17,3 +17,4 @@ pub mod sync;
 pub mod validate;
 pub mod visitors;
 pub mod webhook_signature;
+pub mod webhooks;

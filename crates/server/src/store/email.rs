@@ -10,6 +10,7 @@
 use async_trait::async_trait;
 use bouquet_core::delivery::{self, InvitationDelivery, Pacing, SendState, Waiting};
 use bouquet_core::sync::Entity;
+use bouquet_core::webhooks::EventType;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::Value;
 use uuid::Uuid;
@@ -372,35 +373,45 @@ impl EmailStore for SqlStore {
     async fn finish_send(&self, id: Uuid, worker: &str, outcome: &SendOutcome, now: DateTime<Utc>) -> StoreResult<()> {
         // Only the process that sent it records how it went: what happened is the truth,
         // even over an "interrupted" mark another process made while this one was slow.
-        let pool = self.pool();
-        match outcome {
+        let mut tx = self.pool().begin_write().await?;
+        let row = match outcome {
             SendOutcome::Sent => {
-                pool.execute(
+                tx.fetch_optional(
                     "UPDATE invitation_emails SET status = 'sent', sent_at = $3, last_error = NULL, claimed_by = NULL, claimed_until = NULL, updated_at = $3
-                     WHERE id = $1 AND claimed_by = $2",
+                     WHERE id = $1 AND claimed_by = $2 RETURNING account_id",
                     &args![id, worker, now],
                 )
                 .await?
             }
             SendOutcome::Retry { error, at } => {
-                pool.execute(
+                tx.fetch_optional(
                     "UPDATE invitation_emails SET status = 'queued', attempts = attempts + 1, next_attempt_at = $4, last_error = $3,
                          claimed_by = NULL, claimed_until = NULL, updated_at = $5
-                     WHERE id = $1 AND claimed_by = $2",
+                     WHERE id = $1 AND claimed_by = $2 RETURNING account_id",
                     &args![id, worker, error.as_str(), *at, now],
                 )
                 .await?
             }
             SendOutcome::Failed(reason) => {
-                pool.execute(
+                tx.fetch_optional(
                     "UPDATE invitation_emails SET status = 'failed', attempts = attempts + 1, last_error = $3, claimed_by = NULL, claimed_until = NULL, updated_at = $4
-                     WHERE id = $1 AND claimed_by = $2",
+                     WHERE id = $1 AND claimed_by = $2 RETURNING account_id",
                     &args![id, worker, reason.as_str(), now],
                 )
                 .await?
             }
         };
-        Ok(())
+        // The platform hears of it in the same transaction (docs/webhooks.md).
+        let event = match outcome {
+            SendOutcome::Sent => Some((EventType::InvitationSent, None)),
+            SendOutcome::Failed(reason) => Some((EventType::InvitationFailed, Some(reason.as_str()))),
+            SendOutcome::Retry { .. } => None,
+        };
+        if let (Some(row), Some((kind, reason))) = (row, event) {
+            let payload = serde_json::json!({"invitation_id": id, "account_id": row.uuid("account_id")?, "reason": reason, "at": now});
+            super::webhooks::emit(&mut tx, kind, &payload, now).await?;
+        }
+        tx.commit().await
     }
 
     async fn suppress(&self, address_hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {

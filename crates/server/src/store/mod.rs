@@ -25,6 +25,7 @@ mod rows;
 mod sql;
 mod syncing;
 mod time;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -45,6 +46,7 @@ pub use campaigns::{CampaignRow, CampaignStore, CampaignTx, ReferralFacts};
 pub use rewards::{AccountOverview, LedgerAudit, LedgerEntryRow, RewardRow, RewardStore, RewardTx, StandingRow, Transfer};
 pub use rewards_sql::PROGRAM;
 pub use sql::SqlStore;
+pub use webhooks::{Attempt, AttemptOutcome, DueDelivery, WebhookStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -198,7 +200,7 @@ pub struct StatsRow {
 }
 
 #[async_trait]
-pub trait Store: EmailStore + RewardStore + CampaignStore + ExperimentStore + FraudStore + AnalyticsStore + RecommendationStore + Send + Sync + 'static {
+pub trait Store: EmailStore + WebhookStore + RewardStore + CampaignStore + ExperimentStore + FraudStore + AnalyticsStore + RecommendationStore + Send + Sync + 'static {
     /// "sqlite" or "postgres", for health and logs.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;

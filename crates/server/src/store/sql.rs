@@ -82,6 +82,12 @@ pub(super) async fn insert_referral(tx: &mut Tx, r: &NewReferral) -> StoreResult
     )
     .await
     .map_err(|e| unique_violation(e, "a referral with this code"))?;
+    let event = serde_json::json!({
+        "id": r.id, "code": &r.code, "referrer_id": r.referrer_id, "referrer_type": r.referrer_type.as_str(),
+        "referee_type": r.referee_type.as_str(), "method": &r.method, "campaign_id": r.campaign_id,
+        "created_at": r.created_at, "expires_at": r.expires_at,
+    });
+    super::webhooks::emit(tx, bouquet_core::webhooks::EventType::ReferralCreated, &event, r.created_at).await?;
     for campaign in r.campaign_id.iter().chain(r.seasonal_campaigns.iter().filter(|c| Some(**c) != r.campaign_id)) {
         tx.execute("UPDATE campaigns SET referrals = referrals + 1 WHERE id = $1", &args![*campaign]).await?;
     }
