@@ -4,7 +4,8 @@
 // reason and the operator. A supplier's sign-in is refused, a forged form is refused, and
 // the pages carry their security headers. An operator works a fraud case held by the
 // default policy (a ring of look-alike sign-ups a minute apart) from the review queue, and
-// the supplier sees where review stands.
+// the supplier sees where review stands. An operator subscribes a webhook receiver and
+// reads its delivery log.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -366,4 +367,69 @@ test("an operator reads the platform's growth: targets, the series and its chart
   const anonymous = await fetch(`${server.url}/admin/analytics.csv`, { redirect: "manual" });
   assert.notEqual(anonymous.status, 200);
   await page.close();
+});
+
+test("an operator subscribes a receiver to referrals; the secret is shown once, and the delivery log shows the signed request it took", async () => {
+  // A real receiver on this machine, recording what it is sent.
+  const { createServer } = await import("node:http");
+  const received = [];
+  const receiver = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      received.push({ id: req.headers["webhook-id"], signature: req.headers["webhook-signature"], body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((ok) => receiver.listen(0, "127.0.0.1", ok));
+  const hookUrl = `http://127.0.0.1:${receiver.address().port}/bouquet`;
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false });
+    await page.goto(`${server.url}/admin/login`);
+    await page.fill("input[name=email]", "ops@bouquet.example");
+    await page.fill("input[name=password]", "a long operator password");
+    await page.click("button[type=submit]");
+    await page.getByRole("link", { name: "Webhooks", exact: true }).click();
+    assert.equal(new URL(page.url()).pathname, "/admin/webhooks");
+    // Plain HTTP across a network is refused, with the reason.
+    await page.fill("input[name=url]", "http://hooks.example.com/x");
+    await page.check("input[name=event_types][value='referral.created']");
+    await page.click("form[action='/admin/webhooks'] button[type=submit]");
+    assert.match(await page.textContent("[role=alert]"), /not a webhook address/);
+    await page.fill("input[name=url]", hookUrl);
+    await page.check("input[name=event_types][value='referral.created']");
+    await page.click("form[action='/admin/webhooks'] button[type=submit]");
+    const shown = await page.textContent("[data-testid=webhook-secret]");
+    assert.match(shown, /whsec_[A-Za-z0-9+/=]+/);
+    await page.goto(`${server.url}/admin/webhooks`);
+    assert.equal(await page.locator("[data-testid=webhook-secret]").count(), 0, "the secret is shown once");
+    await page.screenshot({ path: join(artifacts, "console-webhooks.png"), fullPage: true });
+
+    // The supplier makes a referral: the receiver is told, signed.
+    const made = await api(server, "POST", "/api/v1/referrals", { token: supplier.token, body: { method: "link" } });
+    const deadline = Date.now() + 15_000;
+    while (received.length === 0) {
+      assert.ok(Date.now() < deadline, "the receiver was never called");
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    assert.equal(JSON.parse(received[0].body).data.code, made.code);
+    assert.match(received[0].signature, /^v1,/);
+    // Its delivery log in the console: the event, delivered, the receiver's 204.
+    await page.getByRole("link", { name: hookUrl }).click();
+    // The attempt is recorded once the receiver has answered: reload until it shows.
+    let log = await page.textContent("[data-testid=webhook-deliveries]");
+    for (let tries = 0; !/delivered/.test(log) && tries < 50; tries++) {
+      await new Promise((ok) => setTimeout(ok, 200));
+      await page.reload();
+      log = await page.textContent("[data-testid=webhook-deliveries]");
+    }
+    assert.match(log, /referral\.created/);
+    assert.match(log, new RegExp(received[0].id));
+    assert.match(log, /delivered/);
+    assert.match(log, /· 204 ·/);
+    await page.screenshot({ path: join(artifacts, "console-webhook-log.png"), fullPage: true });
+    await page.close();
+  } finally {
+    receiver.close();
+  }
 });

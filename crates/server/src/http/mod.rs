@@ -5,6 +5,7 @@ mod admin;
 mod admin_campaigns;
 mod admin_analytics;
 mod admin_fraud;
+mod admin_webhooks;
 mod analytics;
 mod api;
 mod campaigns;
@@ -183,6 +184,9 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/campaigns/{id}", get(admin_campaigns::show))
         .route("/admin/campaigns/{id}/action", post(admin_campaigns::act))
         .route("/admin/experiments/{id}/apply", post(admin_campaigns::apply))
+        .route("/admin/webhooks", get(admin_webhooks::list).post(admin_webhooks::create))
+        .route("/admin/webhooks/{id}", get(admin_webhooks::show))
+        .route("/admin/webhooks/{id}/delete", post(admin_webhooks::delete))
         .route("/admin/fraud", get(admin_fraud::queue))
         .route("/admin/analytics", get(admin_analytics::show))
         .route("/admin/analytics.csv", get(admin_analytics::csv))
