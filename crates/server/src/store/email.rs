@@ -172,6 +172,14 @@ fn field(fields: &serde_json::Map<String, Value>, name: &str) -> Option<String> 
 #[async_trait]
 impl EmailStore for SqlStore {
     async fn fail_interrupted(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        // A plain read first: an idle sender never takes SQLite's write lock.
+        let stuck = self
+            .pool()
+            .fetch_optional("SELECT 1 AS one FROM invitation_emails WHERE status = 'sending' AND claimed_until < $1 LIMIT 1", &args![now])
+            .await?;
+        if stuck.is_none() {
+            return Ok(0);
+        }
         self.pool()
             .execute(
                 // claimed_by stays: should that process be alive after all (only slow), its
@@ -185,6 +193,13 @@ impl EmailStore for SqlStore {
     }
 
     async fn claim_email_batch(&self, worker: &str, pacing: &Pacing, lease: Duration, now: DateTime<Utc>) -> StoreResult<Option<ClaimedBatch>> {
+        let due = self
+            .pool()
+            .fetch_optional("SELECT 1 AS one FROM invitation_emails WHERE status = 'queued' AND next_attempt_at <= $1 LIMIT 1", &args![now])
+            .await?;
+        if due.is_none() {
+            return Ok(None);
+        }
         let mut tx = self.pool().begin_write().await?;
         let dialect = tx.dialect();
         let candidates = tx

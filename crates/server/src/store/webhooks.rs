@@ -182,6 +182,18 @@ impl WebhookStore for SqlStore {
     }
 
     async fn claim_deliveries(&self, limit: i64, lease: Duration, now: DateTime<Utc>) -> StoreResult<Vec<DueDelivery>> {
+        // Most ticks find nothing: a plain read first, so an idle dispatcher never takes
+        // SQLite's write lock.
+        let due = self
+            .pool()
+            .fetch_optional(
+                "SELECT 1 AS one FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 LIMIT 1",
+                &args![now],
+            )
+            .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.pool().begin_write().await?;
         let sql = skipping_locked!(
             tx.dialect(),
