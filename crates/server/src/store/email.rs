@@ -102,7 +102,7 @@ pub trait EmailStore: Send + Sync {
     /// failed: they may have reached the relay, so they are not sent again. How many.
     async fn fail_interrupted(&self, now: DateTime<Utc>) -> StoreResult<u64>;
     /// Claims the next batch of one supplier whose pacing allows one now: at most
-    /// `pacing.allowance` of their due invitations, the most urgent weddings first. Empty
+    /// `pacing.allowance` of their due invitations, the most urgent weddings first. `None`
     /// when no supplier has a batch due.
     async fn claim_email_batch(&self, worker: &str, pacing: &Pacing, lease: Duration, now: DateTime<Utc>) -> StoreResult<Option<ClaimedBatch>>;
     /// The supplier's batch is done: their next may start after the pause.
