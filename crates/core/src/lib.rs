@@ -18,6 +18,7 @@ pub mod leaderboard;
 pub mod ledger;
 pub mod metrics;
 pub mod money;
+pub mod notifications;
 pub mod recommend;
 pub mod referral;
 pub mod reward_status;

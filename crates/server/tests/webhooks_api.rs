@@ -12,7 +12,7 @@ use std::time::{Duration as StdDuration, Instant};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use bouquet_server::on_both_backends;
-use common::people::{account, code};
+use common::people::{Platform, Via, account, code, scan};
 use common::{TestDb, TestServer, api, json_of};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -216,4 +216,120 @@ async fn a_receiver_failing_past_the_limit_is_disabled(db: &TestDb) {
     assert!(other.received().is_empty());
 }
 
-on_both_backends!(a_referral_reaches_the_receiver_signed_and_is_retried_with_the_same_id, a_receiver_failing_past_the_limit_is_disabled);
+/// The receiver's events by type, in arrival order.
+fn events_of(got: &[Received]) -> Vec<(String, Value)> {
+    got.iter()
+        .map(|r| {
+            let body: Value = serde_json::from_str(&r.body).unwrap();
+            (body["type"].as_str().unwrap().to_string(), body["data"].clone())
+        })
+        .collect()
+}
+
+fn first<'a>(events: &'a [(String, Value)], kind: &str) -> &'a Value {
+    &events.iter().find(|(t, _)| t == kind).unwrap_or_else(|| panic!("no {kind} among {:?}", events.iter().map(|(t, _)| t).collect::<Vec<_>>())).1
+}
+
+/// A referral's whole life reaches a receiver subscribed to everything: the visit, the
+/// lead, the conversion and its attribution, the rewards, the fraud review and its
+/// decision, the tier; and the supplier hears in the app what concerns them.
+async fn every_step_of_a_referral_reaches_the_platform(db: &TestDb) {
+    let server = TestServer::start_with(db, |s| {
+        s.webhooks.tick = StdDuration::from_millis(100);
+        // Instant conversions are held for review (as the fraud tests' sensitive policy).
+        s.fraud = bouquet_core::fraud::FraudPolicy { medium_from: 0.1, ..Default::default() };
+    })
+    .await;
+    let ops = account(&server, "admin", "ops@bouquet.example", "").await;
+    let flo = account(&server, "supplier", "flo@petalandstem.example", "Petal & Stem").await;
+    let hook = receiver(vec![]).await;
+    let all: Vec<&str> = bouquet_core::webhooks::EventType::ALL.iter().map(|t| t.as_str()).collect();
+    subscribe(&server, &ops.token, &hook.url, &all).await;
+    let platform = Platform::new(&server).await;
+    let c = code(&server, &flo).await;
+
+    // A phone opens the link and leaves its details.
+    let touch = scan(&server, &c, "203.0.113.9", 1).await;
+    let form = [("couple_names", "Amy & Ben"), ("email", "amy.ben@mail.example"), ("wedding_date", "2027-06-12"), ("touch", touch.as_str())];
+    // The form answers with a redirect to the platform's sign-up, which is not followed here.
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let resp = browser.post(format!("{}/r/{c}", server.url)).form(&form).send().await.unwrap();
+    assert!(resp.status().is_redirection(), "{}: {}", resp.status(), resp.text().await.unwrap());
+    // Two couples convert at once (held for review); one is approved, one rejected.
+    let now = chrono::Utc::now();
+    for (user, at) in [("old", now - chrono::Duration::days(20)), ("fake", now - chrono::Duration::minutes(5))] {
+        platform.signup(&server, user, &format!("{user}.couple@mail.example"), Via::Code(&c), "198.51.100.7", at - chrono::Duration::seconds(30)).await;
+        platform.convert(&server, user, at).await;
+    }
+    let queue: Value = json_of(api().get(format!("{}/api/v1/admin/fraud/reviews?status=pending", server.url)).bearer_auth(&ops.token).send().await.unwrap(), StatusCode::OK).await;
+    for case in queue["items"].as_array().unwrap() {
+        let decision = if case["platform_user_id"] == "old" { "approve" } else { "reject" };
+        let url = format!("{}/api/v1/admin/fraud/reviews/{}/decision", server.url, case["id"].as_str().unwrap());
+        json_of(api().post(url).bearer_auth(&ops.token).json(&json!({"decision": decision})).send().await.unwrap(), StatusCode::OK).await;
+    }
+
+    let expected = ["referral.created", "touch.recorded", "lead.created", "conversion.attributed", "reward.created", "fraud.flagged", "fraud.decided", "reward.eligible", "tier.reached", "reward.voided"];
+    let start = Instant::now();
+    let events = loop {
+        let events = events_of(&hook.received());
+        if expected.iter().all(|t| events.iter().any(|(k, _)| k == t)) {
+            break events;
+        }
+        assert!(start.elapsed() < StdDuration::from_secs(30), "missing: {:?}", expected.iter().filter(|t| !events.iter().any(|(k, _)| k == *t)).collect::<Vec<_>>());
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    };
+    // The visit: which referral and channel, never the visitor's traces.
+    let visit = first(&events, "touch.recorded");
+    assert_eq!((visit["touch_id"].as_str(), visit["channel"].as_str(), visit["unique"].as_bool()), (Some(touch.as_str()), Some("qr"), Some(true)));
+    for private in ["ip_hash", "visitor_key", "user_agent"] {
+        assert!(visit.get(private).is_none(), "{visit}");
+    }
+    let lead = first(&events, "lead.created");
+    assert_eq!((lead["touch_id"].as_str(), lead["source"].as_str(), lead["wedding_date"].as_str()), (Some(touch.as_str()), Some("landing_page"), Some("2027-06-12")));
+    assert!(!lead.to_string().contains("amy.ben@mail.example"), "the couple's address stays in Bouquet: {lead}");
+    let attributed: Vec<&Value> = events.iter().filter(|(t, _)| t == "conversion.attributed").map(|(_, d)| d).collect();
+    assert_eq!(attributed.len(), 2);
+    assert!(attributed.iter().all(|d| d["referrer_id"] == json!(flo.account.id) && d["credits"].as_array().is_some_and(|c| !c.is_empty())));
+    let flagged: Vec<&Value> = events.iter().filter(|(t, _)| t == "fraud.flagged").map(|(_, d)| d).collect();
+    assert_eq!(flagged.len(), 2, "{flagged:?}");
+    assert!(flagged.iter().all(|d| d["action"] == "review"));
+    let mut decided: Vec<(String, String)> = events
+        .iter()
+        .filter(|(t, _)| t == "fraud.decided")
+        .map(|(_, d)| (d["platform_user_id"].as_str().unwrap().to_string(), d["decision"].as_str().unwrap().to_string()))
+        .collect();
+    decided.sort();
+    assert_eq!(decided, vec![("fake".to_string(), "rejected".to_string()), ("old".to_string(), "approved".to_string())]);
+    // Approved after its holding period: eligible at once, and the success reaches bronze.
+    let eligible = events.iter().find(|(t, d)| t == "reward.eligible" && d["role"] == "referrer").expect("the referrer's reward eligible").1.clone();
+    assert_eq!((eligible["referee_user_id"].as_str(), eligible["account_id"].clone()), (Some("old"), json!(flo.account.id)));
+    let tier = first(&events, "tier.reached");
+    assert_eq!((tier["tier"].as_str(), tier["account_id"].clone()), (Some("bronze"), json!(flo.account.id)));
+    // Rejected: the referrer's reward and the couple's incentive are voided.
+    let voided: Vec<&Value> = events.iter().filter(|(t, _)| t == "reward.voided").map(|(_, d)| d).collect();
+    assert_eq!(voided.len(), 2, "{voided:?}");
+    assert!(voided.iter().all(|d| d["status"] == "voided" && d["referee_user_id"] == "fake"), "{voided:?}");
+    assert!(voided.iter().any(|d| d["role"] == "referee" && d["platform_user_id"] == "fake"), "the couple's incentive: {voided:?}");
+    assert!(!events.iter().any(|(t, _)| t.starts_with("invitation.")));
+
+    // The supplier's own notifications say the same, without the fraud evidence.
+    let mine: Value = json_of(api().get(format!("{}/api/v1/me/notifications", server.url)).bearer_auth(&flo.token).send().await.unwrap(), StatusCode::OK).await;
+    let kinds: Vec<&str> = mine.as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    let count = |k: &str| kinds.iter().filter(|x| **x == k).count();
+    assert_eq!((count("referral_held"), count("review_decided"), count("reward_eligible"), count("tier_reached")), (2, 2, 1, 1), "{kinds:?}");
+    assert_eq!(count("reward_earned"), 0, "held conversions are told as held, not earned: {kinds:?}");
+    let titles: Vec<&str> = mine.as_array().unwrap().iter().map(|n| n["title"].as_str().unwrap()).collect();
+    assert!(titles.contains(&"Your referral was approved") && titles.contains(&"Your referral was not approved"), "{titles:?}");
+    assert!(!mine.to_string().contains("198.51.100.7") && !mine.to_string().contains("score"), "no evidence: {mine}");
+    // Another account sees none of it.
+    let other = account(&server, "supplier", "other@studio.example", "Other Studio").await;
+    let theirs: Value = json_of(api().get(format!("{}/api/v1/me/notifications", server.url)).bearer_auth(&other.token).send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(theirs, json!([]));
+    server.stop().await;
+}
+
+on_both_backends!(
+    a_referral_reaches_the_receiver_signed_and_is_retried_with_the_same_id,
+    a_receiver_failing_past_the_limit_is_disabled,
+    every_step_of_a_referral_reaches_the_platform
+);

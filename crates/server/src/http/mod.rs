@@ -13,6 +13,7 @@ mod email;
 mod extract;
 mod fraud;
 mod landing;
+mod notifications;
 mod rewards;
 mod webhooks;
 pub mod metrics;
@@ -165,6 +166,8 @@ pub fn router(state: AppState) -> Router {
         .route("/sync/state", get(api::sync_state))
         .route("/sync/codes", get(api::code_statuses))
         .route("/sync/invitations", get(email::deliveries))
+        .route("/me/notifications", get(notifications::list))
+        .route("/me/notification-preferences", get(notifications::preferences).put(notifications::set_preferences))
         .route("/unsubscribe/{token}", get(email::confirm_page).post(email::unsubscribe))
         .fallback(api::not_found);
     Router::new()

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{analytics, api, campaigns, email, fraud, webhooks, landing, metrics, recommendations, rewards};
+use super::{analytics, api, campaigns, email, fraud, notifications, webhooks, landing, metrics, recommendations, rewards};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,6 +14,7 @@ use super::{analytics, api, campaigns, email, fraud, webhooks, landing, metrics,
         api::register, api::log_in, api::create_referral, api::list_referrals, api::post_event, api::my_stats,
         api::sync_push, api::sync_pull, api::sync_state, api::code_statuses, email::deliveries, email::confirm_page, email::unsubscribe,
         webhooks::create, webhooks::list, webhooks::remove, webhooks::deliveries,
+        notifications::list, notifications::preferences, notifications::set_preferences,
         api::health, metrics::serve, serve, landing::show, landing::submit_lead, landing::lookup, landing::welcome,
         rewards::my_rewards, rewards::my_balance, rewards::my_ledger, rewards::claim_reward, rewards::my_tier,
         rewards::set_visibility, rewards::leaderboards, rewards::platform_user_rewards, rewards::adjust, rewards::account_ledger,

@@ -133,6 +133,38 @@ fn admits_facts(c: &CampaignRow, kind: AccountKind, vendor_type: Option<&str>, l
     kind_ok && trade_ok && place_ok && tier_ok
 }
 
+/// A campaign an operator started is announced at once rather than at the scheduler's
+/// next round; if that fails, the scheduler tries again (the campaign itself is saved).
+async fn announce_now(store: &Arc<dyn Store>, now: DateTime<Utc>) {
+    if let Err(e) = announce_started(store, now).await {
+        tracing::warn!(error = %e, "announcing the campaign failed; the scheduler will try again");
+    }
+}
+
+/// Tells every account a newly active campaign admits that it started (once per campaign,
+/// whichever process gets there first). How many accounts were told.
+pub async fn announce_started(store: &Arc<dyn Store>, now: DateTime<Utc>) -> Result<usize, ApiError> {
+    let mut told = 0;
+    for id in store.unannounced_campaigns().await? {
+        let Some(c) = store.campaign(id).await? else { continue };
+        let recipients: Vec<uuid::Uuid> = store
+            .campaign_audience(c.referrer_kind)
+            .await?
+            .iter()
+            .filter(|m| admits_facts(&c, m.kind, m.vendor_type.as_deref(), m.location.as_deref(), m.successful_referrals))
+            .map(|m| m.account_id)
+            .collect();
+        let bonus = Money::credits(c.bonus_minor);
+        let multiplier = u32::try_from(c.multiplier_bp).unwrap_or(10_000);
+        let message = bouquet_core::notifications::campaign_started(&c.name, multiplier, Some(&bonus), c.ends_at.date_naive());
+        if store.announce_campaign(id, &recipients, &message, now).await? {
+            tracing::info!(campaign = %id, accounts = recipients.len(), "campaign start announced");
+            told += recipients.len();
+        }
+    }
+    Ok(told)
+}
+
 /// The campaigns a referral falls under, with the boost each would give: the one it was
 /// made with (if its targeting admits the referrer), and seasonal ones whose window held
 /// its making and whose audience its data matches.
@@ -256,6 +288,7 @@ pub async fn create(store: &Arc<dyn Store>, req: CreateCampaign, now: DateTime<U
     if !store.insert_campaign(&row).await? {
         return Err(ApiError::Conflict(format!("a campaign named \"{}\" already starts then", row.name)));
     }
+    announce_now(store, now).await;
     Ok(view(&row))
 }
 
@@ -308,6 +341,7 @@ pub async fn update(store: &Arc<dyn Store>, id: Uuid, req: UpdateCampaign, now: 
     c.updated_at = now;
     check(&c)?;
     store.update_campaign(&c).await?;
+    announce_now(store, now).await;
     let saved = store.campaign(id).await?.ok_or(ApiError::NotFound("no such campaign"))?;
     Ok(view(&saved))
 }

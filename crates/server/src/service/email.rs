@@ -26,7 +26,7 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::config::{EmailSettings, SmtpRelay, SmtpTls};
-use crate::store::{BeginSend, OutgoingEmail, SendOutcome, Store, StoreResult};
+use crate::store::{BeginSend, NotificationEmail, NotificationEmailOutcome, OutgoingEmail, SendOutcome, Store, StoreResult};
 
 /// The secret shared by every server process that keys the unsubscribe tokens.
 pub const UNSUBSCRIBE_KEY: &str = "unsubscribe_key";
@@ -234,14 +234,14 @@ impl Sender {
         }
     }
 
-    /// One pass: fails what a stopped process left mid-send, then sends every batch due.
-    /// How many emails the relay accepted.
+    /// One pass: fails what a stopped process left mid-send, then sends the notification
+    /// emails due and every invitation batch due. How many emails the relay accepted.
     pub async fn round(&self) -> StoreResult<usize> {
         let interrupted = self.store.fail_interrupted(Utc::now()).await?;
         if interrupted > 0 {
             tracing::warn!(interrupted, "invitations a stopped server was sending are marked failed, not sent twice");
         }
-        let mut sent = 0;
+        let mut sent = self.notification_round().await?;
         loop {
             let claimed = self.store.claim_email_batch(&self.worker, &self.settings.pacing, self.settings.lease, Utc::now()).await?;
             let Some(batch) = claimed else { return Ok(sent) };
@@ -267,18 +267,7 @@ impl Sender {
         };
         let outcome = match compose(&email, &self.from, &self.public_url) {
             Err(Unsendable(reason)) => SendOutcome::Failed(reason),
-            // Reaching the relay first tells "nothing went" (try later) from "the connection
-            // broke mid-send" (it may have arrived: never resent).
-            // lettre's own timeout covers connecting only: every exchange is bounded here.
-            Ok(message) => match tokio::time::timeout(self.settings.timeout, self.transport.test_connection()).await {
-                Ok(Err(e)) => unreachable_relay(format!("the mail relay could not be reached: {e}"), email.attempts, &self.settings),
-                Ok(Ok(false)) | Err(_) => unreachable_relay("the mail relay did not answer".into(), email.attempts, &self.settings),
-                Ok(Ok(true)) => match tokio::time::timeout(self.settings.timeout, self.transport.send(message)).await {
-                    Ok(Ok(_)) => SendOutcome::Sent,
-                    Ok(Err(e)) => judge_failure(&e, email.attempts, &self.settings),
-                    Err(_) => SendOutcome::Failed(uncertain(&format!("no reply within {} seconds", self.settings.timeout.as_secs()))),
-                },
-            },
+            Ok(message) => self.deliver(message, email.attempts).await,
         };
         match &outcome {
             SendOutcome::Sent => tracing::info!(invitation = %id, "invitation sent"),
@@ -288,6 +277,89 @@ impl Sender {
         self.store.finish_send(id, &self.worker, &outcome, Utc::now()).await?;
         Ok(outcome == SendOutcome::Sent)
     }
+}
+
+impl Sender {
+    /// Hands one email to the relay. Reaching the relay first tells "nothing went" (try
+    /// later) from "the connection broke mid-send" (it may have arrived: never resent).
+    /// lettre's own timeout covers connecting only: every exchange is bounded here.
+    async fn deliver(&self, message: Message, attempts_before: i64) -> SendOutcome {
+        match tokio::time::timeout(self.settings.timeout, self.transport.test_connection()).await {
+            Ok(Err(e)) => unreachable_relay(format!("the mail relay could not be reached: {e}"), attempts_before, &self.settings),
+            Ok(Ok(false)) | Err(_) => unreachable_relay("the mail relay did not answer".into(), attempts_before, &self.settings),
+            Ok(Ok(true)) => match tokio::time::timeout(self.settings.timeout, self.transport.send(message)).await {
+                Ok(Ok(_)) => SendOutcome::Sent,
+                Ok(Err(e)) => judge_failure(&e, attempts_before, &self.settings),
+                Err(_) => SendOutcome::Failed(uncertain(&format!("no reply within {} seconds", self.settings.timeout.as_secs()))),
+            },
+        }
+    }
+
+    /// Sends the notification emails due (docs/notifications.md). Not paced like
+    /// invitations: each is one account's own news, to its own address. A kind the account
+    /// turned off, or an address that unsubscribed from everything, is not sent.
+    pub async fn notification_round(&self) -> StoreResult<usize> {
+        let mut sent = 0;
+        loop {
+            let claimed = self.store.claim_notification_emails(20, self.settings.lease, Utc::now()).await?;
+            if claimed.is_empty() {
+                return Ok(sent);
+            }
+            for n in claimed {
+                let outcome = if !n.wanted {
+                    NotificationEmailOutcome::Off
+                } else if self.store.suppressed(&self.key.token(&n.to)).await? == Some(true) {
+                    NotificationEmailOutcome::Suppressed
+                } else {
+                    NotificationEmailOutcome::Send(match compose_notification(&n, &self.from, &self.public_url) {
+                        Err(Unsendable(reason)) => SendOutcome::Failed(reason),
+                        Ok(message) => self.deliver(message, n.attempts).await,
+                    })
+                };
+                if let NotificationEmailOutcome::Send(SendOutcome::Failed(reason) | SendOutcome::Retry { error: reason, .. }) = &outcome {
+                    tracing::info!(notification = %n.id, reason, "notification email not sent");
+                }
+                sent += usize::from(outcome == NotificationEmailOutcome::Send(SendOutcome::Sent));
+                self.store.finish_notification_email(n.id, &outcome, Utc::now()).await?;
+            }
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "notification_email.html")]
+struct NotificationHtml<'a> {
+    name: Option<&'a str>,
+    title: &'a str,
+    body: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "notification_email.txt")]
+struct NotificationText<'a> {
+    name: Option<&'a str>,
+    title: &'a str,
+    body: &'a str,
+}
+
+/// A notification's email: from the deployment, to the account's own address, text and
+/// HTML, a stable Message-ID (the notification's id).
+pub fn compose_notification(n: &NotificationEmail, from: &Mailbox, public_url: &str) -> Result<Message, Unsendable> {
+    let to = n
+        .to
+        .parse::<lettre::Address>()
+        .map(|address| Mailbox::new(n.name.clone(), address))
+        .map_err(|e| Unsendable(format!("'{}' is not an address an email can go to: {e}", n.to)))?;
+    let name = n.name.as_deref();
+    let html = NotificationHtml { name, title: &n.title, body: &n.body }.render().map_err(|e| Unsendable(format!("the email's HTML: {e}")))?;
+    let text = NotificationText { name, title: &n.title, body: &n.body }.render().map_err(|e| Unsendable(format!("the email's text: {e}")))?;
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(n.title.clone())
+        .message_id(Some(format!("<notification-{}@{}>", n.id, public_host(public_url))))
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| Unsendable(format!("the email: {e}")))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use uuid::Uuid;
 use bouquet_core::rewards::{RewardRules, is_free_plan};
 
 use crate::error::ApiError;
+use crate::service::announce;
 use crate::service::fraud::{self, Cause, EventEvidence, FraudRules};
 use crate::service::rewards::{self, Undo};
 use crate::service::visitors::hash_ip;
@@ -205,7 +206,9 @@ async fn link_touches(
             .iter()
             .any(|t| t.referral_id == typed.referral_id && t.channel == Channel::DirectCode);
         if !already {
-            tx.add_code_touch(Uuid::now_v7(), typed.referral_id, typed.referrer_id, user_id, event.occurred_at).await?;
+            let touch_id = Uuid::now_v7();
+            tx.add_code_touch(touch_id, typed.referral_id, typed.referrer_id, user_id, event.occurred_at).await?;
+            announce::code_touch(tx.rewards(), touch_id, typed.referral_id, typed.referrer_id, event.occurred_at, Utc::now()).await?;
             linked += 1;
         }
     }
@@ -266,5 +269,6 @@ async fn convert(
         mrr: conversion.mrr.clone(),
         credits: conversion.credits.clone(),
     };
+    announce::conversion_attributed(tx.rewards(), user_id, &view, Utc::now()).await?;
     Ok(Converted::New(view, conversion))
 }

@@ -18,6 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::service::announce;
 use crate::service::rewards::{grant_tier, move_reward};
 use crate::store::{AssessmentRow, FraudSubjectRow, ReviewRow, RewardTx, Store, TouchFact};
 
@@ -296,6 +297,9 @@ async fn record(tx: &mut dyn RewardTx, subject: &mut FraudSubjectRow, a: &Assess
         }
         return Ok(FraudVerdict { risk: a.risk, action });
     }
+    if action != FraudAction::Approve {
+        announce::fraud_flagged(tx, &row, now).await?;
+    }
     match action {
         FraudAction::Approve => {}
         FraudAction::Review | FraudAction::Hold => {
@@ -403,6 +407,7 @@ pub async fn decide(store: &Arc<dyn Store>, operator: Uuid, case_id: Uuid, decis
     if !tx.decide_review(case_id, status, operator, note, now).await? {
         return Err(ApiError::Conflict("this case was decided by someone else just now".into()));
     }
+    announce::fraud_decided(tx.as_mut(), case_id, &case.platform_user_id, case.referrer_id, status, now).await?;
     if let Some(mut subject) = tx.fraud_subject(&case.platform_user_id).await? {
         subject.action = action.as_str().into();
         subject.decided = true;

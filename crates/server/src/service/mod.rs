@@ -2,6 +2,7 @@
 //! is, what an event does. Handlers call these; these call the store and bouquet-core.
 
 pub mod accounts;
+pub mod announce;
 pub mod analytics;
 pub mod campaigns;
 pub mod email;

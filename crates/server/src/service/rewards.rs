@@ -25,7 +25,7 @@ use uuid::Uuid;
 use bouquet_core::campaigns::{Candidate, best_campaign};
 
 use crate::error::ApiError;
-use crate::service::{campaigns, experiments};
+use crate::service::{announce, campaigns, experiments};
 use bouquet_core::api::ExperimentSubject;
 use crate::store::{CampaignRow, ExperimentRow, NewConversion, ReferralFacts, RewardRow, RewardTx, StandingRow, Store, StoreError, Transfer};
 
@@ -73,20 +73,31 @@ pub(crate) async fn move_reward(tx: &mut dyn RewardTx, r: &RewardRow, event: Rew
         at: now,
     })
     .await?;
+    announce::reward_moved(tx, r, step.status, now).await?;
     Ok(Some(step.status))
 }
 
 /// Issues a new reward: the row, and program → pending on the ledger. A backdated
-/// conversion whose holding period already ended is eligible at once.
-async fn issue(tx: &mut dyn RewardTx, mut r: RewardRow, cause: LedgerCause, now: DateTime<Utc>) -> Result<Option<RewardRow>, ApiError> {
+/// conversion whose holding period already ended is eligible at once — unless fraud rules
+/// withhold it (`held`): it is then held straight from pending, and its holder is told it
+/// is under review rather than that they earned it.
+async fn issue(tx: &mut dyn RewardTx, mut r: RewardRow, cause: LedgerCause, held: bool, now: DateTime<Utc>) -> Result<Option<RewardRow>, ApiError> {
     if !tx.insert_reward(&r).await? {
         return Ok(None);
     }
     let postings = ledger::issue_postings(r.holder, r.amount.amount_minor, cause).map_err(|e| ApiError::Internal(e.to_string()))?;
     tx.post(&Transfer { postings, currency: r.amount.currency.clone(), reward_id: Some(r.id), memo: None, created_by: None, idempotency_key: None, at: now })
         .await?;
-    if r.status == RewardStatus::Pending && r.eligible_at.is_some_and(|at| is_due(at, r.awaiting_paid_plan, now)) {
-        if let Some(status) = move_reward(tx, &r, RewardEvent::HoldingPeriodPassed { awaiting_paid_plan: false }, now).await? {
+    announce::reward_issued(tx, &r, !held, now).await?;
+    let event = if held {
+        Some(RewardEvent::Hold)
+    } else if r.status == RewardStatus::Pending && r.eligible_at.is_some_and(|at| is_due(at, r.awaiting_paid_plan, now)) {
+        Some(RewardEvent::HoldingPeriodPassed { awaiting_paid_plan: false })
+    } else {
+        None
+    };
+    if let Some(event) = event {
+        if let Some(status) = move_reward(tx, &r, event, now).await? {
             r.status = status;
         }
     }
@@ -235,7 +246,7 @@ pub async fn reward_conversion(
             claimed_at: None,
             status_at: now,
         };
-        issued.extend(issue_maybe_held(tx, row, withheld, now).await?);
+        issued.extend(issue(tx, row, LedgerCause::Conversion, withheld, now).await?);
         for tier in tiers_reached(kind, prior, after) {
             issued.extend(grant_tier(tx, referrer, tier, after, now).await?);
         }
@@ -293,21 +304,10 @@ pub async fn reward_conversion(
                 claimed_at: None,
                 status_at: now,
             };
-            issued.extend(issue_maybe_held(tx, row, withheld, now).await?);
+            issued.extend(issue(tx, row, LedgerCause::Conversion, withheld, now).await?);
         }
     }
     Ok(issued)
-}
-
-/// Issues a conversion's reward, held at once when fraud rules withhold the conversion.
-async fn issue_maybe_held(tx: &mut dyn RewardTx, row: RewardRow, withheld: bool, now: DateTime<Utc>) -> Result<Option<RewardRow>, ApiError> {
-    let Some(mut issued) = issue(tx, row, LedgerCause::Conversion, now).await? else { return Ok(None) };
-    if withheld {
-        if let Some(status) = move_reward(tx, &issued, RewardEvent::Hold, now).await? {
-            issued.status = status;
-        }
-    }
-    Ok(Some(issued))
 }
 
 /// The campaign's running experiment, read once per transaction.
@@ -347,8 +347,9 @@ pub(crate) async fn grant_tier(tx: &mut dyn RewardTx, account: Uuid, tier: Tier,
         status_at: now,
     };
     // The reward's unique (holder, tier) grants it once; the tier change then records it.
-    let Some(granted) = issue(tx, row, LedgerCause::TierPerk, now).await? else { return Ok(None) };
+    let Some(granted) = issue(tx, row, LedgerCause::TierPerk, false, now).await? else { return Ok(None) };
     tx.record_tier(account, tier, successful, granted.id, now).await?;
+    announce::tier_reached(tx, account, tier, successful, &granted, now).await?;
     Ok(Some(granted))
 }
 
@@ -447,6 +448,9 @@ pub async fn run_scheduler(store: Arc<dyn Store>, every: std::time::Duration, se
         }
         if let Err(e) = store.advance_campaigns(Utc::now()).await {
             tracing::warn!(error = %e, "moving campaigns by time failed; it will try again");
+        }
+        if let Err(e) = crate::service::campaigns::announce_started(&store, Utc::now()).await {
+            tracing::warn!(error = %e, "announcing started campaigns failed; it will try again");
         }
         match process_due(&store, Utc::now(), 500).await {
             Ok((0, 0)) => {}

@@ -29,6 +29,7 @@ const SHARED: &[(i64, &str, &str)] = &[
     (11, "analytics referrers", include_str!("../../../../migrations/server/0011_analytics_referrers.sql")),
     (13, "invitation email", include_str!("../../../../migrations/server/0013_invitation_email.sql")),
     (14, "webhooks", include_str!("../../../../migrations/server/0014_webhooks.sql")),
+    (15, "notifications", include_str!("../../../../migrations/server/0015_notifications.sql")),
 ];
 
 /// The placeholders of shared migrations and what each database calls the type.

@@ -18,6 +18,7 @@ mod events;
 mod experiments;
 mod fraud;
 mod migrations;
+mod notifications;
 mod recommendations;
 mod rewards;
 mod rewards_sql;
@@ -47,6 +48,7 @@ pub use rewards::{AccountOverview, LedgerAudit, LedgerEntryRow, RewardRow, Rewar
 pub use rewards_sql::PROGRAM;
 pub use sql::SqlStore;
 pub use webhooks::{Attempt, AttemptOutcome, DueDelivery, WebhookStore};
+pub use notifications::{AudienceMember, NotificationEmail, NotificationEmailOutcome, NotificationStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -200,7 +202,7 @@ pub struct StatsRow {
 }
 
 #[async_trait]
-pub trait Store: EmailStore + WebhookStore + RewardStore + CampaignStore + ExperimentStore + FraudStore + AnalyticsStore + RecommendationStore + Send + Sync + 'static {
+pub trait Store: EmailStore + WebhookStore + NotificationStore + RewardStore + CampaignStore + ExperimentStore + FraudStore + AnalyticsStore + RecommendationStore + Send + Sync + 'static {
     /// "sqlite" or "postgres", for health and logs.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;

@@ -156,6 +156,10 @@ pub trait RewardTx: super::CampaignTx + super::ExperimentTx + super::FraudTx + S
     /// Records that the account reached `tier` (`false` if it already had).
     async fn record_tier(&mut self, account_id: Uuid, tier: Tier, successful: i64, reward_id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Commits a transaction begun with [`RewardStore::begin_rewards`].
+    /// Tells an account something, in this transaction (docs/notifications.md).
+    async fn notify(&mut self, account_id: Uuid, message: &bouquet_core::notifications::Message, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Writes a webhook event to the outbox, in this transaction (docs/webhooks.md).
+    async fn emit_webhook(&mut self, event: bouquet_core::webhooks::EventType, payload: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<()>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;
     /// Ends it without a change, releasing its row locks at once.
     async fn rollback(self: Box<Self>) -> StoreResult<()>;

@@ -268,6 +268,14 @@ impl RewardTx for SqlRewardTx {
         Ok(inserted == 1)
     }
 
+    async fn notify(&mut self, account_id: Uuid, message: &bouquet_core::notifications::Message, at: DateTime<Utc>) -> StoreResult<()> {
+        super::notifications::notify(&mut self.tx, account_id, message, at).await
+    }
+
+    async fn emit_webhook(&mut self, event: bouquet_core::webhooks::EventType, payload: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<()> {
+        super::webhooks::emit(&mut self.tx, event, payload, at).await
+    }
+
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await
     }

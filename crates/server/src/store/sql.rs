@@ -19,15 +19,20 @@ use super::*;
 /// The one implementation of [`Store`], over either database.
 pub struct SqlStore {
     pool: Pool,
+    interest: super::webhooks::Interest,
 }
 
 impl SqlStore {
     pub async fn open(url: &str) -> StoreResult<Self> {
-        Ok(Self { pool: dialect::connect(url).await? })
+        Ok(Self { pool: dialect::connect(url).await?, interest: Default::default() })
     }
 
     pub(super) fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    pub(super) fn interest(&self) -> &super::webhooks::Interest {
+        &self.interest
     }
 }
 
@@ -308,28 +313,31 @@ impl Store for SqlStore {
     }
 
     async fn record_visit(&self, v: NewVisit, unique_window: chrono::Duration) -> StoreResult<bool> {
-        let row = self
-            .pool
-            .fetch_one(
-                dialect::record_visit_sql(self.pool.dialect()),
-                &args![
-                    v.touch_id,
-                    v.referral_id,
-                    v.referrer_id,
-                    v.channel.as_str(),
-                    v.occurred_at,
-                    &v.visitor_key,
-                    &v.ip_hash,
-                    &v.user_agent,
-                    &v.referer,
-                    &v.utm_source,
-                    &v.utm_medium,
-                    &v.utm_campaign,
-                    v.occurred_at - unique_window,
-                ],
-            )
-            .await?;
-        row.flag("is_unique")
+        let args = args![
+            v.touch_id,
+            v.referral_id,
+            v.referrer_id,
+            v.channel.as_str(),
+            v.occurred_at,
+            &v.visitor_key,
+            &v.ip_hash,
+            &v.user_agent,
+            &v.referer,
+            &v.utm_source,
+            &v.utm_medium,
+            &v.utm_campaign,
+            v.occurred_at - unique_window,
+        ];
+        if !self.subscribed(bouquet_core::webhooks::EventType::TouchRecorded).await? {
+            return self.pool.fetch_one(dialect::record_visit_sql(self.pool.dialect()), &args).await?.flag("is_unique");
+        }
+        // Someone listens: the visit and its event commit together.
+        let mut tx = self.pool.begin_write().await?;
+        let unique = tx.fetch_one(dialect::record_visit_sql(self.pool.dialect()), &args).await?.flag("is_unique")?;
+        let payload = super::webhooks::touch_payload(v.touch_id, v.referral_id, v.referrer_id, v.channel, v.occurred_at, unique);
+        super::webhooks::emit(&mut tx, bouquet_core::webhooks::EventType::TouchRecorded, &payload, v.occurred_at).await?;
+        tx.commit().await?;
+        Ok(unique)
     }
 
     async fn touch(&self, touch_id: Uuid) -> StoreResult<Option<(Uuid, DateTime<Utc>)>> {
@@ -346,6 +354,8 @@ impl Store for SqlStore {
         )
         .await?;
         tx.execute("UPDATE referrals SET leads = leads + 1 WHERE id = $1", &args![l.referral_id]).await?;
+        let payload = super::webhooks::lead_payload(l.id, l.touch_id, l.referral_id, l.wedding_date, "landing_page", l.created_at);
+        super::webhooks::emit(&mut tx, bouquet_core::webhooks::EventType::LeadCreated, &payload, l.created_at).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -119,6 +119,10 @@ impl SyncTx for SqlSyncTx {
             )
             .await?;
         self.tx.execute("UPDATE referrals SET leads = leads + 1 WHERE id = $1", &args![referral_id]).await?;
+        let touch = super::webhooks::touch_payload(lead.id, referral_id, lead.referrer_id, Channel::FairLead, lead.captured_at, false);
+        super::webhooks::emit(&mut self.tx, bouquet_core::webhooks::EventType::TouchRecorded, &touch, lead.captured_at).await?;
+        let payload = super::webhooks::lead_payload(lead.id, lead.id, referral_id, lead.wedding_date, "wedding_fair", lead.captured_at);
+        super::webhooks::emit(&mut self.tx, bouquet_core::webhooks::EventType::LeadCreated, &payload, lead.captured_at).await?;
         Ok(true)
     }
 

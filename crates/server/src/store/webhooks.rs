@@ -3,6 +3,7 @@
 //! dispatcher claims, and the log of attempts.
 
 use async_trait::async_trait;
+use bouquet_core::Channel;
 use bouquet_core::webhooks::{AttemptView, DeliveryView, EventType, WebhookView};
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
@@ -85,6 +86,78 @@ pub(super) async fn emit(tx: &mut Tx, event_type: EventType, payload: &serde_jso
     Ok(())
 }
 
+/// `touch.recorded`'s body: the journey's step, never the visitor's traces (no IP hash,
+/// user agent or visitor key).
+pub(super) fn touch_payload(touch_id: Uuid, referral_id: Uuid, referrer_id: Uuid, channel: Channel, at: DateTime<Utc>, unique: bool) -> serde_json::Value {
+    serde_json::json!({
+        "touch_id": touch_id,
+        "referral_id": referral_id,
+        "referrer_id": referrer_id,
+        "channel": channel,
+        "occurred_at": at,
+        "unique": unique,
+    })
+}
+
+/// `lead.created`'s body: which referral the lead came through and where; the couple's
+/// name and address stay in Bouquet.
+pub(super) fn lead_payload(lead_id: Uuid, touch_id: Uuid, referral_id: Uuid, wedding_date: Option<chrono::NaiveDate>, source: &str, at: DateTime<Utc>) -> serde_json::Value {
+    serde_json::json!({
+        "lead_id": lead_id,
+        "touch_id": touch_id,
+        "referral_id": referral_id,
+        "wedding_date": wedding_date,
+        "source": source,
+        "created_at": at,
+    })
+}
+
+/// Which event types have a live subscription, as this process last read them: the
+/// landing page's hot path asks it instead of the database (one statement per visit when
+/// nobody subscribes to `touch.recorded`). A subscription made in another process is seen
+/// within [`Interest::FRESH_FOR`]; one made or deleted here at once.
+#[derive(Default)]
+pub struct Interest {
+    known: std::sync::Mutex<Option<(std::time::Instant, Vec<EventType>)>>,
+}
+
+impl Interest {
+    pub const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
+    pub(super) fn cached(&self, event: EventType) -> Option<bool> {
+        let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        known.as_ref().filter(|(at, _)| at.elapsed() < Self::FRESH_FOR).map(|(_, types)| types.contains(&event))
+    }
+
+    pub(super) fn remember(&self, types: Vec<EventType>) {
+        *self.known.lock().unwrap_or_else(|e| e.into_inner()) = Some((std::time::Instant::now(), types));
+    }
+
+    pub(super) fn forget(&self) {
+        *self.known.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+impl SqlStore {
+    /// Whether a live subscription wants `event`, from [`Interest`] when it is fresh.
+    pub(super) async fn subscribed(&self, event: EventType) -> StoreResult<bool> {
+        if let Some(known) = self.interest().cached(event) {
+            return Ok(known);
+        }
+        let rows = self
+            .pool()
+            .fetch_all("SELECT DISTINCT event_types FROM webhook_subscriptions WHERE deleted_at IS NULL AND disabled_at IS NULL", &[])
+            .await?;
+        let mut types = Vec::new();
+        for row in rows {
+            types.extend(parse_list(&row.text("event_types")?));
+        }
+        let wanted = types.contains(&event);
+        self.interest().remember(types);
+        Ok(wanted)
+    }
+}
+
 fn subscription(row: &impl Columns) -> StoreResult<WebhookView> {
     Ok(WebhookView {
         id: row.uuid("id")?,
@@ -123,6 +196,7 @@ impl WebhookStore for SqlStore {
                 &args![id, url, event_list(types).as_str(), secret, description, at],
             )
             .await?;
+        self.interest().forget();
         let row = self.pool().fetch_one("SELECT * FROM webhook_subscriptions WHERE id = $1", &args![id]).await?;
         subscription(&row)
     }
@@ -140,6 +214,7 @@ impl WebhookStore for SqlStore {
         tx.execute("UPDATE webhook_deliveries SET status = 'failed' WHERE subscription_id = $1 AND status = 'pending'", &args![id])
             .await?;
         tx.commit().await?;
+        self.interest().forget();
         Ok(deleted == 1)
     }
 
