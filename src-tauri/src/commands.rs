@@ -8,6 +8,7 @@ use bouquet_client::store::fairs::{Fair, FairInput};
 use bouquet_client::store::invitations::{BulkResult, Invitation, InvitationInput};
 use bouquet_core::delivery::DeliveryReport;
 use bouquet_client::store::leads::{CapturedLead, LeadInput};
+use bouquet_client::store::notifications::{NotificationChoice, NotificationList};
 use bouquet_client::store::profile::ProfileInput;
 use bouquet_client::store::session::LocalSession;
 use bouquet_client::background::SyncView;
@@ -207,6 +208,30 @@ pub fn invitations(state: State<'_, AppState>) -> Answer<Vec<Invitation>> {
 #[tauri::command(async)]
 pub fn invitation_delivery(state: State<'_, AppState>) -> Answer<Option<AsOf<DeliveryReport>>> {
     state.store.delivery_report()
+}
+
+/// The account's newest notifications, as of the last sync, and which are unread.
+#[tauri::command(async)]
+pub fn notifications(state: State<'_, AppState>) -> Answer<NotificationList> {
+    state.store.notifications()
+}
+
+/// The supplier opened the list: everything in it is read.
+#[tauri::command(async)]
+pub fn mark_notifications_read(state: State<'_, AppState>) -> Answer<()> {
+    state.store.mark_notifications_read()
+}
+
+/// Which kinds of notification also come by email (Settings).
+#[tauri::command(async)]
+pub fn notification_choices(state: State<'_, AppState>) -> Answer<Vec<NotificationChoice>> {
+    state.store.notification_choices()
+}
+
+/// Turns one kind's email on or off; the server hears it with the next sync.
+#[tauri::command(async)]
+pub fn set_notification_choice(state: State<'_, AppState>, kind: String, email: bool) -> Answer<Vec<NotificationChoice>> {
+    changed(&state, state.store.set_notification_choice(&kind, email))
 }
 
 /// Takes a queued invitation back to drafts before it is sent.

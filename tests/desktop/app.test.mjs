@@ -473,3 +473,43 @@ test("an invitation goes queued → sent → opened: the server emails it, and t
   await rowBecomes(/Opened/);
   await textBecomes("invite-counts", /Opened 1/);
 });
+
+test("the supplier's notifications reach the app and their inbox; an email kind turned off in Settings is sent with the next sync", { timeout: 120_000 }, async () => {
+  // The reward, the tier and the photographers' campaign of the tests above.
+  await click("sync-status");
+  await textBecomes("unread-count", /^[1-9]\d*$/);
+  await click("nav-notifications");
+  await textBecomes("notifications", /You earned 75 credits/);
+  await textBecomes("notifications", /You reached the Bronze tier/);
+  await textBecomes("notifications", /has started/);
+  writeFileSync(join(artifacts, "notifications.png"), Buffer.from(await wd("GET", `/session/${session}/screenshot`), "base64"));
+  // By email too, to the supplier's own address.
+  const deadline = Date.now() + 15_000;
+  while (!relay.received().some((m) => m.rcpt_tos.includes("studio@goldenhour.example") && m.headers.Subject === "You earned 75 credits")) {
+    assert.ok(Date.now() < deadline, `no reward email: ${JSON.stringify(relay.received().map((m) => [m.rcpt_tos, m.headers.Subject]))}`);
+    await sleep(300);
+  }
+
+  // Settings: campaign emails off. Saved in the app at once, sent with the next sync.
+  await click("nav-settings");
+  const box = await el("notify-campaign_started");
+  assert.equal(await wd("GET", `/session/${session}/element/${box}/selected`), true, "every kind is emailed by default");
+  await click("notify-campaign_started");
+  await textBecomes("notify-campaign_started-pending", /sent with the next sync/);
+  writeFileSync(join(artifacts, "settings-notifications.png"), Buffer.from(await wd("GET", `/session/${session}/screenshot`), "base64"));
+  const studio = await api(server, "POST", "/api/v1/sessions", { body: { email: "studio@goldenhour.example", password: "correct horse battery" } });
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const choices = await api(server, "GET", "/api/v1/me/notification-preferences", { token: studio.token });
+    if (choices.find((c) => c.kind === "campaign_started").email === false) break;
+    assert.ok(Date.now() < until, `the choice did not reach the server: ${JSON.stringify(choices)}`);
+    await click("sync-status");
+    await sleep(1_000);
+  }
+  assert.ok(otherKindsStillEmailed(await api(server, "GET", "/api/v1/me/notification-preferences", { token: studio.token })));
+});
+
+/** Every kind but the campaign one still emailed. */
+function otherKindsStillEmailed(choices) {
+  return choices.filter((c) => c.kind !== "campaign_started").every((c) => c.email === true);
+}

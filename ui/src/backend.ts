@@ -39,11 +39,15 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AsOf } from "./bindings/AsOf";
 import type { DeliveryReport } from "./bindings/DeliveryReport";
 import type { InvitationStatus } from "./bindings/InvitationStatus";
+import type { NotificationChoice } from "./bindings/NotificationChoice";
+import type { NotificationItem } from "./bindings/NotificationItem";
+import type { NotificationList } from "./bindings/NotificationList";
 
 export type { ImportReport, ProfileInput, SupplierProfile };
 export type { AnalyticsReport, DirectionReport, FunnelStep, FunnelStepReport, PeriodFigures };
 export type { ActiveCampaign, AsOf, CodeReward, CodeStatus, Money, RewardsSummary, StatsView, SyncView, TokenPlace };
 export type { DeliveryReport, InvitationStatus };
+export type { NotificationChoice, NotificationItem, NotificationList };
 export type { BulkResult, CapturedLead, Contact, Dashboard, ErrorBody, Fair, Invitation, LocalCode, LocalSession, ServerStatus };
 
 function asError(e: unknown): ErrorBody {
@@ -108,6 +112,13 @@ export const backend = {
   analytics: () => call<AsOf<AnalyticsReport> | null>("analytics"),
   /** The campaigns open to this account, as of the last sync (offline too). */
   activeCampaigns: () => call<AsOf<ActiveCampaign[]> | null>("active_campaigns"),
+  /** The account's newest notifications as of the last sync, and which are unread. */
+  notifications: () => call<NotificationList>("notifications"),
+  markNotificationsRead: () => call<null>("mark_notifications_read"),
+  /** Which kinds of notification also come by email. */
+  notificationChoices: () => call<NotificationChoice[]>("notification_choices"),
+  /** Turns one kind's email on or off; the server hears it with the next sync (offline too). */
+  setNotificationChoice: (kind: string, email: boolean) => call<NotificationChoice[]>("set_notification_choice", { kind, email }),
   /** Calls `handler` with every change of the background sync's status. */
   onSyncStatus: (handler: (view: SyncView) => void): Promise<UnlistenFn> =>
     listen<SyncView>("sync-status", (event) => handler(event.payload)),

@@ -105,6 +105,24 @@ impl ServerClient {
         self.get("/api/v1/sync/invitations").await
     }
 
+    /// The account's newest notifications (docs/notifications.md).
+    pub async fn notifications(&self, limit: i64) -> Result<Vec<bouquet_core::notifications::NotificationView>, ClientError> {
+        self.send(self.http.get(self.url("/api/v1/me/notifications")).query(&[("limit", limit)])).await
+    }
+
+    /// Which kinds of notification the account gets by email.
+    pub async fn notification_preferences(&self) -> Result<Vec<bouquet_core::notifications::NotificationPreference>, ClientError> {
+        self.get("/api/v1/me/notification-preferences").await
+    }
+
+    /// Sets some kinds' email choice; answers every kind's.
+    pub async fn set_notification_preferences(
+        &self,
+        choices: &[bouquet_core::notifications::NotificationPreference],
+    ) -> Result<Vec<bouquet_core::notifications::NotificationPreference>, ClientError> {
+        self.send(self.http.put(self.url("/api/v1/me/notification-preferences")).json(choices)).await
+    }
+
     /// The campaigns open to the account now (name, multiplier, bonus, incentives, end).
     pub async fn active_campaigns(&self) -> Result<Vec<ActiveCampaign>, ClientError> {
         self.get("/api/v1/campaigns/active").await

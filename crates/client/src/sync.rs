@@ -16,6 +16,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::store::session::LocalSession;
+use crate::store::notifications::NOTIFICATIONS_VIEW;
 use crate::store::syncing::{ANALYTICS_VIEW, CAMPAIGNS_VIEW, DELIVERIES_VIEW, RewardsSummary};
 use crate::{ClientError, LocalStore, ServerClient, token};
 
@@ -24,6 +25,8 @@ pub const BATCH: i64 = 500;
 const _: () = assert!(BATCH as usize <= MAX_BATCH);
 /// How many of the newest rewards the dashboard keeps.
 pub const RECENT_REWARDS: i64 = 10;
+/// How many of the newest notifications the app keeps.
+pub const NOTIFICATIONS_KEPT: i64 = 50;
 /// How the dashboard's growth analytics are bucketed (over the server's default range
 /// for it, the last 12 weeks).
 pub const ANALYTICS_PERIOD: Period = Period::Week;
@@ -109,6 +112,15 @@ async fn round(store: &LocalStore, server: &ServerClient) -> Result<SyncReport, 
     };
     store.save_server_view("rewards", &fetch_rewards(server, kind).await?)?;
     store.save_server_view(CAMPAIGNS_VIEW, &server.active_campaigns().await?)?;
+    // Notifications: the email choices made here go first, then what the server says.
+    let sent = store.pending_notification_choices()?;
+    let choices = if sent.is_empty() {
+        server.notification_preferences().await?
+    } else {
+        server.set_notification_preferences(&sent.iter().map(|(c, _)| *c).collect::<Vec<_>>()).await?
+    };
+    store.save_notification_choices(&choices, &sent)?;
+    store.save_server_view(NOTIFICATIONS_VIEW, &server.notifications(NOTIFICATIONS_KEPT).await?)?;
     // The dashboard's growth section: the server's default 12 weeks, week by week.
     let stale = store
         .server_view_fetched_at(ANALYTICS_VIEW)?

@@ -7,9 +7,7 @@
 
 mod sync_support;
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration as StdDuration, Instant};
 
 use bouquet_client::store::contacts::ContactInput;
@@ -21,73 +19,12 @@ use bouquet_server::on_both_backends;
 use bouquet_server::testing::{TestDb, TestServer};
 use chrono::{Months, NaiveDate, Utc};
 use serde_json::Value;
+use sync_support::relay::Relay;
 use sync_support::{Device, supplier};
 use uuid::Uuid;
 
-const RELAY_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/smtp/relay.py");
 /// The pause between one supplier's batches in these tests.
 const PAUSE_SECONDS: u32 = 3;
-
-/// A real SMTP server on a free port, writing what it accepts to a folder.
-struct Relay {
-    child: Child,
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Relay {
-    fn start() -> Relay {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let dir = tempfile::tempdir().unwrap();
-        // Debian's Python, where python3-aiosmtpd is installed (not a pyenv or venv one
-        // that may come first on PATH).
-        let python = if std::path::Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" };
-        let mut child = Command::new(python)
-            .args([RELAY_SCRIPT, &port.to_string(), dir.path().to_str().unwrap()])
-            .env("RELAY_SLOW_SECONDS", "6")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 with aiosmtpd (Debian: python3-aiosmtpd)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "ready", "the SMTP relay did not start");
-        Relay { child, dir, port }
-    }
-
-    /// Everything accepted so far, in arrival order.
-    /// How many times a recipient was refused for good (550).
-    fn refusals(&self) -> usize {
-        std::fs::read_to_string(self.dir.path().join("refused.txt")).map_or(0, |t| t.lines().count())
-    }
-
-    fn received(&self) -> Vec<Value> {
-        let mut files: Vec<PathBuf> =
-            std::fs::read_dir(self.dir.path()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
-        files.sort();
-        files.iter().map(|f| serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap()).collect()
-    }
-
-    async fn wait_for(&self, count: usize) -> Vec<Value> {
-        let start = Instant::now();
-        loop {
-            let got = self.received();
-            if got.len() >= count {
-                return got;
-            }
-            assert!(start.elapsed() < StdDuration::from_secs(90), "only {} of {count} emails arrived", got.len());
-            tokio::time::sleep(StdDuration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn recipient(message: &Value) -> String {
     message["rcpt_tos"][0].as_str().unwrap().to_string()

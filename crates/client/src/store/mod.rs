@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod fairs;
 pub mod invitations;
 pub mod leads;
+pub mod notifications;
 pub mod outbox;
 pub mod profile;
 pub mod session;
@@ -35,6 +36,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../../../migrations/client/0002_sync.sql")),
         M::up(include_str!("../../../../migrations/client/0003_code_campaign.sql")),
         M::up(include_str!("../../../../migrations/client/0004_profile.sql")),
+        M::up(include_str!("../../../../migrations/client/0005_notifications.sql")),
     ])
 }
 
@@ -125,6 +127,6 @@ mod tests {
         drop(LocalStore::open(dir.path()).unwrap());
         let store = LocalStore::open(dir.path()).unwrap();
         let version: i64 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(version, 4);
+        assert_eq!(version, 5);
     }
 }

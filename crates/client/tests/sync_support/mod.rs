@@ -3,6 +3,8 @@
 //! client would send.
 #![allow(dead_code)]
 
+pub mod relay;
+
 use std::collections::BTreeMap;
 
 use bouquet_client::store::contacts::ContactInput;
