@@ -51,6 +51,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
             }
             let state = AppState::new(store.clone(), settings).await.map_err(|e| e.to_string())?;
+            // Invitations queued in the app before the server sent email are sent now.
+            match bouquet_server::service::sync::queue_missed_invitations(&store, chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(found) => tracing::info!(found, "invitations queued before email delivery existed are queued for sending"),
+                Err(e) => tracing::warn!(error = %e, "queuing invitations from before email delivery failed; they will be tried at the next start"),
+            }
             // Time-driven reward changes (eligible, expired) happen without a request.
             tokio::spawn(bouquet_server::service::rewards::run_scheduler(store, every, seed));
             state.start_email_sender()?;

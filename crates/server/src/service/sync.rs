@@ -163,37 +163,7 @@ impl Push<'_> {
     /// A queued invitation is the server's to send (docs/email.md); one taken back to
     /// drafts or deleted is cancelled unless it has started to go.
     async fn follow_invitation(&mut self, tx: &mut dyn SyncTx, id: Uuid, state: &RecordState) -> Result<(), ApiError> {
-        let account = self.caller.account.id;
-        let queued = state.deleted.is_none() && text(state, "status").as_deref() == Some("queued");
-        if !queued {
-            tx.cancel_invitation(account, id, self.now).await?;
-            return Ok(());
-        }
-        // Its code comes before it in the device's outbox; one that never reached the
-        // server leaves nothing to send a link to.
-        let code_id = text(state, "code_id").and_then(|c| Uuid::parse_str(&c).ok());
-        let code = match code_id {
-            Some(code_id) => tx.record(account, Entity::Code, code_id).await?,
-            None => None,
-        };
-        let Some(referral_code) = code.as_ref().and_then(|c| text(c, "code")) else {
-            tracing::warn!(invitation = %id, "a queued invitation without its code on the server is not sent");
-            return Ok(());
-        };
-        let send_after = text(state, "send_after")
-            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or(self.now);
-        let invitation = QueuedInvitation {
-            id,
-            account_id: account,
-            referral_code,
-            wedding_date: text(state, "wedding_date").and_then(|d| d.parse::<NaiveDate>().ok()),
-            send_after,
-            at: self.now,
-        };
-        tx.queue_invitation(&invitation).await?;
-        Ok(())
+        follow_invitation(tx, self.caller.account.id, id, state, self.now).await
     }
 
     /// The referral a code made on a device stands for. The code must be in one of the
@@ -283,6 +253,63 @@ fn check_profile(caller: &Caller, change: &Change) -> Result<(), String> {
     let int = |name: &str| change.fields.get(name).and_then(Value::as_i64);
     bouquet_core::recommend::SupplierProfile::check_synced_fields(text("styles"), int("budget_min_minor"), int("budget_max_minor"), text("booked_dates"))
         .map_err(|e| format!("profile: {e}"))
+}
+
+/// A queued invitation is the server's to send (docs/email.md); one taken back to
+/// drafts or deleted is cancelled unless it has started to go.
+async fn follow_invitation(tx: &mut dyn SyncTx, account: Uuid, id: Uuid, state: &RecordState, now: DateTime<Utc>) -> Result<(), ApiError> {
+    let queued = state.deleted.is_none() && text(state, "status").as_deref() == Some("queued");
+    if !queued {
+        tx.cancel_invitation(account, id, now).await?;
+        return Ok(());
+    }
+    // Its code comes before it in the device's outbox; one that never reached the
+    // server leaves nothing to send a link to.
+    let code_id = text(state, "code_id").and_then(|c| Uuid::parse_str(&c).ok());
+    let code = match code_id {
+        Some(code_id) => tx.record(account, Entity::Code, code_id).await?,
+        None => None,
+    };
+    let Some(referral_code) = code.as_ref().and_then(|c| text(c, "code")) else {
+        tracing::warn!(invitation = %id, "a queued invitation without its code on the server is not sent");
+        return Ok(());
+    };
+    let send_after = text(state, "send_after")
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now);
+    let invitation = QueuedInvitation {
+        id,
+        account_id: account,
+        referral_code,
+        wedding_date: text(state, "wedding_date").and_then(|d| d.parse::<NaiveDate>().ok()),
+        send_after,
+        at: now,
+    };
+    tx.queue_invitation(&invitation).await?;
+    Ok(())
+}
+
+/// Invitations queued in the app before the server sent email (before migration 13)
+/// never got a delivery: they are queued now, as a push would have queued them. Run when
+/// the server starts; queuing is idempotent, so several processes starting together agree,
+/// and once caught up it finds nothing. How many queued invitations it found.
+pub async fn queue_missed_invitations(store: &Arc<dyn Store>, now: DateTime<Utc>) -> Result<usize, ApiError> {
+    let missed: Vec<_> = store
+        .invitations_without_delivery()
+        .await?
+        .into_iter()
+        .filter(|(_, _, state)| state.deleted.is_none() && text(state, "status").as_deref() == Some("queued"))
+        .collect();
+    if missed.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = store.begin_sync().await?;
+    for (account, id, state) in &missed {
+        follow_invitation(tx.as_mut(), *account, *id, state, now).await?;
+    }
+    tx.commit().await?;
+    Ok(missed.len())
 }
 
 fn text(state: &RecordState, field: &str) -> Option<String> {

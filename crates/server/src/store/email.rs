@@ -125,6 +125,9 @@ pub trait EmailStore: Send + Sync {
     /// The account's queued invitations and how each went.
     async fn invitation_deliveries(&self, account_id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<InvitationDelivery>>;
     async fn email_backlog(&self) -> StoreResult<EmailBacklog>;
+    /// Synced invitations (not deleted) that have no delivery row: drafts, and any queued
+    /// before the server sent email. (account, id, record).
+    async fn invitations_without_delivery(&self) -> StoreResult<Vec<(Uuid, Uuid, bouquet_core::sync::RecordState)>>;
 }
 
 /// A transaction's part: what a push does to its invitations (called by `SyncTx`).
@@ -505,5 +508,18 @@ impl EmailStore for SqlStore {
         }
         backlog.suppressed = pool.fetch_one("SELECT COUNT(*) AS n FROM email_suppressions", &[]).await?.int("n")?;
         Ok(backlog)
+    }
+
+    async fn invitations_without_delivery(&self) -> StoreResult<Vec<(Uuid, Uuid, bouquet_core::sync::RecordState)>> {
+        let rows = self
+            .pool()
+            .fetch_all(
+                "SELECT r.account_id, r.id, r.fields, r.clocks, r.deleted FROM sync_records r
+                 WHERE r.entity = $1 AND r.deleted IS NULL AND NOT EXISTS (SELECT 1 FROM invitation_emails e WHERE e.id = r.id)
+                 ORDER BY r.account_id, r.id",
+                &args![Entity::Invitation.as_str()],
+            )
+            .await?;
+        rows.iter().map(|r| Ok((r.uuid("account_id")?, r.uuid("id")?, rows::record_state(r)?))).collect()
     }
 }
