@@ -75,6 +75,10 @@ test("an operator signs in, sees an account's reward and ledger, and adjusts its
   assert.match(accountPath, /^\/admin\/accounts\/[0-9a-f-]{36}$/);
   assert.equal(await page.textContent("#pending"), "75.00 CRD");
   assert.equal(await page.textContent("#available"), "0.00 CRD");
+  // What the supplier was told: the reward and the tier, not emailed (no relay here yet).
+  assert.match(await page.textContent("#notifications"), /You earned 75 credits[\s\S]*pending/);
+  assert.match(await page.textContent("#notifications"), /You reached the Bronze tier/);
+  assert.match(await page.textContent("#emails-off"), /Every kind is emailed/);
   await page.fill("input[name=amount]", "12.50");
   await page.fill("input[name=reason]", "Goodwill: the fair's QR sheet misprinted");
   await page.click("text=Post adjustment");

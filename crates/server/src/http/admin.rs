@@ -104,6 +104,17 @@ struct AccountPage {
     form_reason: String,
     entries: Vec<EntryRow>,
     rewards: Vec<RewardRow>,
+    notifications: Vec<NotificationRow>,
+    /// The kinds the account does not want by email, by their Settings label.
+    emails_off: Vec<&'static str>,
+}
+
+/// What the account was told, and how its email went.
+struct NotificationRow {
+    at: String,
+    title: String,
+    body: String,
+    email: String,
 }
 
 /// Security headers for every console page: no framing, no scripts, nothing from
@@ -279,9 +290,11 @@ async fn account_page_with(state: &AppState, caller: Caller, token: &str, id: Uu
         let (entries, _) = rewards::ledger_entries(&state.store, id, None, 100).await?;
         let rows = state.store.rewards_of(id, None, 100).await?;
         let standing = state.store.standing(id).await?;
-        Ok::<_, ApiError>((balance, entries, rows, standing))
+        let told = state.store.notification_log(id, 20).await?;
+        let choices = state.store.notification_preferences(id).await?;
+        Ok::<_, ApiError>((balance, entries, rows, standing, told, choices))
     };
-    let (balance, entries, reward_rows, standing) = match loaded.await {
+    let (balance, entries, reward_rows, standing, told, choices) = match loaded.await {
         Ok(loaded) => loaded,
         Err(e) => return e.into_response(),
     };
@@ -344,6 +357,21 @@ async fn account_page_with(state: &AppState, caller: Caller, token: &str, id: Uu
                     reason: r.reason.clone(),
                 })
                 .collect(),
+            notifications: told
+                .into_iter()
+                .map(|n| NotificationRow {
+                    at: n.notification.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                    title: n.notification.title,
+                    body: n.notification.body,
+                    email: match (n.email_status.as_str(), n.email_error) {
+                        ("off", _) => "not emailed (turned off)".into(),
+                        ("suppressed", _) => "not emailed (unsubscribed)".into(),
+                        (status, Some(error)) => format!("{status}: {error}"),
+                        (status, None) => status.to_string(),
+                    },
+                })
+                .collect(),
+            emails_off: choices.iter().filter(|c| !c.email).map(|c| c.kind.label()).collect(),
         },
     )
 }

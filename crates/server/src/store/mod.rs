@@ -48,7 +48,7 @@ pub use rewards::{AccountOverview, LedgerAudit, LedgerEntryRow, RewardRow, Rewar
 pub use rewards_sql::PROGRAM;
 pub use sql::SqlStore;
 pub use webhooks::{Attempt, AttemptOutcome, DueDelivery, WebhookStore};
-pub use notifications::{AudienceMember, NotificationEmail, NotificationEmailOutcome, NotificationStore};
+pub use notifications::{AudienceMember, NotificationEmail, NotificationEmailOutcome, NotificationLogRow, NotificationStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

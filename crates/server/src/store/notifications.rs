@@ -63,6 +63,16 @@ pub enum NotificationEmailOutcome {
     Suppressed,
 }
 
+/// A notification with how its email went, for the operators' console.
+#[derive(Debug, Clone)]
+pub struct NotificationLogRow {
+    pub notification: NotificationView,
+    /// `pending`, `sent`, `failed`, `off` (the account turned the kind off) or
+    /// `suppressed` (the address unsubscribed from everything).
+    pub email_status: String,
+    pub email_error: Option<String>,
+}
+
 /// An account a campaign's start may be announced to, with what its targeting reads.
 #[derive(Debug, Clone)]
 pub struct AudienceMember {
@@ -77,6 +87,8 @@ pub struct AudienceMember {
 pub trait NotificationStore: Send + Sync {
     /// The account's newest notifications, newest first.
     async fn notifications_of(&self, account_id: Uuid, limit: i64) -> StoreResult<Vec<NotificationView>>;
+    /// The account's newest notifications with how each one's email went (the console).
+    async fn notification_log(&self, account_id: Uuid, limit: i64) -> StoreResult<Vec<NotificationLogRow>>;
     /// Every kind's email choice (defaults for kinds never chosen).
     async fn notification_preferences(&self, account_id: Uuid) -> StoreResult<Vec<NotificationPreference>>;
     async fn set_notification_preferences(&self, account_id: Uuid, choices: &[NotificationPreference], at: DateTime<Utc>) -> StoreResult<()>;
@@ -103,6 +115,20 @@ impl NotificationStore for SqlStore {
             )
             .await?;
         rows.iter().map(view).collect()
+    }
+
+    async fn notification_log(&self, account_id: Uuid, limit: i64) -> StoreResult<Vec<NotificationLogRow>> {
+        let rows = self
+            .pool()
+            .fetch_all(
+                "SELECT id, kind, title, body, created_at, email_status, email_error FROM notifications
+                 WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+                &args![account_id, limit],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok(NotificationLogRow { notification: view(r)?, email_status: r.text("email_status")?, email_error: r.opt_text("email_error")? }))
+            .collect()
     }
 
     async fn notification_preferences(&self, account_id: Uuid) -> StoreResult<Vec<NotificationPreference>> {
