@@ -216,10 +216,11 @@ pub fn notifications(state: State<'_, AppState>) -> Answer<NotificationList> {
     state.store.notifications()
 }
 
-/// The supplier opened the list: everything in it is read.
+/// The supplier saw the list whose newest notification was made `up_to`: it and the
+/// older ones are read.
 #[tauri::command(async)]
-pub fn mark_notifications_read(state: State<'_, AppState>) -> Answer<()> {
-    state.store.mark_notifications_read()
+pub fn mark_notifications_read(state: State<'_, AppState>, up_to: chrono::DateTime<chrono::Utc>) -> Answer<()> {
+    state.store.mark_notifications_read(up_to)
 }
 
 /// Which kinds of notification also come by email (Settings).

@@ -482,6 +482,12 @@ test("the supplier's notifications reach the app and their inbox; an email kind 
   await textBecomes("notifications", /You earned 75 credits/);
   await textBecomes("notifications", /You reached the Bronze tier/);
   await textBecomes("notifications", /has started/);
+  // Seen: the nav's unread count goes.
+  const cleared = Date.now() + 15_000;
+  while (await wd("POST", `/session/${session}/execute/sync`, { script: "return document.querySelector('[data-testid=\"unread-count\"]') !== null", args: [] })) {
+    assert.ok(Date.now() < cleared, "the unread count stayed after the list was seen");
+    await sleep(200);
+  }
   writeFileSync(join(artifacts, "notifications.png"), Buffer.from(await wd("GET", `/session/${session}/screenshot`), "base64"));
   // By email too, to the supplier's own address.
   const deadline = Date.now() + 15_000;

@@ -114,7 +114,8 @@ export const backend = {
   activeCampaigns: () => call<AsOf<ActiveCampaign[]> | null>("active_campaigns"),
   /** The account's newest notifications as of the last sync, and which are unread. */
   notifications: () => call<NotificationList>("notifications"),
-  markNotificationsRead: () => call<null>("mark_notifications_read"),
+  /** The list whose newest notification was made `upTo` was seen: it and older ones are read. */
+  markNotificationsRead: (upTo: string) => call<null>("mark_notifications_read", { upTo }),
   /** Which kinds of notification also come by email. */
   notificationChoices: () => call<NotificationChoice[]>("notification_choices"),
   /** Turns one kind's email on or off; the server hears it with the next sync (offline too). */

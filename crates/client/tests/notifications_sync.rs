@@ -59,6 +59,20 @@ async fn a_supplier_hears_in_the_app_and_by_email_as_they_chose(db: &TestDb) {
     let settled = device.store.notification_choices().unwrap();
     assert!(settled.iter().all(|c| !c.pending && c.email == (c.kind != NotificationKind::TierReached)), "{settled:?}");
 
+    // Two devices disagree: this one turns claim emails off (offline, not yet synced), the
+    // laptop turns them back on later and syncs first. The later choice stands on both.
+    device.store.set_notification_choice("reward_eligible", false).unwrap();
+    tokio::time::sleep(StdDuration::from_millis(20)).await;
+    let laptop = Device::signed_in(&server, "studio@example.com").await;
+    laptop.store.set_notification_choice("reward_eligible", true).unwrap();
+    laptop.sync().await;
+    device.sync().await;
+    for store in [&device.store, &laptop.store] {
+        laptop.sync().await;
+        let eligible = store.notification_choices().unwrap().into_iter().find(|c| c.kind == NotificationKind::RewardEligible).unwrap();
+        assert!(eligible.email && !eligible.pending, "{eligible:?}");
+    }
+
     // A couple who came through the code buys an annual professional plan: 75 credits and
     // the bronze tier.
     platform_converts(&server, "wedsync-priya", code.code.as_str(), Purchase { plan: "professional", annual: true, value_minor: 4900 }).await;
@@ -96,7 +110,7 @@ async fn a_supplier_hears_in_the_app_and_by_email_as_they_chose(db: &TestDb) {
     let list = device.store.notifications().unwrap();
     assert_eq!((list.items.len(), list.unread), (3, 3));
     assert_eq!(list.items[0].notification.kind, NotificationKind::RewardEligible);
-    device.store.mark_notifications_read().unwrap();
+    device.store.mark_notifications_read(list.items[0].notification.created_at).unwrap();
     let read = device.store.notifications().unwrap();
     assert_eq!(read.unread, 0);
     assert!(read.items.iter().all(|i| !i.unread));

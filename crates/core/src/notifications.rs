@@ -80,6 +80,12 @@ pub struct NotificationView {
 pub struct NotificationPreference {
     pub kind: NotificationKind,
     pub email: bool,
+    /// When the choice was made (on whichever device). Sent with a change, the later of
+    /// two devices' choices stands; absent for a kind never chosen (or from a caller that
+    /// does not say: then it is now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "string")]
+    pub changed_at: Option<DateTime<Utc>>,
 }
 
 /// Every kind's choice, in [`NotificationKind::ALL`]'s order: by default every kind is
@@ -87,7 +93,7 @@ pub struct NotificationPreference {
 pub fn preferences_with_defaults(chosen: &[NotificationPreference]) -> Vec<NotificationPreference> {
     NotificationKind::ALL
         .into_iter()
-        .map(|kind| chosen.iter().rev().find(|p| p.kind == kind).copied().unwrap_or(NotificationPreference { kind, email: true }))
+        .map(|kind| chosen.iter().rev().find(|p| p.kind == kind).copied().unwrap_or(NotificationPreference { kind, email: true, changed_at: None }))
         .collect()
 }
 
@@ -198,7 +204,7 @@ mod tests {
 
     #[test]
     fn preferences_default_to_email_and_keep_choices() {
-        let all = preferences_with_defaults(&[NotificationPreference { kind: NotificationKind::CampaignStarted, email: false }]);
+        let all = preferences_with_defaults(&[NotificationPreference { kind: NotificationKind::CampaignStarted, email: false, changed_at: None }]);
         assert_eq!(all.len(), NotificationKind::ALL.len());
         assert!(all.iter().filter(|p| p.kind != NotificationKind::CampaignStarted).all(|p| p.email));
         assert!(!all.iter().find(|p| p.kind == NotificationKind::CampaignStarted).unwrap().email);

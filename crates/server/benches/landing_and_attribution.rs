@@ -27,6 +27,7 @@ const PHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Appl
 
 struct Fixture {
     app: Router,
+    store: Arc<dyn bouquet_server::store::Store>,
     code: String,
     api_key: String,
     _dir: tempfile::TempDir,
@@ -62,7 +63,7 @@ async fn fixture() -> Fixture {
         json!({"method": "qr", "message": "Hello from the fair", "incentive_offered": "10% off"}))).await;
     let code = serde_json::from_slice::<Value>(&referral).unwrap()["code"].as_str().unwrap().to_string();
     let api_key = accounts::create_api_key(&store, "bench").await.unwrap();
-    Fixture { app, code, api_key, _dir: dir }
+    Fixture { app, store, code, api_key, _dir: dir }
 }
 
 fn get(uri: &str, ua: &str, cookie: Option<&str>) -> Request<Body> {
@@ -96,6 +97,13 @@ fn benches(c: &mut Criterion) {
         b.to_async(&rt).iter(|| async {
             assert_eq!(send(&f.app, get(&landing, "WhatsApp/2.23.20.0", None)).await.0, StatusCode::OK)
         })
+    });
+    // Someone subscribes to touch.recorded: each visit and its outbox event commit together
+    // (nobody delivers them here; only the write is measured).
+    let types = [bouquet_core::webhooks::EventType::TouchRecorded];
+    rt.block_on(f.store.create_webhook("https://hooks.example/bouquet", &types, None, "whsec_YmVuY2g=", Utc::now())).unwrap();
+    group.bench_function("r_code_new_visitor_touch_webhook", |b| {
+        b.to_async(&rt).iter(|| async { assert_eq!(send(&f.app, get(&landing, PHONE, None)).await.0, StatusCode::OK) })
     });
     group.finish();
 
@@ -162,6 +170,7 @@ fn report_ratios() {
     println!("\nratios against GET /welcome (static page, same stack), measured in this run:");
     for (group, name) in [
         ("landing", "r_code_new_visitor"),
+        ("landing", "r_code_new_visitor_touch_webhook"),
         ("landing", "r_code_repeat_visitor"),
         ("landing", "r_code_link_preview_bot"),
         ("attribution", "convert_event_end_to_end"),

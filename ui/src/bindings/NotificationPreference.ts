@@ -4,4 +4,10 @@ import type { NotificationKind } from "./NotificationKind";
 /**
  * Whether a kind is also sent by email.
  */
-export type NotificationPreference = { kind: NotificationKind, email: boolean, };
+export type NotificationPreference = { kind: NotificationKind, email: boolean, 
+/**
+ * When the choice was made (on whichever device). Sent with a change, the later of
+ * two devices' choices stands; absent for a kind never chosen (or from a caller that
+ * does not say: then it is now).
+ */
+changed_at?: string, };

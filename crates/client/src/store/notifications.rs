@@ -60,15 +60,15 @@ impl LocalStore {
         Ok(NotificationList { unread: items.iter().filter(|i| i.unread).count(), items, fetched_at: Some(saved.fetched_at) })
     }
 
-    /// The supplier looked: everything listed now is read.
-    pub fn mark_notifications_read(&self) -> Result<()> {
-        let newest = self.notifications()?.items.first().map(|i| i.notification.created_at);
-        if let Some(newest) = newest {
-            self.conn().execute(
-                "INSERT INTO notifications_seen (only, seen_at) VALUES (1, ?1) ON CONFLICT (only) DO UPDATE SET seen_at = excluded.seen_at",
-                [newest.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)],
-            )?;
-        }
+    /// The supplier looked at the list whose newest was made `up_to`: it and everything
+    /// before it are read (one a sync brought in meanwhile stays unread). Never backwards.
+    pub fn mark_notifications_read(&self, up_to: chrono::DateTime<chrono::Utc>) -> Result<()> {
+        let seen = up_to.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        self.conn().execute(
+            "INSERT INTO notifications_seen (only, seen_at) VALUES (1, ?1)
+             ON CONFLICT (only) DO UPDATE SET seen_at = excluded.seen_at WHERE excluded.seen_at > notifications_seen.seen_at",
+            [seen],
+        )?;
         Ok(())
     }
 
@@ -79,7 +79,7 @@ impl LocalStore {
         let rows: Vec<(String, bool, bool)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
         let known: Vec<(NotificationPreference, bool)> = rows
             .into_iter()
-            .filter_map(|(kind, email, pending)| Some((NotificationPreference { kind: NotificationKind::parse(&kind)?, email }, pending)))
+            .filter_map(|(kind, email, pending)| Some((NotificationPreference { kind: NotificationKind::parse(&kind)?, email, changed_at: None }, pending)))
             .collect();
         let chosen: Vec<NotificationPreference> = known.iter().map(|(p, _)| *p).collect();
         Ok(preferences_with_defaults(&chosen)
@@ -111,7 +111,10 @@ impl LocalStore {
         let rows: Vec<(String, bool, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
         Ok(rows
             .into_iter()
-            .filter_map(|(kind, email, at)| Some((NotificationPreference { kind: NotificationKind::parse(&kind)?, email }, at)))
+            .filter_map(|(kind, email, at)| {
+                let changed_at = chrono::DateTime::parse_from_rfc3339(&at).ok().map(|t| t.to_utc());
+                Some((NotificationPreference { kind: NotificationKind::parse(&kind)?, email, changed_at }, at))
+            })
             .collect())
     }
 

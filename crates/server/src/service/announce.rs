@@ -7,7 +7,7 @@ use bouquet_core::api::ConversionView;
 use bouquet_core::notifications;
 use bouquet_core::tiers::Tier;
 use bouquet_core::webhooks::EventType;
-use bouquet_core::{RewardRole, RewardStatus};
+use bouquet_core::{RewardEvent, RewardRole, RewardStatus};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -44,39 +44,32 @@ pub async fn reward_issued(tx: &mut dyn RewardTx, r: &RewardRow, tell_earned: bo
     Ok(())
 }
 
-/// A reward moved from `r.status` to `to`.
-pub async fn reward_moved(tx: &mut dyn RewardTx, r: &RewardRow, to: RewardStatus, now: DateTime<Utc>) -> Result<(), ApiError> {
-    let from = r.status;
+/// A reward moved from `r.status` to `to` by `event`. Only an operator's decision on a
+/// held reward (release or reject) is told as a review's outcome; a refund voiding a held
+/// reward while its case waits is not a decision.
+pub async fn reward_moved(tx: &mut dyn RewardTx, r: &RewardRow, event: &RewardEvent, to: RewardStatus, now: DateTime<Utc>) -> Result<(), ApiError> {
     // Tier perks are told as the tier (`tier_reached`); referees have no account here.
     let told = match (r.role, r.account_id) {
         (RewardRole::Referrer, Some(account)) => Some(account),
         _ => None,
     };
+    if let Some(account) = told {
+        match event {
+            RewardEvent::Release { .. } => tx.notify(account, &notifications::review_decided(true, &r.amount), now).await?,
+            RewardEvent::Reject => tx.notify(account, &notifications::review_decided(false, &r.amount), now).await?,
+            RewardEvent::Hold => tx.notify(account, &notifications::referral_held(&r.amount), now).await?,
+            _ => {}
+        }
+    }
     match to {
         RewardStatus::Eligible => {
             tx.emit_webhook(EventType::RewardEligible, &reward_payload(r, to), now).await?;
             if let Some(account) = told {
-                if from == RewardStatus::Held {
-                    tx.notify(account, &notifications::review_decided(true, &r.amount), now).await?;
-                }
                 tx.notify(account, &notifications::reward_eligible(&r.amount, &r.reason, r.expires_at), now).await?;
-            }
-        }
-        RewardStatus::Pending if from == RewardStatus::Held => {
-            if let Some(account) = told {
-                tx.notify(account, &notifications::review_decided(true, &r.amount), now).await?;
-            }
-        }
-        RewardStatus::Held => {
-            if let Some(account) = told {
-                tx.notify(account, &notifications::referral_held(&r.amount), now).await?;
             }
         }
         RewardStatus::Voided | RewardStatus::ClawedBack => {
             tx.emit_webhook(EventType::RewardVoided, &reward_payload(r, to), now).await?;
-            if let (Some(account), RewardStatus::Held) = (told, from) {
-                tx.notify(account, &notifications::review_decided(false, &r.amount), now).await?;
-            }
         }
         _ => {}
     }

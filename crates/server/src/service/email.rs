@@ -301,7 +301,10 @@ impl Sender {
     pub async fn notification_round(&self) -> StoreResult<usize> {
         let mut sent = 0;
         loop {
-            let claimed = self.store.claim_notification_emails(20, self.settings.lease, Utc::now()).await?;
+            // One at a time: a claim's lease outlasts one bounded send, so a slow relay never
+            // lets a claim lapse while the email waits here to be sent (another process
+            // would send it too).
+            let claimed = self.store.claim_notification_emails(1, self.settings.lease, Utc::now()).await?;
             if claimed.is_empty() {
                 return Ok(sent);
             }

@@ -73,7 +73,7 @@ pub(crate) async fn move_reward(tx: &mut dyn RewardTx, r: &RewardRow, event: Rew
         at: now,
     })
     .await?;
-    announce::reward_moved(tx, r, step.status, now).await?;
+    announce::reward_moved(tx, r, &event, step.status, now).await?;
     Ok(Some(step.status))
 }
 

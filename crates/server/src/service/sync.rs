@@ -305,8 +305,11 @@ pub async fn queue_missed_invitations(store: &Arc<dyn Store>, now: DateTime<Utc>
         return Ok(0);
     }
     let mut tx = store.begin_sync().await?;
-    for (account, id, state) in &missed {
-        follow_invitation(tx.as_mut(), *account, *id, state, now).await?;
+    for (account, id, _) in &missed {
+        // Read again in the transaction: a push may have taken it back to drafts since.
+        if let Some(state) = tx.record(*account, Entity::Invitation, *id).await? {
+            follow_invitation(tx.as_mut(), *account, *id, &state, now).await?;
+        }
     }
     tx.commit().await?;
     Ok(missed.len())

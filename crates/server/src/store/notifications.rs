@@ -91,6 +91,8 @@ pub trait NotificationStore: Send + Sync {
     async fn notification_log(&self, account_id: Uuid, limit: i64) -> StoreResult<Vec<NotificationLogRow>>;
     /// Every kind's email choice (defaults for kinds never chosen).
     async fn notification_preferences(&self, account_id: Uuid) -> StoreResult<Vec<NotificationPreference>>;
+    /// Sets choices made at their `changed_at` (else `at`); a choice older than the one
+    /// kept is ignored.
     async fn set_notification_preferences(&self, account_id: Uuid, choices: &[NotificationPreference], at: DateTime<Utc>) -> StoreResult<()>;
     /// Claims up to `limit` notification emails due, for `lease`.
     async fn claim_notification_emails(&self, limit: i64, lease: Duration, now: DateTime<Utc>) -> StoreResult<Vec<NotificationEmail>>;
@@ -132,12 +134,12 @@ impl NotificationStore for SqlStore {
     }
 
     async fn notification_preferences(&self, account_id: Uuid) -> StoreResult<Vec<NotificationPreference>> {
-        let rows = self.pool().fetch_all("SELECT kind, email FROM notification_preferences WHERE account_id = $1", &args![account_id]).await?;
+        let rows = self.pool().fetch_all("SELECT kind, email, updated_at FROM notification_preferences WHERE account_id = $1", &args![account_id]).await?;
         let chosen = rows
             .iter()
             .filter_map(|r| {
                 let kind = NotificationKind::parse(&r.text("kind").ok()?)?;
-                Some(r.flag("email").map(|email| NotificationPreference { kind, email }))
+                Some(r.flag("email").and_then(|email| Ok(NotificationPreference { kind, email, changed_at: Some(r.time("updated_at")?) })))
             })
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(preferences_with_defaults(&chosen))
@@ -146,10 +148,13 @@ impl NotificationStore for SqlStore {
     async fn set_notification_preferences(&self, account_id: Uuid, choices: &[NotificationPreference], at: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.pool().begin_write().await?;
         for choice in choices {
+            // The later choice stands (two devices, one offline); never one from the future.
+            let made = choice.changed_at.map_or(at, |c| c.min(at));
             tx.execute(
                 "INSERT INTO notification_preferences (account_id, kind, email, updated_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (account_id, kind) DO UPDATE SET email = excluded.email, updated_at = excluded.updated_at",
-                &args![account_id, choice.kind.as_str(), choice.email, at],
+                 ON CONFLICT (account_id, kind) DO UPDATE SET email = excluded.email, updated_at = excluded.updated_at
+                 WHERE notification_preferences.updated_at <= excluded.updated_at",
+                &args![account_id, choice.kind.as_str(), choice.email, made],
             )
             .await?;
         }

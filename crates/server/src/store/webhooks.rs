@@ -57,6 +57,8 @@ fn parse_list(text: &str) -> Vec<EventType> {
 
 /// Writes an event to the outbox, in the caller's transaction, with one delivery for each
 /// live subscription to its type: it is sent if and only if the transaction commits.
+/// `at` is when it happened (the body's `timestamp`: a device's lead may be days old);
+/// the delivery's clock — due now, given up a day from now — is the server's.
 pub(super) async fn emit(tx: &mut Tx, event_type: EventType, payload: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<()> {
     let id = Uuid::now_v7();
     let pattern = format!("% {} %", event_type.as_str());
@@ -71,16 +73,17 @@ pub(super) async fn emit(tx: &mut Tx, event_type: EventType, payload: &serde_jso
         return Ok(());
     }
     let body = serde_json::json!({"type": event_type.as_str(), "timestamp": at, "data": payload}).to_string();
+    let now = Utc::now();
     tx.execute(
         "INSERT INTO webhook_events (id, event_type, payload, created_at) VALUES ($1, $2, $3, $4)",
-        &args![id, event_type.as_str(), body.as_str(), at],
+        &args![id, event_type.as_str(), body.as_str(), now],
     )
     .await?;
     tx.execute(
         "INSERT INTO webhook_deliveries (event_id, subscription_id, status, next_attempt_at, created_at)
          SELECT $1, id, 'pending', $2, $2 FROM webhook_subscriptions
          WHERE deleted_at IS NULL AND disabled_at IS NULL AND event_types LIKE $3",
-        &args![id, at, pattern.as_str()],
+        &args![id, now, pattern.as_str()],
     )
     .await?;
     Ok(())
