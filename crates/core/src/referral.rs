@@ -86,7 +86,9 @@ pub fn referral_link(base_url: &str, code: &ReferralCode, qr: bool, utm: &Utm) -
     link
 }
 
-fn percent_encode(s: &str) -> String {
+/// Percent-encodes everything but RFC 3986's unreserved characters (spaces as `%20`, as
+/// `mailto:` and share links need).
+pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

@@ -9,6 +9,7 @@ mod admin_webhooks;
 mod analytics;
 mod api;
 mod campaigns;
+mod couples;
 mod email;
 mod extract;
 mod fraud;
@@ -178,6 +179,10 @@ pub fn router(state: AppState) -> Router {
         .route("/r", get(landing::lookup))
         .route("/r/{code}", get(landing::show).post(landing::submit_lead))
         .route("/welcome", get(landing::welcome))
+        .route("/couple", get(couples::show))
+        .route("/couple/login", get(couples::login_form).post(couples::log_in))
+        .route("/couple/logout", post(couples::log_out))
+        .route("/couple/share.js", get(couples::share_js))
         .route("/admin", get(admin::accounts_page))
         .route("/admin/login", get(admin::login_form).post(admin::log_in))
         .route("/admin/logout", post(admin::log_out))

@@ -79,7 +79,7 @@ struct TextBody<'a> {
 }
 
 /// The referral link's QR code as a PNG.
-fn qr_png(link: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn qr_png(link: &str) -> Result<Vec<u8>, String> {
     let code = qrcode::QrCode::with_error_correction_level(link.as_bytes(), qrcode::EcLevel::M).map_err(|e| format!("QR code: {e}"))?;
     let image = code.render::<image::Luma<u8>>().min_dimensions(240, 240).quiet_zone(true).build();
     let mut out = Cursor::new(Vec::new());

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod announce;
 pub mod analytics;
 pub mod campaigns;
+pub mod couples;
 pub mod email;
 pub mod events;
 pub mod experiments;

@@ -1,0 +1,217 @@
+//! The couples' own pages (issue 15), server-rendered for phones: sign in, then their code
+//! to pass on (link, QR code, one-tap sharing), their rewards with status and reason, and
+//! their tier with the way to the next. The essentials work without JavaScript; a small
+//! script of the server's own (`/couple/share.js`, no inline script) adds the phone's share
+//! sheet and a copy button. The session is a device token in an `HttpOnly`,
+//! `SameSite=Lax` cookie scoped to `/couple`; signing out is a form with a CSRF token.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use bouquet_core::api::CreateSession;
+use bouquet_core::notifications::amount_words;
+use bouquet_core::referral::percent_encode;
+use bouquet_core::{AccountKind, Money};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+
+use super::AppState;
+use crate::error::ApiError;
+use crate::service::{accounts, couples};
+use crate::store::Caller;
+
+const SESSION_COOKIE: &str = "bq_couple";
+
+/// No framing, scripts only from this server, images from here or inline (the QR code),
+/// forms only to this server, never cached.
+fn page(status: StatusCode, page: impl Template) -> Response {
+    match page.render() {
+        Ok(body) => (
+            status,
+            [
+                (header::CACHE_CONTROL, "no-store"),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; script-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                ),
+                (header::X_FRAME_OPTIONS, "DENY"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::REFERRER_POLICY, "no-referrer"),
+            ],
+            Html(body),
+        )
+            .into_response(),
+        Err(e) => ApiError::Internal(format!("template: {e}")).into_response(),
+    }
+}
+
+fn csrf_token(state: &AppState, session: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(state.ip_secret.as_bytes()).expect("any key length");
+    mac.update(b"couple csrf\0");
+    mac.update(session.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The signed-in couple and their session token, or the sign-in page.
+async fn couple(state: &AppState, jar: &CookieJar) -> Result<(Caller, String), Response> {
+    let to_login = || Redirect::to("/couple/login").into_response();
+    let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else { return Err(to_login()) };
+    match accounts::authenticate(&state.store, Some(&token)).await {
+        Ok(caller) if caller.account.kind == AccountKind::Couple => Ok((caller, token)),
+        Ok(_) | Err(ApiError::Unauthorized(_)) => Err(to_login()),
+        Err(e) => Err(e.into_response()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "couple/login.html")]
+struct LoginPage<'a> {
+    error: Option<&'a str>,
+    email: &'a str,
+}
+
+pub async fn login_form() -> Response {
+    page(StatusCode::OK, LoginPage { error: None, email: "" })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+}
+
+pub async fn log_in(State(state): State<AppState>, jar: CookieJar, axum::Form(form): axum::Form<LoginForm>) -> Response {
+    let refused = |message: &str| page(StatusCode::UNAUTHORIZED, LoginPage { error: Some(message), email: &form.email });
+    let request = CreateSession { email: form.email.clone(), password: form.password.clone(), device_name: Some("couple's phone".into()) };
+    let session = match accounts::log_in(&state.store, request).await {
+        Ok(s) => s,
+        Err(ApiError::Unauthorized(_)) => return refused("Wrong email or password."),
+        Err(e) => return e.into_response(),
+    };
+    if session.account.kind != AccountKind::Couple {
+        return refused("This page is for couples. Suppliers use the Bouquet app.");
+    }
+    // Lax, not Strict: the page is opened from links in emails and messages.
+    let cookie = Cookie::build((SESSION_COOKIE, session.token))
+        .path("/couple")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.public_url.starts_with("https://"))
+        .max_age(cookie::time::Duration::days(30))
+        .build();
+    (jar.add(cookie), Redirect::to("/couple")).into_response()
+}
+
+struct RewardLine {
+    amount: String,
+    status: String,
+    reason: String,
+}
+
+struct Progress {
+    label: String,
+    value: i64,
+    max: i64,
+}
+
+#[derive(Template)]
+#[template(path = "couple/page.html")]
+struct CouplePage {
+    names: String,
+    code: String,
+    link: String,
+    qr: String,
+    share_title: String,
+    share_text: String,
+    whatsapp_url: String,
+    email_url: String,
+    tier_line: String,
+    progress: Option<Progress>,
+    pending: String,
+    available: String,
+    rewards: Vec<RewardLine>,
+    csrf: String,
+}
+
+pub async fn show(State(state): State<AppState>, jar: CookieJar) -> Response {
+    let (caller, token) = match couple(&state, &jar).await {
+        Ok(found) => found,
+        Err(elsewhere) => return elsewhere,
+    };
+    let data = match couples::page(&state.store, &caller, state.settings.referral_lifetime, &state.settings.public_url).await {
+        Ok(data) => data,
+        Err(e) => return e.into_response(),
+    };
+    let link = data.referral.link.clone();
+    let share_text = format!("We planned our wedding with Bouquet — start yours with our code {}: {link}", data.referral.code);
+    let tier = &data.tier;
+    let tier_line = match &tier.tier {
+        Some(t) => format!("{} {} — {}", t.badge, t.title, t.perk.description),
+        None => "No tier yet: your first friend who books brings you one.".into(),
+    };
+    let progress = tier.next_tier.as_ref().map(|next| {
+        let left = tier.referrals_to_next.unwrap_or(0);
+        let plural = if left == 1 { "" } else { "s" };
+        Progress { label: format!("{left} more booking{plural} to {}", next.title), value: tier.successful_referrals, max: next.threshold }
+    });
+    let words = |m: &Money| amount_words(m);
+    page(
+        StatusCode::OK,
+        CouplePage {
+            names: data.names,
+            code: data.referral.code.to_string(),
+            qr: data.qr_data_uri,
+            share_title: "Bouquet".into(),
+            whatsapp_url: format!("https://wa.me/?text={}", percent_encode(&share_text)),
+            email_url: format!("mailto:?subject={}&body={}", percent_encode("Plan your wedding with Bouquet"), percent_encode(&share_text)),
+            share_text,
+            link,
+            tier_line,
+            progress,
+            pending: words(&data.balance.pending),
+            available: words(&data.balance.available),
+            rewards: data
+                .rewards
+                .iter()
+                .map(|r| RewardLine {
+                    // A tier's perk is not paid in credits: it is named, not shown as 0.
+                    amount: if r.role == bouquet_core::RewardRole::Tier { "Tier perk".into() } else { words(&r.amount) },
+                    status: r.status.as_str().replace('_', " "),
+                    reason: r.reason.clone(),
+                })
+                .collect(),
+            csrf: csrf_token(&state, &token),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn log_out(State(state): State<AppState>, jar: CookieJar, axum::Form(form): axum::Form<CsrfForm>) -> Response {
+    let (_, token) = match couple(&state, &jar).await {
+        Ok(found) => found,
+        Err(elsewhere) => return elsewhere,
+    };
+    let expected = csrf_token(&state, &token);
+    let same = expected.len() == form.csrf.len() && expected.bytes().zip(form.csrf.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    if !same {
+        return (StatusCode::FORBIDDEN, "The form expired; reload the page and try again.").into_response();
+    }
+    (jar.remove(Cookie::build(SESSION_COOKIE).path("/couple").build()), Redirect::to("/couple/login")).into_response()
+}
+
+/// The page's share script (progressive enhancement), served from here for the CSP.
+pub async fn share_js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../templates/couple/share.js"),
+    )
+        .into_response()
+}

@@ -1,0 +1,144 @@
+// The couples' own page in headless Chromium on a phone: a couple signs in, finds their
+// code as a link, a QR code and one-tap sharing, and a friend who signs up and books
+// through that code is attributed to them and rewarded by the couple rules (5% of the
+// booking, at most 50 credits). Without JavaScript the essentials still work.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+import { startServer, api } from "./server.mjs";
+
+const artifacts = resolve(import.meta.dirname, "../artifacts");
+const PHONE = {
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 2,
+  isMobile: true,
+  hasTouch: true,
+  userAgent: "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36",
+};
+const PASSWORD = "correct horse battery";
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+
+/** axe-core's serious and critical violations on the page (it is injected, so the page's
+ * own policy is bypassed for this context only). */
+async function seriousViolations(page) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(() => globalThis.axe.run(document, { resultTypes: ["violations"] }));
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+}
+
+let server;
+let browser;
+
+before(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  server = await startServer();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function signIn(page, email) {
+  await page.goto(`${server.url}/couple`);
+  assert.match(page.url(), /\/couple\/login$/, "signed out, the page asks to sign in");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await Promise.all([page.waitForURL(/\/couple$/), page.getByRole("button", { name: "Sign in" }).click()]);
+}
+
+test("a couple shares their code from their phone; a friend's booking through it rewards them by the couple rules", async () => {
+  await api(server, "POST", "/api/v1/accounts", { body: { kind: "couple", email: "amy.ben@example.com", password: PASSWORD, couple_names: "Amy & Ben" } });
+  const context = await browser.newContext(PHONE);
+  const page = await context.newPage();
+  await signIn(page, "amy.ben@example.com");
+
+  assert.equal(await page.locator("h1").innerText(), "Amy & Ben");
+  const code = (await page.locator("#code").innerText()).trim();
+  assert.match(code, /^(COUPLE|UNITY|FOREVER|HEARTS|VOWS)-/);
+  const link = await page.locator("#link").inputValue();
+  assert.equal(link, `${server.url}/r/${code}`);
+  // The QR code is an image of the link, drawn; the share links carry the link.
+  assert.ok(await page.locator("#qr").evaluate((img) => img.complete && img.naturalWidth >= 240), "the QR code shows");
+  assert.equal(await page.locator("#qr").getAttribute("alt"), `QR code of your link, ${link}`);
+  const whatsapp = await page.locator("#share-whatsapp").getAttribute("href");
+  assert.ok(whatsapp.startsWith("https://wa.me/?text=") && decodeURIComponent(whatsapp).includes(link), whatsapp);
+  const mail = await page.locator("#share-email").getAttribute("href");
+  assert.ok(mail.startsWith("mailto:?subject=") && decodeURIComponent(mail).includes(link), mail);
+  // Chromium here has the clipboard: the copy button is offered (the script is the server's own).
+  await page.locator("#copy-button").waitFor({ state: "visible" });
+  // The same code on every visit (it has weeks to live), and nothing scrolls sideways.
+  await page.reload();
+  assert.equal((await page.locator("#code").innerText()).trim(), code);
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), "the page is wider than the phone");
+  assert.match(await page.locator("#rewards").innerText(), /Nothing yet/);
+  await page.screenshot({ path: join(artifacts, "couple-page-phone.png"), fullPage: true });
+
+  // A friend signs up on the platform with the code and books a £290.00 package: 5% is
+  // 14.50 credits for Amy & Ben (under the 50-credit cap).
+  const now = new Date().toISOString();
+  const friend = { id: "wedsync-friend-7", kind: "couple", email: "cat.dan@example.com" };
+  await api(server, "POST", "/api/v1/events", { token: server.apiKey, body: { idempotency_key: "friend-signup", type: "signup", occurred_at: now, user: friend, code } });
+  const booked = await api(server, "POST", "/api/v1/events", {
+    token: server.apiKey,
+    body: { idempotency_key: "friend-convert", type: "convert", occurred_at: now, user: friend, plan: "professional", value: { amount_minor: 29000, currency: "GBP" } },
+  });
+  assert.equal(booked.conversion.referral_id !== undefined, true);
+  const theirs = booked.rewards.find((r) => r.role === "referrer");
+  assert.equal(theirs.amount.amount_minor, 1450, JSON.stringify(booked.rewards));
+
+  await page.reload();
+  assert.match(await page.locator("#rewards").innerText(), /14\.50 credits\s*pending/i);
+  assert.equal(await page.locator("#pending").innerText(), "14.50 credits");
+  assert.match(await page.locator("#tier").innerText(), /\S/);
+  await page.screenshot({ path: join(artifacts, "couple-page-rewarded-phone.png"), fullPage: true });
+
+  // Accessible, by a real checker: no serious or critical violations, signed in or not.
+  const checking = await browser.newContext({ ...PHONE, bypassCSP: true, storageState: await context.storageState() });
+  const checked = await checking.newPage();
+  for (const path of ["/couple", "/couple/login"]) {
+    if (path === "/couple/login") await checking.clearCookies();
+    await checked.goto(`${server.url}${path}`);
+    assert.deepEqual(await seriousViolations(checked), [], `accessibility of ${path}`);
+  }
+  await checking.close();
+
+  // The page runs no inline script: its policy says so.
+  const response = await page.goto(`${server.url}/couple`);
+  assert.match(response.headers()["content-security-policy"], /script-src 'self';/);
+  assert.doesNotMatch(await page.content(), /<script>(?!<\/script>)/, "no inline script");
+  await context.close();
+});
+
+test("without JavaScript a couple still signs in and shares; a supplier is sent to the app", async () => {
+  await api(server, "POST", "/api/v1/accounts", { body: { kind: "couple", email: "eve.fin@example.com", password: PASSWORD, couple_names: "Eve & Fin" } });
+  await api(server, "POST", "/api/v1/accounts", {
+    body: { kind: "supplier", email: "venue@example.com", password: PASSWORD, business_name: "Old Mill", vendor_type: "venue" },
+  });
+  const context = await browser.newContext({ ...PHONE, javaScriptEnabled: false });
+  const page = await context.newPage();
+  await signIn(page, "eve.fin@example.com");
+  assert.equal(await page.locator("h1").innerText(), "Eve & Fin");
+  assert.ok(await page.locator("#share-whatsapp").isVisible());
+  assert.ok(await page.locator("#share-email").isVisible());
+  assert.ok(!(await page.locator("#share-button").isVisible()), "no share button without the script");
+  // Signing out works as a plain form, and the page then asks to sign in again.
+  await Promise.all([page.waitForURL(/\/couple\/login$/), page.getByRole("button", { name: "Sign out" }).click()]);
+  await page.goto(`${server.url}/couple`);
+  assert.match(page.url(), /\/couple\/login$/);
+
+  await page.getByLabel("Email").fill("venue@example.com");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  assert.match(await page.locator("[role=alert]").innerText(), /for couples/);
+  await context.close();
+});
