@@ -8,7 +8,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
-import { startServer, api } from "./server.mjs";
+import { startRelay, startServer, api } from "./server.mjs";
 
 const artifacts = resolve(import.meta.dirname, "../artifacts");
 const PHONE = {
@@ -141,4 +141,46 @@ test("without JavaScript a couple still signs in and shares; a supplier is sent 
   await page.getByRole("button", { name: "Sign in" }).click();
   assert.match(await page.locator("[role=alert]").innerText(), /for couples/);
   await context.close();
+});
+
+test("a couple without their password signs in with a link emailed to them, once", async () => {
+  const relay = await startRelay();
+  const mailing = await startServer(relay.env);
+  try {
+    await api(mailing, "POST", "/api/v1/accounts", { body: { kind: "couple", email: "gia.hal@example.com", password: PASSWORD, couple_names: "Gia & Hal" } });
+    const context = await browser.newContext({ ...PHONE, javaScriptEnabled: false });
+    const page = await context.newPage();
+    const ask = async (email) => {
+      await page.goto(`${mailing.url}/couple/login`);
+      await page.getByLabel("Your email").fill(email);
+      await page.getByRole("button", { name: "Email me a sign-in link" }).click();
+      assert.match(await page.locator("#link-sent").innerText(), new RegExp(`if ${email.replace(".", "\\.")} has a Bouquet account, a sign-in link is on its way`));
+    };
+    // An address without an account gets the same answer, and no email.
+    await ask("nobody@example.com");
+    await ask("gia.hal@example.com");
+    const deadline = Date.now() + 15_000;
+    let mail;
+    while (!(mail = relay.received().find((m) => m.rcpt_tos.includes("gia.hal@example.com")))) {
+      assert.ok(Date.now() < deadline, "no sign-in email arrived");
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+    assert.equal(mail.headers.Subject, "Your Bouquet sign-in link");
+    const link = mail.text.match(/https?:\/\/\S+\/couple\/login\/bql_\S+/)[0];
+    // Opening the link only asks (mail scanners open links); the button signs in.
+    await page.goto(link);
+    assert.match(page.url(), /\/couple\/login\/bql_/);
+    await Promise.all([page.waitForURL(/\/couple$/), page.getByRole("button", { name: "Sign in" }).click()]);
+    assert.equal(await page.locator("h1").innerText(), "Gia & Hal");
+    // Used once: on another phone the same link is refused.
+    const other = await (await browser.newContext(PHONE)).newPage();
+    await other.goto(link);
+    await other.getByRole("button", { name: "Sign in" }).click();
+    assert.match(await other.locator("[role=alert]").innerText(), /expired or was already used/);
+    assert.equal(relay.received().length, 1, "only the account's address got an email");
+    await context.close();
+  } finally {
+    await mailing.stop();
+    relay.stop();
+  }
 });

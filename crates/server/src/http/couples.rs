@@ -6,7 +6,7 @@
 //! `SameSite=Lax` cookie scoped to `/couple`; signing out is a form with a CSRF token.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -72,10 +72,75 @@ async fn couple(state: &AppState, jar: &CookieJar) -> Result<(Caller, String), R
 struct LoginPage<'a> {
     error: Option<&'a str>,
     email: &'a str,
+    /// A sign-in link was asked for (to this address).
+    sent: Option<&'a str>,
+    /// Whether links can be emailed (a mail relay is configured).
+    links: bool,
+    minutes: i64,
 }
 
-pub async fn login_form() -> Response {
-    page(StatusCode::OK, LoginPage { error: None, email: "" })
+impl<'a> LoginPage<'a> {
+    fn new(state: &AppState, error: Option<&'a str>, email: &'a str, sent: Option<&'a str>) -> Self {
+        Self { error, email, sent, links: state.settings.email.relay.is_some(), minutes: couples::SIGN_IN_LINK_MINUTES }
+    }
+}
+
+pub async fn login_form(State(state): State<AppState>) -> Response {
+    page(StatusCode::OK, LoginPage::new(&state, None, "", None))
+}
+
+/// Sign-in with a cookie for the session, then to the page.
+fn signed_in(state: &AppState, jar: CookieJar, token: String) -> Response {
+    // Lax, not Strict: the page is opened from links in emails and messages.
+    let cookie = Cookie::build((SESSION_COOKIE, token))
+        .path("/couple")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.public_url.starts_with("https://"))
+        .max_age(cookie::time::Duration::days(30))
+        .build();
+    (jar.add(cookie), Redirect::to("/couple")).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct LinkForm {
+    email: String,
+}
+
+/// "Email me a sign-in link": the same answer whether or not the address has an account.
+pub async fn ask_for_link(State(state): State<AppState>, axum::Form(form): axum::Form<LinkForm>) -> Response {
+    if state.settings.email.relay.is_none() {
+        return page(StatusCode::SERVICE_UNAVAILABLE, LoginPage::new(&state, Some("Sign-in links cannot be emailed here yet: use your password."), &form.email, None));
+    }
+    match couples::email_sign_in_link(&state.store, &state.settings, &form.email, chrono::Utc::now()).await {
+        Ok(()) => page(StatusCode::OK, LoginPage::new(&state, None, &form.email, Some(&form.email))),
+        Err(ApiError::Invalid { message, .. }) => {
+            let message = format!("{}{}.", message[..1].to_uppercase(), &message[1..]);
+            page(StatusCode::UNPROCESSABLE_ENTITY, LoginPage::new(&state, Some(&message), &form.email, None))
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "couple/link.html")]
+struct LinkPage;
+
+/// The emailed link opens a page that asks before signing in: mail scanners open links,
+/// and only the button (a `POST`) uses it.
+pub async fn confirm_link() -> Response {
+    page(StatusCode::OK, LinkPage)
+}
+
+pub async fn use_link(State(state): State<AppState>, jar: CookieJar, Path(token): Path<String>) -> Response {
+    match couples::sign_in_with_link(&state.store, &token, chrono::Utc::now()).await {
+        Ok(Some(session)) => signed_in(&state, jar, session.token),
+        Ok(None) => page(
+            StatusCode::GONE,
+            LoginPage::new(&state, Some("This sign-in link has expired or was already used. Ask for a new one below."), "", None),
+        ),
+        Err(e) => e.into_response(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -85,7 +150,7 @@ pub struct LoginForm {
 }
 
 pub async fn log_in(State(state): State<AppState>, jar: CookieJar, axum::Form(form): axum::Form<LoginForm>) -> Response {
-    let refused = |message: &str| page(StatusCode::UNAUTHORIZED, LoginPage { error: Some(message), email: &form.email });
+    let refused = |message: &str| page(StatusCode::UNAUTHORIZED, LoginPage::new(&state, Some(message), &form.email, None));
     let request = CreateSession { email: form.email.clone(), password: form.password.clone(), device_name: Some("couple's phone".into()) };
     let session = match accounts::log_in(&state.store, request).await {
         Ok(s) => s,
@@ -95,15 +160,7 @@ pub async fn log_in(State(state): State<AppState>, jar: CookieJar, axum::Form(fo
     if session.account.kind != AccountKind::Couple {
         return refused("This page is for couples. Suppliers use the Bouquet app.");
     }
-    // Lax, not Strict: the page is opened from links in emails and messages.
-    let cookie = Cookie::build((SESSION_COOKIE, session.token))
-        .path("/couple")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.settings.public_url.starts_with("https://"))
-        .max_age(cookie::time::Duration::days(30))
-        .build();
-    (jar.add(cookie), Redirect::to("/couple")).into_response()
+    signed_in(&state, jar, session.token)
 }
 
 struct RewardLine {

@@ -181,6 +181,8 @@ pub fn router(state: AppState) -> Router {
         .route("/welcome", get(landing::welcome))
         .route("/couple", get(couples::show))
         .route("/couple/login", get(couples::login_form).post(couples::log_in))
+        .route("/couple/login/link", post(couples::ask_for_link))
+        .route("/couple/login/{token}", get(couples::confirm_link).post(couples::use_link))
         .route("/couple/logout", post(couples::log_out))
         .route("/couple/share.js", get(couples::share_js))
         .route("/admin", get(admin::accounts_page))

@@ -88,10 +88,28 @@ pub async fn log_in(store: &Arc<dyn Store>, req: CreateSession) -> Result<Sessio
         return Err(WRONG);
     }
     let (account, _) = found.ok_or(WRONG)?;
-    let device_name = text("device_name", req.device_name, 100)?;
+    open_session(store, account, req.device_name).await
+}
+
+/// A new session (a device token) for an account already proven: by its password, or by
+/// a sign-in link emailed to it.
+pub async fn open_session(store: &Arc<dyn Store>, account: AccountView, device_name: Option<String>) -> Result<SessionView, ApiError> {
+    let device_name = text("device_name", device_name, 100)?;
     let token = random_secret(DEVICE_TOKEN_PREFIX);
     let (device_id, code_namespace) = store.create_device(account.id, device_name.as_deref(), &secret_hash(&token)).await?;
     Ok(SessionView { token, device_id, code_namespace, account })
+}
+
+/// A new sign-in link's token (to email) and its hash (to keep).
+pub fn sign_in_token() -> (String, String) {
+    let token = random_secret("bql_");
+    let hash = secret_hash(&token);
+    (token, hash)
+}
+
+/// The hash a sign-in link's token is kept under.
+pub fn sign_in_token_hash(token: &str) -> String {
+    secret_hash(token)
 }
 
 pub async fn authenticate(store: &Arc<dyn Store>, bearer: Option<&str>) -> Result<Caller, ApiError> {

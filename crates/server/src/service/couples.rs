@@ -6,16 +6,62 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use bouquet_core::api::{BalanceView, CreateReferral, ReferralView, TierView};
+use bouquet_core::account::normalize_email;
+use bouquet_core::api::{BalanceView, CreateReferral, ReferralView, SessionView, TierView};
 use bouquet_core::{AccountKind, ReferralMethod};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 
+use crate::config::Settings;
 use crate::error::ApiError;
-use crate::service::{email, referrals, rewards};
+use crate::service::{accounts, email, referrals, rewards};
 use crate::store::{Caller, RewardRow, Store};
 
 /// A code to share still has this long to live; an older one is replaced by a new one.
 const FRESH_FOR: Duration = Duration::days(7);
+
+/// How long an emailed sign-in link works.
+pub const SIGN_IN_LINK_MINUTES: i64 = 15;
+/// At most this many unused links at once per account: asking again and again sends no
+/// flood of emails.
+const OPEN_LINKS: i64 = 3;
+
+/// Emails a sign-in link to a couple's address, in the background: the answer (and how
+/// long it takes) is the same whether or not the address has an account. `Err` only for
+/// something that is not an email address.
+pub async fn email_sign_in_link(store: &Arc<dyn Store>, settings: &Settings, email: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+    let address = normalize_email(email).ok_or_else(|| ApiError::invalid("invalid_field", "that is not an email address"))?;
+    let store = store.clone();
+    let settings = settings.clone();
+    tokio::spawn(async move {
+        if let Err(e) = send_link(&store, &settings, &address, now).await {
+            tracing::warn!(error = %e, "a sign-in link was not sent");
+        }
+    });
+    Ok(())
+}
+
+async fn send_link(store: &Arc<dyn Store>, settings: &Settings, address: &str, now: DateTime<Utc>) -> Result<(), String> {
+    let Some((account, _)) = store.account_by_email(address).await.map_err(|e| e.to_string())? else { return Ok(()) };
+    if account.kind != AccountKind::Couple {
+        return Ok(());
+    }
+    let (token, hash) = accounts::sign_in_token();
+    let expires = now + Duration::minutes(SIGN_IN_LINK_MINUTES);
+    if !store.create_sign_in_link(account.id, &hash, expires, OPEN_LINKS, now).await.map_err(|e| e.to_string())? {
+        return Ok(());
+    }
+    let link = format!("{}/couple/login/{token}", settings.public_url);
+    let message = email::compose_sign_in(&account.email, account.couple_names.as_deref(), &link, SIGN_IN_LINK_MINUTES, &settings.email.from)
+        .map_err(|e| e.0)?;
+    email::send_now(&settings.email, message).await
+}
+
+/// Signs in with an emailed link (once, before it expires): a new session.
+pub async fn sign_in_with_link(store: &Arc<dyn Store>, token: &str, now: DateTime<Utc>) -> Result<Option<SessionView>, ApiError> {
+    let Some(account_id) = store.use_sign_in_link(&accounts::sign_in_token_hash(token), now).await? else { return Ok(None) };
+    let Some(account) = store.account(account_id).await? else { return Ok(None) };
+    Ok(Some(accounts::open_session(store, account, Some("couple's phone (email link)".into())).await?))
+}
 
 pub struct CouplePage {
     pub names: String,

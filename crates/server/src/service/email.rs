@@ -329,6 +329,34 @@ impl Sender {
     }
 }
 
+/// Sends one email now, outside the queue: a sign-in link is useless later. Why not, when
+/// it fails.
+pub async fn send_now(settings: &EmailSettings, message: Message) -> Result<(), String> {
+    let relay = settings.relay.as_ref().ok_or("no mail relay is configured")?;
+    let transport = transport(relay, settings.timeout)?;
+    match tokio::time::timeout(settings.timeout, transport.send(message)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the mail relay did not answer".into()),
+    }
+}
+
+/// The email with a couple's sign-in link: plain text (mail apps make the link tappable).
+pub fn compose_sign_in(to: &str, name: Option<&str>, link: &str, minutes: i64, from: &str) -> Result<Message, Unsendable> {
+    let from = from.parse::<Mailbox>().map_err(|e| Unsendable(format!("mail_from {from}: {e}")))?;
+    let address = to.parse::<lettre::Address>().map_err(|e| Unsendable(format!("'{to}' is not an address an email can go to: {e}")))?;
+    let greeting = name.map_or_else(|| "Hello,".to_string(), |n| format!("Hello {n},"));
+    let text = format!(
+        "{greeting}\n\nTap this link to sign in to your Bouquet page:\n\n{link}\n\nIt works once, for {minutes} minutes. If you did not ask for it, ignore this email: nobody can sign in without it.\n"
+    );
+    Message::builder()
+        .from(from)
+        .to(Mailbox::new(name.map(str::to_string), address))
+        .subject("Your Bouquet sign-in link")
+        .singlepart(SinglePart::plain(text))
+        .map_err(|e| Unsendable(format!("the email: {e}")))
+}
+
 #[derive(Template)]
 #[template(path = "notification_email.html")]
 struct NotificationHtml<'a> {

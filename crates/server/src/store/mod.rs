@@ -23,6 +23,7 @@ mod recommendations;
 mod rewards;
 mod rewards_sql;
 mod rows;
+mod sign_in_links;
 mod sql;
 mod syncing;
 mod time;
@@ -48,6 +49,7 @@ pub use rewards::{AccountOverview, LedgerAudit, LedgerEntryRow, RewardRow, Rewar
 pub use rewards_sql::PROGRAM;
 pub use sql::SqlStore;
 pub use webhooks::{Attempt, AttemptOutcome, DueDelivery, WebhookStore};
+pub use sign_in_links::SignInLinkStore;
 pub use notifications::{AudienceMember, NotificationEmail, NotificationEmailOutcome, NotificationLogRow, NotificationStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -202,7 +204,7 @@ pub struct StatsRow {
 }
 
 #[async_trait]
-pub trait Store: EmailStore + WebhookStore + NotificationStore + RewardStore + CampaignStore + ExperimentStore + FraudStore + AnalyticsStore + RecommendationStore + Send + Sync + 'static {
+pub trait Store: EmailStore + WebhookStore + NotificationStore + SignInLinkStore + RewardStore + CampaignStore + ExperimentStore + FraudStore + AnalyticsStore + RecommendationStore + Send + Sync + 'static {
     /// "sqlite" or "postgres", for health and logs.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
