@@ -100,6 +100,17 @@ test("a couple shares their code from their phone; a friend's booking through it
   assert.match(await page.locator("#rewards").innerText(), /14\.50 credits\s*pending/i);
   assert.equal(await page.locator("#pending").innerText(), "14.50 credits");
   assert.match(await page.locator("#tier").innerText(), /\S/);
+  // They hear of it on their page too (couples have no app), and choose their emails here.
+  assert.match(await page.locator("#news").innerText(), /You earned 14\.50 credits/);
+  assert.ok(await page.locator("#email-reward_eligible").isChecked(), "every kind is emailed by default");
+  await page.locator("#email-campaign_started").uncheck();
+  await Promise.all([page.waitForURL(/saved=true/), page.getByRole("button", { name: "Save my email choices" }).click()]);
+  assert.equal(await page.locator("#emails-saved").innerText(), "Saved.");
+  assert.ok(!(await page.locator("#email-campaign_started").isChecked()));
+  assert.ok(await page.locator("#email-reward_earned").isChecked());
+  const session = await api(server, "POST", "/api/v1/sessions", { body: { email: "amy.ben@example.com", password: PASSWORD } });
+  const choices = await api(server, "GET", "/api/v1/me/notification-preferences", { token: session.token });
+  assert.deepEqual(choices.filter((c) => !c.email).map((c) => c.kind), ["campaign_started"]);
   await page.screenshot({ path: join(artifacts, "couple-page-rewarded-phone.png"), fullPage: true });
 
   // Accessible, by a real checker: no serious or critical violations, signed in or not.

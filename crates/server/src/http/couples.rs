@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use bouquet_core::api::CreateSession;
-use bouquet_core::notifications::amount_words;
+use bouquet_core::notifications::{NotificationKind, NotificationPreference, amount_words};
 use bouquet_core::referral::percent_encode;
 use bouquet_core::{AccountKind, Money};
 use hmac::{Hmac, Mac};
@@ -169,6 +169,18 @@ struct RewardLine {
     reason: String,
 }
 
+struct NewsLine {
+    title: String,
+    body: String,
+    at: String,
+}
+
+struct EmailChoice {
+    kind: &'static str,
+    label: &'static str,
+    email: bool,
+}
+
 struct Progress {
     label: String,
     value: i64,
@@ -191,10 +203,19 @@ struct CouplePage {
     pending: String,
     available: String,
     rewards: Vec<RewardLine>,
+    news: Vec<NewsLine>,
+    choices: Vec<EmailChoice>,
+    saved: bool,
     csrf: String,
 }
 
-pub async fn show(State(state): State<AppState>, jar: CookieJar) -> Response {
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    #[serde(default)]
+    saved: bool,
+}
+
+pub async fn show(State(state): State<AppState>, jar: CookieJar, axum::extract::Query(query): axum::extract::Query<ShowQuery>) -> Response {
     let (caller, token) = match couple(&state, &jar).await {
         Ok(found) => found,
         Err(elsewhere) => return elsewhere,
@@ -241,9 +262,46 @@ pub async fn show(State(state): State<AppState>, jar: CookieJar) -> Response {
                     reason: r.reason.clone(),
                 })
                 .collect(),
+            news: data
+                .news
+                .into_iter()
+                .map(|n| NewsLine { title: n.title, body: n.body, at: n.created_at.format("%-d %B %Y").to_string() })
+                .collect(),
+            choices: data.choices.iter().map(|c| EmailChoice { kind: c.kind.as_str(), label: c.kind.label(), email: c.email }).collect(),
+            saved: query.saved,
             csrf: csrf_token(&state, &token),
         },
     )
+}
+
+fn csrf_matches(state: &AppState, token: &str, sent: &str) -> bool {
+    let expected = csrf_token(state, token);
+    expected.len() == sent.len() && expected.bytes().zip(sent.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+/// Saves which kinds of notification come by email: a checkbox per kind (an unchecked
+/// box is not sent, so every kind not in the form is off).
+pub async fn save_emails(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    axum::Form(form): axum::Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    let (caller, token) = match couple(&state, &jar).await {
+        Ok(found) => found,
+        Err(elsewhere) => return elsewhere,
+    };
+    if !csrf_matches(&state, &token, form.get("csrf").map_or("", String::as_str)) {
+        return (StatusCode::FORBIDDEN, "The form expired; reload the page and try again.").into_response();
+    }
+    let now = chrono::Utc::now();
+    let choices: Vec<NotificationPreference> = NotificationKind::ALL
+        .into_iter()
+        .map(|kind| NotificationPreference { kind, email: form.contains_key(kind.as_str()), changed_at: Some(now) })
+        .collect();
+    match state.store.set_notification_preferences(caller.account.id, &choices, now).await {
+        Ok(()) => Redirect::to("/couple?saved=true#emails").into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -256,9 +314,7 @@ pub async fn log_out(State(state): State<AppState>, jar: CookieJar, axum::Form(f
         Ok(found) => found,
         Err(elsewhere) => return elsewhere,
     };
-    let expected = csrf_token(&state, &token);
-    let same = expected.len() == form.csrf.len() && expected.bytes().zip(form.csrf.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-    if !same {
+    if !csrf_matches(&state, &token, &form.csrf) {
         return (StatusCode::FORBIDDEN, "The form expired; reload the page and try again.").into_response();
     }
     (jar.remove(Cookie::build(SESSION_COOKIE).path("/couple").build()), Redirect::to("/couple/login")).into_response()

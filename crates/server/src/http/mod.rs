@@ -184,6 +184,7 @@ pub fn router(state: AppState) -> Router {
         .route("/couple/login/link", post(couples::ask_for_link))
         .route("/couple/login/{token}", get(couples::confirm_link).post(couples::use_link))
         .route("/couple/logout", post(couples::log_out))
+        .route("/couple/emails", post(couples::save_emails))
         .route("/couple/share.js", get(couples::share_js))
         .route("/admin", get(admin::accounts_page))
         .route("/admin/login", get(admin::login_form).post(admin::log_in))

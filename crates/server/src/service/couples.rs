@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bouquet_core::account::normalize_email;
 use bouquet_core::api::{BalanceView, CreateReferral, ReferralView, SessionView, TierView};
+use bouquet_core::notifications::{NotificationPreference, NotificationView};
 use bouquet_core::{AccountKind, ReferralMethod};
 use chrono::{DateTime, Duration, Utc};
 
@@ -71,6 +72,10 @@ pub struct CouplePage {
     pub balance: BalanceView,
     pub tier: TierView,
     pub rewards: Vec<RewardRow>,
+    /// The newest notifications (they have no app to read them in).
+    pub news: Vec<NotificationView>,
+    /// Which kinds also come by email.
+    pub choices: Vec<NotificationPreference>,
 }
 
 /// The couple's code for friends: their newest couple → couple referral with at least a
@@ -103,5 +108,7 @@ pub async fn page(store: &Arc<dyn Store>, caller: &Caller, lifetime: Duration, p
         balance: rewards::balance(store, id).await?,
         tier: rewards::tier(store, id, AccountKind::Couple).await?,
         rewards: store.rewards_of(id, None, 20).await?,
+        news: store.notifications_of(id, 5).await?,
+        choices: store.notification_preferences(id).await?,
     })
 }

@@ -363,6 +363,7 @@ struct NotificationHtml<'a> {
     name: Option<&'a str>,
     title: &'a str,
     body: &'a str,
+    choose: &'a str,
 }
 
 #[derive(Template)]
@@ -371,6 +372,7 @@ struct NotificationText<'a> {
     name: Option<&'a str>,
     title: &'a str,
     body: &'a str,
+    choose: &'a str,
 }
 
 /// A notification's email: from the deployment, to the account's own address, text and
@@ -382,8 +384,14 @@ pub fn compose_notification(n: &NotificationEmail, from: &Mailbox, public_url: &
         .map(|address| Mailbox::new(n.name.clone(), address))
         .map_err(|e| Unsendable(format!("'{}' is not an address an email can go to: {e}", n.to)))?;
     let name = n.name.as_deref();
-    let html = NotificationHtml { name, title: &n.title, body: &n.body }.render().map_err(|e| Unsendable(format!("the email's HTML: {e}")))?;
-    let text = NotificationText { name, title: &n.title, body: &n.body }.render().map_err(|e| Unsendable(format!("the email's text: {e}")))?;
+    // Couples have no app: they choose on their page.
+    let choose = match n.account_kind {
+        bouquet_core::AccountKind::Couple => format!("on your Bouquet page: {public_url}/couple"),
+        _ => "in the Bouquet app: Settings → Notifications".to_string(),
+    };
+    let choose = choose.as_str();
+    let html = NotificationHtml { name, title: &n.title, body: &n.body, choose }.render().map_err(|e| Unsendable(format!("the email's HTML: {e}")))?;
+    let text = NotificationText { name, title: &n.title, body: &n.body, choose }.render().map_err(|e| Unsendable(format!("the email's text: {e}")))?;
     Message::builder()
         .from(from.clone())
         .to(to)

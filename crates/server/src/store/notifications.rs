@@ -50,6 +50,8 @@ pub struct NotificationEmail {
     pub body: String,
     /// Whether the account still wants this kind by email.
     pub wanted: bool,
+    /// Whose: a couple chooses their emails on their page, a supplier in the app.
+    pub account_kind: AccountKind,
     pub attempts: i64,
 }
 
@@ -191,7 +193,7 @@ impl NotificationStore for SqlStore {
             tx.execute("UPDATE notifications SET email_claimed_until = $2 WHERE id = $1", &args![id, now + lease]).await?;
             let n = tx
                 .fetch_one(
-                    "SELECT n.kind, n.title, n.body, n.email_attempts, a.email, COALESCE(a.business_name, a.couple_names) AS name,
+                    "SELECT n.kind, n.title, n.body, n.email_attempts, a.email, a.kind AS account_kind, COALESCE(a.business_name, a.couple_names) AS name,
                             COALESCE((SELECT p.email FROM notification_preferences p WHERE p.account_id = n.account_id AND p.kind = n.kind), TRUE) AS wanted
                      FROM notifications n JOIN accounts a ON a.id = n.account_id WHERE n.id = $1",
                     &args![id],
@@ -206,6 +208,10 @@ impl NotificationStore for SqlStore {
                 title: n.text("title")?,
                 body: n.text("body")?,
                 wanted: n.flag("wanted")?,
+                account_kind: {
+                    let kind = n.text("account_kind")?;
+                    AccountKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("account kind {kind}")))?
+                },
                 attempts: n.int("email_attempts")?,
             });
         }
