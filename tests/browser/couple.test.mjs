@@ -6,8 +6,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
+import { seriousViolations } from "./axe.mjs";
 import { startRelay, startServer, api } from "./server.mjs";
 
 const artifacts = resolve(import.meta.dirname, "../artifacts");
@@ -19,17 +19,7 @@ const PHONE = {
   userAgent: "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36",
 };
 const PASSWORD = "correct horse battery";
-const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
-/** axe-core's serious and critical violations on the page (it is injected, so the page's
- * own policy is bypassed for this context only). */
-async function seriousViolations(page) {
-  await page.addScriptTag({ path: AXE });
-  const result = await page.evaluate(() => globalThis.axe.run(document, { resultTypes: ["violations"] }));
-  return result.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
-}
 
 let server;
 let browser;

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
+import { checkPage } from "./axe.mjs";
 import { startServer, api } from "./server.mjs";
 
 const artifacts = resolve(import.meta.dirname, "../artifacts");
@@ -86,6 +87,7 @@ test("a couple scans the QR code, leaves their details, and the conversion is at
   const cookies = await context.cookies();
   assert.ok(cookies.some((c) => c.name === "bq_touch" && c.httpOnly), "bq_touch cookie set");
   await page.screenshot({ path: join(artifacts, "landing-phone.png"), fullPage: true });
+  assert.deepEqual(await checkPage(browser, referral.link, PHONE), [], "accessibility of the landing page");
 
   await page.getByLabel("Your names").fill("Priya & Sam");
   await page.getByLabel("Email").fill("priya.sam@example.com");
@@ -95,6 +97,8 @@ test("a couple scans the QR code, leaves their details, and the conversion is at
   assert.match(touchId, /^[0-9a-f-]{36}$/);
   assert.match(await page.locator("h1").innerText(), /you're in/i);
   await page.screenshot({ path: join(artifacts, "welcome-phone.png") });
+  assert.deepEqual(await checkPage(browser, page.url(), PHONE), [], "accessibility of the welcome page");
+  assert.deepEqual(await checkPage(browser, `${server.url}/api/v1/unsubscribe/${"x".repeat(43)}`, PHONE), [], "accessibility of the unsubscribe page");
 
   const now = new Date().toISOString();
   const user = { id: "wedsync-user-42", kind: "couple", email: "Priya.Sam@example.com" };
