@@ -330,3 +330,67 @@ async fn two_processes_never_spend_past_a_campaign_cap() {
     assert!(audit.is_clean(), "{audit:?}");
     drop((a, b));
 }
+
+/// Two processes' webhook dispatchers share one outbox: every event of 30 referrals made
+/// on either process reaches the receiver, and (nothing failing) each exactly once — the
+/// claims skip what the other process holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_deliver_each_webhook_once() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let (a, b) = start_two(&db.url);
+    cli(&["admin", "create", "--email", "ops@bouquet.example", "--password", "a long admin password", "--database-url", &db.url]);
+
+    // The receiver counts what arrives under each webhook-id.
+    let got: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let log = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push(headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string());
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let http = reqwest::Client::new();
+    let sign_in = |url: String, email: &'static str, password: &'static str| {
+        let http = http.clone();
+        async move {
+            let s: SessionView = http.post(format!("{url}/api/v1/sessions")).json(&json!({"email": email, "password": password})).send().await.unwrap().json().await.unwrap();
+            s.token
+        }
+    };
+    let ops = sign_in(a.url.clone(), "ops@bouquet.example", "a long admin password").await;
+    let created = http.post(format!("{}/api/v1/admin/webhooks", b.url)).bearer_auth(&ops).json(&json!({"url": hook, "event_types": ["referral.created"]})).send().await.unwrap();
+    assert_eq!(created.status(), 201);
+    http.post(format!("{}/api/v1/accounts", a.url))
+        .json(&json!({"kind": "supplier", "email": "flo@example.com", "password": "correct horse battery", "business_name": "Petal & Stem", "vendor_type": "florist"}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let flo = sign_in(b.url.clone(), "flo@example.com", "correct horse battery").await;
+    let referrals = 30;
+    for i in 0..referrals {
+        let url = if i % 2 == 0 { &a.url } else { &b.url };
+        let resp = http.post(format!("{url}/api/v1/referrals")).bearer_auth(&flo).json(&json!({"method": "link"})).send().await.unwrap();
+        assert_eq!(resp.status(), 201);
+    }
+    let start = std::time::Instant::now();
+    while got.lock().unwrap().len() < referrals {
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "only {} of {referrals} arrived", got.lock().unwrap().len());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Both dispatchers tick every second: give a duplicate the time to show.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let ids = got.lock().unwrap().clone();
+    let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!((ids.len(), distinct.len()), (referrals, referrals), "each event once");
+    drop((a, b));
+}
