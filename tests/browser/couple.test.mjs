@@ -103,6 +103,27 @@ test("a couple shares their code from their phone; a friend's booking through it
   assert.deepEqual(choices.filter((c) => !c.email).map((c) => c.kind), ["campaign_started"]);
   await page.screenshot({ path: join(artifacts, "couple-page-rewarded-phone.png"), fullPage: true });
 
+  // In Spanish, for a phone set to Spanish: the words, the numbers and the plural forms.
+  const spanish = await browser.newContext({ ...PHONE, locale: "es-ES", storageState: await context.storageState() });
+  const es = await spanish.newPage();
+  await es.goto(`${server.url}/couple`);
+  assert.equal(await es.locator("html").getAttribute("lang"), "es");
+  assert.equal(await es.locator("#code-heading").innerText(), "Tu código");
+  assert.equal(await es.locator("#pending").innerText(), "14,50 créditos");
+  assert.match(await es.locator("#rewards").innerText(), /14,50 créditos\s*pendiente/i);
+  assert.match(await es.locator("#tier-progress").locator("xpath=..").innerText(), /2 contrataciones más para/);
+  assert.equal(await es.locator("#share-whatsapp").innerText(), "Enviar por WhatsApp");
+  assert.match(decodeURIComponent(await es.locator("#share-whatsapp").getAttribute("href")), /Organizamos nuestra boda con Bouquet/);
+  await es.screenshot({ path: join(artifacts, "couple-page-es-phone.png"), fullPage: true });
+  await spanish.clearCookies();
+  await es.goto(`${server.url}/couple/login`);
+  assert.equal(await es.locator("h1").innerText(), "Tu página de Bouquet");
+  await es.getByLabel("Correo electrónico").fill("amy.ben@example.com");
+  await es.getByLabel("Contraseña").fill("not the password");
+  await es.getByRole("button", { name: "Iniciar sesión" }).click();
+  assert.equal(await es.locator("[role=alert]").innerText(), "Correo o contraseña incorrectos.");
+  await spanish.close();
+
   // Accessible, by a real checker: no serious or critical violations, signed in or not.
   const checking = await browser.newContext({ ...PHONE, bypassCSP: true, storageState: await context.storageState() });
   const checked = await checking.newPage();

@@ -6,6 +6,7 @@ pub mod store;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod i18n;
 pub mod service;
 
 #[cfg(feature = "testing")]

@@ -7,20 +7,21 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use bouquet_core::api::CreateSession;
-use bouquet_core::notifications::{NotificationKind, NotificationPreference, amount_words};
+use bouquet_core::notifications::{NotificationKind, NotificationPreference};
 use bouquet_core::referral::percent_encode;
-use bouquet_core::{AccountKind, Money};
+use bouquet_core::AccountKind;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
 use super::AppState;
 use crate::error::ApiError;
+use crate::i18n::Tr;
 use crate::service::{accounts, couples};
 use crate::store::Caller;
 
@@ -70,23 +71,30 @@ async fn couple(state: &AppState, jar: &CookieJar) -> Result<(Caller, String), R
 #[derive(Template)]
 #[template(path = "couple/login.html")]
 struct LoginPage<'a> {
+    tr: Tr,
     error: Option<&'a str>,
     email: &'a str,
-    /// A sign-in link was asked for (to this address).
-    sent: Option<&'a str>,
+    /// That a sign-in link was asked for, in words.
+    sent: Option<String>,
     /// Whether links can be emailed (a mail relay is configured).
     links: bool,
-    minutes: i64,
 }
 
 impl<'a> LoginPage<'a> {
-    fn new(state: &AppState, error: Option<&'a str>, email: &'a str, sent: Option<&'a str>) -> Self {
-        Self { error, email, sent, links: state.settings.email.relay.is_some(), minutes: couples::SIGN_IN_LINK_MINUTES }
+    fn new(state: &AppState, tr: Tr, error: Option<&'a str>, email: &'a str, sent: Option<&str>) -> Self {
+        let minutes = couples::SIGN_IN_LINK_MINUTES;
+        let sent = sent.map(|address| tr.t_with("couple-link-sent", &[("address", address.to_string().into()), ("minutes", minutes.into())]));
+        Self { tr, error, email, sent, links: state.settings.email.relay.is_some() }
     }
 }
 
-pub async fn login_form(State(state): State<AppState>) -> Response {
-    page(StatusCode::OK, LoginPage::new(&state, None, "", None))
+/// The couple's language, from their browser.
+fn language(headers: &HeaderMap) -> Tr {
+    Tr::negotiate(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+}
+
+pub async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    page(StatusCode::OK, LoginPage::new(&state, language(&headers), None, "", None))
 }
 
 /// Sign-in with a cookie for the session, then to the page.
@@ -108,15 +116,17 @@ pub struct LinkForm {
 }
 
 /// "Email me a sign-in link": the same answer whether or not the address has an account.
-pub async fn ask_for_link(State(state): State<AppState>, axum::Form(form): axum::Form<LinkForm>) -> Response {
+pub async fn ask_for_link(State(state): State<AppState>, headers: HeaderMap, axum::Form(form): axum::Form<LinkForm>) -> Response {
+    let tr = language(&headers);
     if state.settings.email.relay.is_none() {
-        return page(StatusCode::SERVICE_UNAVAILABLE, LoginPage::new(&state, Some("Sign-in links cannot be emailed here yet: use your password."), &form.email, None));
+        let message = tr.t("couple-links-unavailable");
+        return page(StatusCode::SERVICE_UNAVAILABLE, LoginPage::new(&state, tr, Some(&message), &form.email, None));
     }
     match couples::email_sign_in_link(&state.store, &state.settings, &form.email, chrono::Utc::now()).await {
-        Ok(()) => page(StatusCode::OK, LoginPage::new(&state, None, &form.email, Some(&form.email))),
-        Err(ApiError::Invalid { message, .. }) => {
-            let message = format!("{}{}.", message[..1].to_uppercase(), &message[1..]);
-            page(StatusCode::UNPROCESSABLE_ENTITY, LoginPage::new(&state, Some(&message), &form.email, None))
+        Ok(()) => page(StatusCode::OK, LoginPage::new(&state, tr, None, &form.email, Some(&form.email))),
+        Err(ApiError::Invalid { .. }) => {
+            let message = tr.t("couple-not-an-email");
+            page(StatusCode::UNPROCESSABLE_ENTITY, LoginPage::new(&state, tr, Some(&message), &form.email, None))
         }
         Err(e) => e.into_response(),
     }
@@ -124,21 +134,24 @@ pub async fn ask_for_link(State(state): State<AppState>, axum::Form(form): axum:
 
 #[derive(Template)]
 #[template(path = "couple/link.html")]
-struct LinkPage;
+struct LinkPage {
+    tr: Tr,
+}
 
 /// The emailed link opens a page that asks before signing in: mail scanners open links,
 /// and only the button (a `POST`) uses it.
-pub async fn confirm_link() -> Response {
-    page(StatusCode::OK, LinkPage)
+pub async fn confirm_link(headers: HeaderMap) -> Response {
+    page(StatusCode::OK, LinkPage { tr: language(&headers) })
 }
 
-pub async fn use_link(State(state): State<AppState>, jar: CookieJar, Path(token): Path<String>) -> Response {
+pub async fn use_link(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar, Path(token): Path<String>) -> Response {
     match couples::sign_in_with_link(&state.store, &token, chrono::Utc::now()).await {
         Ok(Some(session)) => signed_in(&state, jar, session.token),
-        Ok(None) => page(
-            StatusCode::GONE,
-            LoginPage::new(&state, Some("This sign-in link has expired or was already used. Ask for a new one below."), "", None),
-        ),
+        Ok(None) => {
+            let tr = language(&headers);
+            let message = tr.t("couple-link-used");
+            page(StatusCode::GONE, LoginPage::new(&state, tr, Some(&message), "", None))
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -149,16 +162,20 @@ pub struct LoginForm {
     password: String,
 }
 
-pub async fn log_in(State(state): State<AppState>, jar: CookieJar, axum::Form(form): axum::Form<LoginForm>) -> Response {
-    let refused = |message: &str| page(StatusCode::UNAUTHORIZED, LoginPage::new(&state, Some(message), &form.email, None));
+pub async fn log_in(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar, axum::Form(form): axum::Form<LoginForm>) -> Response {
+    let tr = language(&headers);
+    let refused = |id: &str| {
+        let message = tr.t(id);
+        page(StatusCode::UNAUTHORIZED, LoginPage::new(&state, tr.clone(), Some(&message), &form.email, None))
+    };
     let request = CreateSession { email: form.email.clone(), password: form.password.clone(), device_name: Some("couple's phone".into()) };
     let session = match accounts::log_in(&state.store, request).await {
         Ok(s) => s,
-        Err(ApiError::Unauthorized(_)) => return refused("Wrong email or password."),
+        Err(ApiError::Unauthorized(_)) => return refused("couple-wrong-password"),
         Err(e) => return e.into_response(),
     };
     if session.account.kind != AccountKind::Couple {
-        return refused("This page is for couples. Suppliers use the Bouquet app.");
+        return refused("couple-not-a-couple");
     }
     signed_in(&state, jar, session.token)
 }
@@ -177,7 +194,7 @@ struct NewsLine {
 
 struct EmailChoice {
     kind: &'static str,
-    label: &'static str,
+    label: String,
     email: bool,
 }
 
@@ -190,7 +207,9 @@ struct Progress {
 #[derive(Template)]
 #[template(path = "couple/page.html")]
 struct CouplePage {
+    tr: Tr,
     names: String,
+    qr_alt: String,
     code: String,
     link: String,
     qr: String,
@@ -215,7 +234,8 @@ pub struct ShowQuery {
     saved: bool,
 }
 
-pub async fn show(State(state): State<AppState>, jar: CookieJar, axum::extract::Query(query): axum::extract::Query<ShowQuery>) -> Response {
+pub async fn show(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar, axum::extract::Query(query): axum::extract::Query<ShowQuery>) -> Response {
+    let tr = language(&headers);
     let (caller, token) = match couple(&state, &jar).await {
         Ok(found) => found,
         Err(elsewhere) => return elsewhere,
@@ -225,51 +245,52 @@ pub async fn show(State(state): State<AppState>, jar: CookieJar, axum::extract::
         Err(e) => return e.into_response(),
     };
     let link = data.referral.link.clone();
-    let share_text = format!("We planned our wedding with Bouquet — start yours with our code {}: {link}", data.referral.code);
+    let share_text = tr.t_with("couple-share-text", &[("code", data.referral.code.to_string().into()), ("link", link.clone().into())]);
     let tier = &data.tier;
     let tier_line = match &tier.tier {
         Some(t) => format!("{} {} — {}", t.badge, t.title, t.perk.description),
-        None => "No tier yet: your first friend who books brings you one.".into(),
+        None => tr.t("couple-no-tier"),
     };
     let progress = tier.next_tier.as_ref().map(|next| {
         let left = tier.referrals_to_next.unwrap_or(0);
-        let plural = if left == 1 { "" } else { "s" };
-        Progress { label: format!("{left} more booking{plural} to {}", next.title), value: tier.successful_referrals, max: next.threshold }
+        let label = tr.t_with("couple-to-next", &[("count", left.into()), ("tier", next.title.clone().into())]);
+        Progress { label, value: tier.successful_referrals, max: next.threshold }
     });
-    let words = |m: &Money| amount_words(m);
     page(
         StatusCode::OK,
         CouplePage {
+            qr_alt: tr.t_with("couple-qr-alt", &[("link", link.clone().into())]),
             names: data.names,
             code: data.referral.code.to_string(),
             qr: data.qr_data_uri,
             share_title: "Bouquet".into(),
             whatsapp_url: format!("https://wa.me/?text={}", percent_encode(&share_text)),
-            email_url: format!("mailto:?subject={}&body={}", percent_encode("Plan your wedding with Bouquet"), percent_encode(&share_text)),
+            email_url: format!("mailto:?subject={}&body={}", percent_encode(&tr.t("couple-share-subject")), percent_encode(&share_text)),
             share_text,
             link,
             tier_line,
             progress,
-            pending: words(&data.balance.pending),
-            available: words(&data.balance.available),
+            pending: tr.credits(data.balance.pending.amount_minor),
+            available: tr.credits(data.balance.available.amount_minor),
             rewards: data
                 .rewards
                 .iter()
                 .map(|r| RewardLine {
                     // A tier's perk is not paid in credits: it is named, not shown as 0.
-                    amount: if r.role == bouquet_core::RewardRole::Tier { "Tier perk".into() } else { words(&r.amount) },
-                    status: r.status.as_str().replace('_', " "),
+                    amount: if r.role == bouquet_core::RewardRole::Tier { tr.t("couple-tier-perk") } else { tr.credits(r.amount.amount_minor) },
+                    status: tr.t(&format!("status-{}", r.status.as_str())),
                     reason: r.reason.clone(),
                 })
                 .collect(),
             news: data
                 .news
                 .into_iter()
-                .map(|n| NewsLine { title: n.title, body: n.body, at: n.created_at.format("%-d %B %Y").to_string() })
+                .map(|n| NewsLine { title: n.title, body: n.body, at: tr.date(n.created_at) })
                 .collect(),
-            choices: data.choices.iter().map(|c| EmailChoice { kind: c.kind.as_str(), label: c.kind.label(), email: c.email }).collect(),
+            choices: data.choices.iter().map(|c| EmailChoice { kind: c.kind.as_str(), label: tr.t(&format!("notify-{}", c.kind.as_str())), email: c.email }).collect(),
             saved: query.saved,
             csrf: csrf_token(&state, &token),
+            tr,
         },
     )
 }

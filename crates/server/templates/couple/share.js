@@ -16,8 +16,8 @@ document.addEventListener("DOMContentLoaded", () => {
     copy.hidden = false;
     copy.addEventListener("click", () => {
       navigator.clipboard.writeText(copy.dataset.url).then(
-        () => { said.textContent = "Link copied."; },
-        () => { said.textContent = "Could not copy: select the link above instead."; },
+        () => { said.textContent = copy.dataset.copied; },
+        () => { said.textContent = copy.dataset.failed; },
       );
     });
   }

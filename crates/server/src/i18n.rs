@@ -1,0 +1,130 @@
+//! The couple-facing pages' language (issue 15, docs/couples.md): text in Fluent message
+//! files (`crates/server/locales/<language>/*.ftl`, built into the binary), the language
+//! negotiated from the browser's `Accept-Language`, and numbers and dates as that language
+//! writes them. A language is added by adding its folder (and its month names below).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Utc};
+use fluent_templates::fluent_bundle::FluentValue;
+use fluent_templates::{LanguageIdentifier, Loader};
+
+fluent_templates::static_loader! {
+    static LOCALES = {
+        locales: "./locales",
+        fallback_language: "en",
+        // No Unicode isolation marks around arguments: the pages are plain HTML text.
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
+}
+
+/// The languages with complete message files; the first is the fallback.
+const SUPPORTED: [&str; 2] = ["en", "es"];
+
+/// Text in one language.
+#[derive(Debug, Clone)]
+pub struct Tr {
+    lang: LanguageIdentifier,
+}
+
+impl Tr {
+    /// The best of [`SUPPORTED`] for an `Accept-Language` header (English when none fits).
+    pub fn negotiate(accept_language: Option<&str>) -> Self {
+        let requested = accept_language.map(fluent_langneg::accepted_languages::parse).unwrap_or_default();
+        let available: Vec<LanguageIdentifier> = SUPPORTED.iter().map(|l| l.parse().expect("a valid language tag")).collect();
+        let default: LanguageIdentifier = SUPPORTED[0].parse().expect("a valid language tag");
+        let chosen = fluent_langneg::negotiate_languages(&requested, &available, Some(&default), fluent_langneg::NegotiationStrategy::Lookup);
+        Self { lang: chosen.first().map_or(default.clone(), |l| (*l).clone()) }
+    }
+
+    /// The language tag, for `<html lang>`.
+    pub fn lang(&self) -> String {
+        self.lang.to_string()
+    }
+
+    pub fn t(&self, id: &str) -> String {
+        LOCALES.lookup(&self.lang, id)
+    }
+
+    /// A message with arguments: `("name", value)` pairs.
+    pub fn t_with(&self, id: &str, args: &[(&'static str, FluentValue<'_>)]) -> String {
+        let args: HashMap<Cow<'static, str>, FluentValue<'_>> = args.iter().map(|(k, v)| (Cow::Borrowed(*k), v.clone())).collect();
+        LOCALES.lookup_with_args(&self.lang, id, &args)
+    }
+
+    fn spanish(&self) -> bool {
+        self.lang.language.as_str() == "es"
+    }
+
+    /// An amount in hundredths as the language writes it: 1,234.50 / 1.234,50; whole
+    /// amounts without decimals.
+    pub fn number_minor(&self, minor: i64) -> String {
+        let (group, decimal) = if self.spanish() { ('.', ',') } else { (',', '.') };
+        let sign = if minor < 0 { "-" } else { "" };
+        let abs = minor.unsigned_abs();
+        let units = (abs / 100).to_string();
+        let mut grouped = String::new();
+        for (i, ch) in units.chars().enumerate() {
+            if i > 0 && (units.len() - i) % 3 == 0 {
+                grouped.push(group);
+            }
+            grouped.push(ch);
+        }
+        match abs % 100 {
+            0 => format!("{sign}{grouped}"),
+            cents => format!("{sign}{grouped}{decimal}{cents:02}"),
+        }
+    }
+
+    /// Credits: "14.50 credits" / "14,50 créditos".
+    pub fn credits(&self, minor: i64) -> String {
+        self.t_with("couple-credits", &[("amount", FluentValue::from(self.number_minor(minor)))])
+    }
+
+    /// A day: "6 December 2026" / "6 de diciembre de 2026".
+    pub fn date(&self, at: DateTime<Utc>) -> String {
+        const ES: [&str; 12] = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"];
+        if self.spanish() {
+            format!("{} de {} de {}", at.day(), ES[at.month0() as usize], at.year())
+        } else {
+            at.format("%-d %B %Y").to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_browser_chooses_among_the_languages_we_have() {
+        assert_eq!(Tr::negotiate(Some("es-ES,es;q=0.9,en;q=0.8")).lang(), "es");
+        assert_eq!(Tr::negotiate(Some("fr-FR, de")).lang(), "en", "none fits: English");
+        assert_eq!(Tr::negotiate(None).lang(), "en");
+        assert_eq!(Tr::negotiate(Some("en-GB")).lang(), "en");
+    }
+
+    #[test]
+    fn every_message_exists_in_every_language() {
+        let en = include_str!("../locales/en/couple.ftl");
+        let es = include_str!("../locales/es/couple.ftl");
+        let ids = |text: &str| -> std::collections::BTreeSet<String> {
+            text.lines().filter(|l| !l.starts_with([' ', '#', '}', '*', '[']) && l.contains(" = ")).map(|l| l.split(" = ").next().unwrap().to_string()).collect()
+        };
+        assert_eq!(ids(en), ids(es), "a message missing from one language");
+    }
+
+    #[test]
+    fn numbers_dates_and_plurals_follow_the_language() {
+        let (en, es) = (Tr::negotiate(Some("en")), Tr::negotiate(Some("es")));
+        assert_eq!((en.credits(123_450), es.credits(123_450)), ("1,234.50 credits".to_string(), "1.234,50 créditos".to_string()));
+        assert_eq!(en.credits(500), "5 credits");
+        let day = Utc.with_ymd_and_hms(2026, 12, 6, 10, 0, 0).unwrap();
+        assert_eq!((en.date(day), es.date(day)), ("6 December 2026".to_string(), "6 de diciembre de 2026".to_string()));
+        let next = |tr: &Tr, n: i64| tr.t_with("couple-to-next", &[("count", FluentValue::from(n)), ("tier", FluentValue::from("Active"))]);
+        assert_eq!((next(&en, 1), next(&en, 2)), ("1 more booking to Active".to_string(), "2 more bookings to Active".to_string()));
+        assert_eq!(next(&es, 2), "2 contrataciones más para Active");
+    }
+}
