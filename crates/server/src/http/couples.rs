@@ -88,6 +88,13 @@ impl<'a> LoginPage<'a> {
     }
 }
 
+/// A form posted from another site (a login CSRF would sign the couple in to someone
+/// else's account and have them share that code): refused.
+fn cross_site(headers: &HeaderMap) -> Option<Response> {
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    (site == Some("cross-site")).then(|| (StatusCode::FORBIDDEN, "This form can only be sent from Bouquet's own pages.").into_response())
+}
+
 /// The couple's language, from their browser.
 fn language(headers: &HeaderMap) -> Tr {
     Tr::negotiate(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
@@ -117,6 +124,9 @@ pub struct LinkForm {
 
 /// "Email me a sign-in link": the same answer whether or not the address has an account.
 pub async fn ask_for_link(State(state): State<AppState>, headers: HeaderMap, axum::Form(form): axum::Form<LinkForm>) -> Response {
+    if let Some(refused) = cross_site(&headers) {
+        return refused;
+    }
     let tr = language(&headers);
     if state.settings.email.relay.is_none() {
         let message = tr.t("couple-links-unavailable");
@@ -145,6 +155,9 @@ pub async fn confirm_link(headers: HeaderMap) -> Response {
 }
 
 pub async fn use_link(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar, Path(token): Path<String>) -> Response {
+    if let Some(refused) = cross_site(&headers) {
+        return refused;
+    }
     match couples::sign_in_with_link(&state.store, &token, chrono::Utc::now()).await {
         Ok(Some(session)) => signed_in(&state, jar, session.token),
         Ok(None) => {
@@ -163,6 +176,9 @@ pub struct LoginForm {
 }
 
 pub async fn log_in(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar, axum::Form(form): axum::Form<LoginForm>) -> Response {
+    if let Some(refused) = cross_site(&headers) {
+        return refused;
+    }
     let tr = language(&headers);
     let refused = |id: &str| {
         let message = tr.t(id);
@@ -331,12 +347,16 @@ pub struct CsrfForm {
 }
 
 pub async fn log_out(State(state): State<AppState>, jar: CookieJar, axum::Form(form): axum::Form<CsrfForm>) -> Response {
-    let (_, token) = match couple(&state, &jar).await {
+    let (caller, token) = match couple(&state, &jar).await {
         Ok(found) => found,
         Err(elsewhere) => return elsewhere,
     };
     if !csrf_matches(&state, &token, &form.csrf) {
         return (StatusCode::FORBIDDEN, "The form expired; reload the page and try again.").into_response();
+    }
+    // Signed out means the token is dead, not only forgotten by this browser.
+    if let Err(e) = state.store.revoke_device(caller.device_id, chrono::Utc::now()).await {
+        return ApiError::from(e).into_response();
     }
     (jar.remove(Cookie::build(SESSION_COOKIE).path("/couple").build()), Redirect::to("/couple/login")).into_response()
 }

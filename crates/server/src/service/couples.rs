@@ -86,7 +86,8 @@ pub async fn sharing_code(store: &Arc<dyn Store>, caller: &Caller, lifetime: Dur
     let live = page
         .items
         .into_iter()
-        .find(|r| r.referee_type == AccountKind::Couple && r.expires_at.is_none_or(|e| e > now + FRESH_FOR));
+        // A short configured lifetime: reuse a code until half of it is gone, not a week.
+        .find(|r| r.referee_type == AccountKind::Couple && r.expires_at.is_none_or(|e| e > now + FRESH_FOR.min(lifetime / 2)));
     if let Some(referral) = live {
         return Ok(referral);
     }

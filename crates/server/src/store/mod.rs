@@ -218,6 +218,8 @@ pub trait Store: EmailStore + WebhookStore + NotificationStore + SignInLinkStore
     /// namespace.
     async fn create_device(&self, account_id: Uuid, name: Option<&str>, token_hash: &str) -> StoreResult<(Uuid, CodeNamespace)>;
     async fn caller_by_token(&self, token_hash: &str) -> StoreResult<Option<Caller>>;
+    /// Ends a session: the device's token stops working.
+    async fn revoke_device(&self, device_id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
     async fn create_api_key(&self, name: &str, key_hash: &str) -> StoreResult<Uuid>;
     async fn api_key_exists(&self, key_hash: &str) -> StoreResult<bool>;
     /// The namespace for codes the server makes on the account's behalf (allocated once).

@@ -201,6 +201,11 @@ impl Store for SqlStore {
         Ok((device_id, ns))
     }
 
+    async fn revoke_device(&self, device_id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        self.pool.execute("UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", &args![device_id, at]).await?;
+        Ok(())
+    }
+
     async fn caller_by_token(&self, token_hash: &str) -> StoreResult<Option<Caller>> {
         let row = self
             .pool
