@@ -140,14 +140,25 @@ pub(super) fn page(status: StatusCode, page: impl Template) -> Response {
 /// The CSRF token of a session: only someone who can read the console's pages (and so
 /// has the cookie) can know it.
 pub(super) fn csrf_token(state: &AppState, session: &str) -> String {
+    csrf_token_for(state, "admin", session)
+}
+
+/// The CSRF token of a session of one set of pages (`purpose`: "admin", "couple"): a token
+/// for one never passes on the other.
+pub(super) fn csrf_token_for(state: &AppState, purpose: &str, session: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(state.ip_secret.as_bytes()).expect("any key length");
-    mac.update(b"admin csrf\0");
+    mac.update(purpose.as_bytes());
+    mac.update(b" csrf\0");
     mac.update(session.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
 
 pub(super) fn csrf_ok(state: &AppState, session: &str, sent: &str) -> bool {
-    let expected = csrf_token(state, session);
+    csrf_ok_for(state, "admin", session, sent)
+}
+
+pub(super) fn csrf_ok_for(state: &AppState, purpose: &str, session: &str, sent: &str) -> bool {
+    let expected = csrf_token_for(state, purpose, session);
     // Constant-time comparison.
     expected.len() == sent.len() && expected.bytes().zip(sent.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }

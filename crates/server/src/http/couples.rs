@@ -15,9 +15,7 @@ use bouquet_core::api::CreateSession;
 use bouquet_core::notifications::{NotificationKind, NotificationPreference};
 use bouquet_core::referral::percent_encode;
 use bouquet_core::AccountKind;
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use sha2::Sha256;
 
 use super::AppState;
 use crate::error::ApiError;
@@ -51,10 +49,7 @@ fn page(status: StatusCode, page: impl Template) -> Response {
 }
 
 fn csrf_token(state: &AppState, session: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(state.ip_secret.as_bytes()).expect("any key length");
-    mac.update(b"couple csrf\0");
-    mac.update(session.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    super::admin::csrf_token_for(state, "couple", session)
 }
 
 /// The signed-in couple and their session token, or the sign-in page.
@@ -312,8 +307,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, jar: Cookie
 }
 
 fn csrf_matches(state: &AppState, token: &str, sent: &str) -> bool {
-    let expected = csrf_token(state, token);
-    expected.len() == sent.len() && expected.bytes().zip(sent.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    super::admin::csrf_ok_for(state, "couple", token, sent)
 }
 
 /// Saves which kinds of notification come by email: a checkbox per kind (an unchecked
