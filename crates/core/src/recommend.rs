@@ -513,6 +513,89 @@ pub struct ActedOnRecommendation {
     pub referral: crate::api::ReferralView,
 }
 
+/// Most friends one recommendation goes to at once: a word to close friends, not a
+/// mailing list.
+pub const MAX_FRIENDS: usize = 5;
+
+/// `POST /api/v1/recommendations/friends`: a couple recommends a supplier (one they booked,
+/// or found by name and trade) to friends. Each friend gets their own couple → supplier
+/// referral, so each is tracked, attributed and rewarded on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendToFriends {
+    pub supplier_id: Uuid,
+    /// The couple's line, in the email and on the referral's page.
+    pub message: Option<String>,
+    /// The friends' email addresses (1 to `MAX_FRIENDS`). They are emailed and not kept.
+    pub friends: Vec<String>,
+}
+
+/// The referrals a recommendation to friends became, one per friend, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RecommendedToFriends {
+    pub supplier_id: Uuid,
+    pub referrals: Vec<crate::api::ReferralView>,
+    /// Whether the friends were emailed (a deployment without a mail relay only makes
+    /// the links, for the couple to pass on).
+    pub emailed: bool,
+}
+
+/// How far a couple's recommendation of a supplier got with the friend it went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum RecommendationProgress {
+    /// Sent; the friend has not opened it yet.
+    Sent,
+    Opened,
+    SignedUp,
+    Booked,
+}
+
+impl RecommendationProgress {
+    /// The furthest step the referral's dates show.
+    pub fn of(clicked: bool, signed_up: bool, converted: bool) -> Self {
+        match (clicked, signed_up, converted) {
+            (_, _, true) => Self::Booked,
+            (_, true, false) => Self::SignedUp,
+            (true, false, false) => Self::Opened,
+            _ => Self::Sent,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Opened => "opened",
+            Self::SignedUp => "signed_up",
+            Self::Booked => "booked",
+        }
+    }
+}
+
+/// One couple's recommendation as the supplier (or the couple who made it) sees it. The
+/// friend is never named: their address was not kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct RecommendationSent {
+    pub code: String,
+    /// The couple who recommended.
+    pub couple_names: String,
+    /// The supplier recommended.
+    pub supplier_name: String,
+    pub message: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub progress: RecommendationProgress,
+}
+
+/// `GET /api/v1/me/recommended-by`: couples' recommendations of this supplier, newest
+/// first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct RecommendationsReceived {
+    pub items: Vec<RecommendationSent>,
+}
+
 /// `PUT /api/v1/platform/suppliers/{id}/reputation`: what the platform knows of a
 /// supplier's reputation (reviews live on the platform).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -530,6 +613,16 @@ pub struct SupplierReputation {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_recommendation_shows_its_furthest_step() {
+        use super::RecommendationProgress as P;
+        assert_eq!(P::of(false, false, false), P::Sent);
+        assert_eq!(P::of(true, false, false), P::Opened);
+        assert_eq!(P::of(true, true, false), P::SignedUp);
+        // A friend who typed the code never clicked, yet signed up and booked.
+        assert_eq!(P::of(false, true, true), P::Booked);
+    }
+
     use super::*;
     use chrono::{Duration, TimeZone};
 

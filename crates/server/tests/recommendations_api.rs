@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use bouquet_core::api::{RewardsPage, SessionView};
 use bouquet_core::rewards::RewardRole;
 use bouquet_core::tiers::Tier;
-use bouquet_core::recommend::{ActedOnRecommendation, RecommendationList};
+use bouquet_core::recommend::{ActedOnRecommendation, RecommendationList, RecommendationProgress, RecommendationsReceived, RecommendedToFriends};
 use bouquet_core::sync::{Entity, SCHEMA_VERSION};
 use bouquet_core::{AccountKind, Hlc, ReferralMethod};
 use chrono::{Duration, NaiveDate, Utc};
@@ -231,8 +231,91 @@ async fn acting_on_one_is_a_referral_that_converts_and_rewards_the_couple(db: &T
     assert!(page.items.iter().any(|i| i.tier == Some(Tier::First)), "{:?}", page.items);
 }
 
+async fn to_friends(server: &TestServer, token: &str, body: Value) -> (StatusCode, Value) {
+    let resp = api().post(format!("{}/api/v1/recommendations/friends", server.url)).bearer_auth(token).json(&body).send().await.unwrap();
+    (resp.status(), resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn received(server: &TestServer, token: &str) -> RecommendationsReceived {
+    let (status, body) = get(server, token, "/api/v1/me/recommended-by").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    serde_json::from_value(body).unwrap()
+}
+
+async fn a_couple_recommends_their_photographer_to_friends_and_the_photographer_sees_each(db: &TestDb) {
+    let server = TestServer::start(db).await;
+    let platform = Platform::new(&server).await;
+    let studio = photographer(&server, "hello@goldenhour.example", "Golden Hour").await;
+    let other = photographer(&server, "me@plainframe.example", "Plain Frame").await;
+    let couple = account(&server, "couple", "amy.ben@example.com", "Amy & Ben").await;
+    // Amy & Ben booked Golden Hour through its code: it is among the suppliers they booked.
+    let studio_code = code(&server, &studio).await;
+    platform.signup(&server, "amy-ben", "Amy.Ben@example.com", Via::Code(&studio_code), "198.51.100.7", Utc::now()).await;
+    platform.convert(&server, "amy-ben", Utc::now()).await;
+    let booked = server.store.booked_suppliers("amy.ben@example.com").await.unwrap();
+    assert_eq!(booked.iter().map(|b| b.business_name.as_deref().unwrap()).collect::<Vec<_>>(), ["Golden Hour"]);
+    let found = server.store.find_suppliers(Some("golden"), Some("photographer"), 10).await.unwrap();
+    assert_eq!(found.iter().map(|b| b.id).collect::<Vec<_>>(), [studio.account.id]);
+    // A search's `%` is a character, not a wildcard.
+    assert!(server.store.find_suppliers(Some("%"), None, 10).await.unwrap().is_empty());
+
+    // Two friends (one typed twice, an empty box left): a referral each.
+    let body = json!({"supplier_id": studio.account.id, "message": "They were wonderful", "friends": ["cara@example.com", " Dan@Example.com", "cara@example.com", ""]});
+    let (status, sent) = to_friends(&server, &couple.token, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    let sent: RecommendedToFriends = serde_json::from_value(sent).unwrap();
+    assert_eq!(sent.referrals.len(), 2);
+    assert!(!sent.emailed, "no relay here: links only");
+    let [cara, dan] = &sent.referrals[..] else { unreachable!() };
+    assert_ne!(cara.code, dan.code);
+    for r in [cara, dan] {
+        assert_eq!((r.referrer_id, r.referee_type, r.method), (couple.account.id, AccountKind::Supplier, ReferralMethod::Email));
+        assert_eq!(r.message.as_deref(), Some("They were wonderful"));
+    }
+
+    // Mistakes are named and make nothing.
+    for (body, want) in [
+        (json!({"supplier_id": studio.account.id, "friends": ["amy.ben@example.com"]}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"supplier_id": studio.account.id, "friends": ["not an address"]}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"supplier_id": studio.account.id, "friends": []}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"supplier_id": studio.account.id, "friends": ["a@x.com", "b@x.com", "c@x.com", "d@x.com", "e@x.com", "f@x.com"]}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"supplier_id": couple.account.id, "friends": ["a@x.com"]}), StatusCode::NOT_FOUND),
+    ] {
+        let (status, error) = to_friends(&server, &couple.token, body).await;
+        assert_eq!(status, want, "{error}");
+        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{error}");
+    }
+    let (status, _) = to_friends(&server, &studio.token, json!({"supplier_id": other.account.id, "friends": ["a@x.com"]})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "suppliers do not recommend through a couple's form");
+    assert_eq!(get(&server, &couple.token, "/api/v1/me/recommended-by").await.0, StatusCode::FORBIDDEN);
+
+    // The photographer sees both, newest first, sent; the other photographer sees none.
+    let list = received(&server, &studio.token).await;
+    assert_eq!(list.items.len(), 2);
+    assert!(list.items.iter().all(|i| i.couple_names == "Amy & Ben" && i.progress == RecommendationProgress::Sent), "{list:?}");
+    assert!(received(&server, &other.token).await.items.is_empty(), "one supplier never sees another's");
+
+    // Cara signs up through her link and books: her line moves on, Dan's stays sent, and
+    // the couple earns by the couple rules (5% of £49.00).
+    platform.signup(&server, "cara", "cara@example.com", Via::Code(cara.code.as_str()), "203.0.113.20", Utc::now()).await;
+    let list = received(&server, &studio.token).await;
+    let progress = |list: &RecommendationsReceived, code: &str| list.items.iter().find(|i| i.code == code).unwrap().progress;
+    assert_eq!(progress(&list, cara.code.as_str()), RecommendationProgress::SignedUp);
+    platform.convert(&server, "cara", Utc::now()).await;
+    let list = received(&server, &studio.token).await;
+    assert_eq!(progress(&list, cara.code.as_str()), RecommendationProgress::Booked);
+    assert_eq!(progress(&list, dan.code.as_str()), RecommendationProgress::Sent);
+    let made = server.store.recommendations_made(couple.account.id, 10).await.unwrap();
+    assert_eq!(made.len(), 2, "the couple's page lists both");
+    let resp = api().get(format!("{}/api/v1/me/rewards?limit=50", server.url)).bearer_auth(&couple.token).send().await.unwrap();
+    let page: RewardsPage = serde_json::from_value(json_of(resp, StatusCode::OK).await).unwrap();
+    let earned: Vec<_> = page.items.iter().filter(|i| i.role == RewardRole::Referrer).collect();
+    assert_eq!(earned.iter().map(|e| (e.amount.amount_minor, e.referral_id)).collect::<Vec<_>>(), [(245, Some(cara.id))]);
+}
+
 on_both_backends!(
     couples_get_the_best_active_suppliers_scored_by_hand,
     bad_searches_and_the_wrong_callers_are_refused,
-    acting_on_one_is_a_referral_that_converts_and_rewards_the_couple
+    acting_on_one_is_a_referral_that_converts_and_rewards_the_couple,
+    a_couple_recommends_their_photographer_to_friends_and_the_photographer_sees_each
 );

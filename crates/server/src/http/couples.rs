@@ -14,14 +14,15 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use bouquet_core::api::CreateSession;
 use bouquet_core::notifications::{NotificationKind, NotificationPreference};
 use bouquet_core::referral::percent_encode;
-use bouquet_core::AccountKind;
+use bouquet_core::recommend::RecommendToFriends;
+use bouquet_core::{AccountKind, VendorType};
 use serde::Deserialize;
 
 use super::AppState;
 use crate::error::ApiError;
 use crate::i18n::Tr;
-use crate::service::{accounts, couples};
-use crate::store::Caller;
+use crate::service::{accounts, couples, recommendations};
+use crate::store::{Caller, SupplierChoice};
 
 const SESSION_COOKIE: &str = "bq_couple";
 
@@ -237,12 +238,72 @@ struct CouplePage {
     choices: Vec<EmailChoice>,
     saved: bool,
     csrf: String,
+    recommend: RecommendBox,
+}
+
+/// A supplier the couple can pick, as a radio button.
+struct SupplierOption {
+    id: String,
+    label: String,
+    checked: bool,
+}
+
+/// One of the couple's recommendations, as listed on their page.
+struct RecommendationLine {
+    supplier: String,
+    progress: String,
+    at: String,
+    link: String,
+}
+
+/// The "Recommend a supplier" section: the search, the suppliers to pick from (booked,
+/// found, suggested), the form as the couple left it, and what was sent.
+struct RecommendBox {
+    name: String,
+    trades: Vec<(String, String, bool)>,
+    searched: bool,
+    booked: Vec<SupplierOption>,
+    found: Vec<SupplierOption>,
+    suggested: Vec<SupplierOption>,
+    message: String,
+    friends: Vec<String>,
+    sent: Option<String>,
+    error: Option<String>,
+    made: Vec<RecommendationLine>,
+}
+
+/// What a request asks of the page beyond showing it.
+#[derive(Default)]
+struct PageAsk {
+    saved: bool,
+    name: Option<String>,
+    trade: Option<VendorType>,
+    /// The supplier picked, the line and the friends, kept when the form is shown again.
+    picked: Option<String>,
+    message: String,
+    friends: Vec<String>,
+    sent: Option<(usize, bool)>,
+    error: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct ShowQuery {
     #[serde(default)]
     saved: bool,
+    /// A supplier search: part of a business name, a trade, or both.
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    trade: Option<String>,
+    /// After a recommendation: how many friends it went to, and whether by email.
+    #[serde(default)]
+    sent: Option<usize>,
+    #[serde(default)]
+    emailed: Option<bool>,
+}
+
+fn trade_of(raw: Option<&str>) -> Option<VendorType> {
+    raw.map(str::trim).filter(|t| !t.is_empty()).and_then(VendorType::parse)
 }
 
 pub async fn show(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar, axum::extract::Query(query): axum::extract::Query<ShowQuery>) -> Response {
@@ -251,9 +312,70 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, jar: Cookie
         Ok(found) => found,
         Err(elsewhere) => return elsewhere,
     };
-    let data = match couples::page(&state.store, &caller, state.settings.referral_lifetime, &state.settings.public_url).await {
+    let ask = PageAsk {
+        saved: query.saved,
+        name: query.q,
+        trade: trade_of(query.trade.as_deref()),
+        sent: query.sent.map(|n| (n, query.emailed.unwrap_or(true))),
+        ..Default::default()
+    };
+    render_page(&state, tr, &caller, &token, StatusCode::OK, ask).await
+}
+
+fn option_of(choice: &SupplierChoice, tr: &Tr, picked: Option<&str>) -> SupplierOption {
+    let id = choice.id.to_string();
+    let name = choice.business_name.clone().unwrap_or_else(|| tr.t("recommend-supplier"));
+    let mut label = match choice.vendor_type.as_deref() {
+        Some(trade) => format!("{name} · {}", tr.t(&format!("trade-{trade}"))),
+        None => name,
+    };
+    if let Some(place) = &choice.location {
+        label.push_str(&format!(" · {place}"));
+    }
+    SupplierOption { checked: picked == Some(id.as_str()), id, label }
+}
+
+async fn render_page(state: &AppState, tr: Tr, caller: &Caller, token: &str, status: StatusCode, ask: PageAsk) -> Response {
+    let data = match couples::page(&state.store, caller, state.settings.referral_lifetime, &state.settings.public_url).await {
         Ok(data) => data,
         Err(e) => return e.into_response(),
+    };
+    let found = match couples::find_suppliers(&state.store, ask.name.as_deref(), ask.trade).await {
+        Ok(found) => found,
+        Err(e) => return e.into_response(),
+    };
+    let suggested = match couples::also_booked(&state.store, caller, ask.trade, &data.booked).await {
+        Ok(suggested) => suggested,
+        Err(e) => return e.into_response(),
+    };
+    let picked = ask.picked.as_deref();
+    let options = |list: &[SupplierChoice]| list.iter().map(|c| option_of(c, &tr, picked)).collect::<Vec<_>>();
+    let mut friends = ask.friends.clone();
+    friends.resize(3.max(friends.len()), String::new());
+    let recommend = RecommendBox {
+        name: ask.name.clone().unwrap_or_default(),
+        trades: VendorType::ALL.iter().map(|t| (t.as_str().to_string(), tr.t(&format!("trade-{}", t.as_str())), ask.trade == Some(*t))).collect(),
+        searched: ask.name.as_deref().is_some_and(|n| !n.trim().is_empty()) || ask.trade.is_some(),
+        booked: options(&data.booked),
+        found: options(&found),
+        suggested: options(&suggested),
+        message: ask.message.clone(),
+        friends,
+        sent: ask.sent.map(|(n, emailed)| {
+            let went = tr.t_with("recommend-sent", &[("count", n.into())]);
+            if emailed { went } else { format!("{went} {}", tr.t("recommend-links-only")) }
+        }),
+        error: ask.error.clone(),
+        made: data
+            .recommended
+            .iter()
+            .map(|r| RecommendationLine {
+                supplier: r.supplier_name.clone(),
+                progress: tr.t(&format!("progress-{}", r.progress.as_str())),
+                at: tr.date(r.created_at),
+                link: format!("{}/r/{}", state.settings.public_url, r.code),
+            })
+            .collect(),
     };
     let link = data.referral.link.clone();
     let share_text = tr.t_with("couple-share-text", &[("code", data.referral.code.to_string().into()), ("link", link.clone().into())]);
@@ -268,7 +390,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, jar: Cookie
         Progress { label, value: tier.successful_referrals, max: next.threshold }
     });
     page(
-        StatusCode::OK,
+        status,
         CouplePage {
             qr_alt: tr.t_with("couple-qr-alt", &[("link", link.clone().into())]),
             names: data.names,
@@ -299,11 +421,60 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, jar: Cookie
                 .map(|n| NewsLine { title: n.title, body: n.body, at: tr.date(n.created_at) })
                 .collect(),
             choices: data.choices.iter().map(|c| EmailChoice { kind: c.kind.as_str(), label: tr.t(&format!("notify-{}", c.kind.as_str())), email: c.email }).collect(),
-            saved: query.saved,
-            csrf: csrf_token(&state, &token),
+            saved: ask.saved,
+            csrf: csrf_token(state, token),
+            recommend,
             tr,
         },
     )
+}
+
+/// The recommendation form: the supplier picked, the couple's line, friends' emails.
+#[derive(Deserialize)]
+pub struct RecommendForm {
+    csrf: String,
+    #[serde(default)]
+    supplier: Option<String>,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    friend1: String,
+    #[serde(default)]
+    friend2: String,
+    #[serde(default)]
+    friend3: String,
+}
+
+/// Sends a recommendation to the friends in the form; a mistake shows the page again with
+/// what was typed and what is wrong.
+pub async fn recommend(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar, axum::Form(form): axum::Form<RecommendForm>) -> Response {
+    let tr = language(&headers);
+    let (caller, token) = match couple(&state, &jar).await {
+        Ok(found) => found,
+        Err(elsewhere) => return elsewhere,
+    };
+    if !csrf_matches(&state, &token, &form.csrf) {
+        return (StatusCode::FORBIDDEN, "The form expired; reload the page and try again.").into_response();
+    }
+    let friends = vec![form.friend1, form.friend2, form.friend3];
+    let again = |error: String| PageAsk {
+        picked: form.supplier.clone(),
+        message: form.message.clone(),
+        friends: friends.clone(),
+        error: Some(error),
+        ..Default::default()
+    };
+    let Some(supplier_id) = form.supplier.as_deref().and_then(|s| uuid::Uuid::parse_str(s).ok()) else {
+        return render_page(&state, tr.clone(), &caller, &token, StatusCode::UNPROCESSABLE_ENTITY, again(tr.t("recommend-pick-one"))).await;
+    };
+    let request = RecommendToFriends { supplier_id, message: Some(form.message.clone()), friends: friends.clone() };
+    match recommendations::recommend_to_friends(&state.store, &state.settings, &caller, request, &tr).await {
+        Ok(sent) => Redirect::to(&format!("/couple?sent={}&emailed={}#recommend", sent.referrals.len(), sent.emailed)).into_response(),
+        Err(e @ (ApiError::Invalid { .. } | ApiError::NotFound(_))) => {
+            render_page(&state, tr, &caller, &token, StatusCode::UNPROCESSABLE_ENTITY, again(e.to_string())).await
+        }
+        Err(e) => e.into_response(),
+    }
 }
 
 fn csrf_matches(state: &AppState, token: &str, sent: &str) -> bool {

@@ -5,12 +5,17 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bouquet_core::api::ErrorBody;
-use bouquet_core::recommend::{ActOnRecommendation, ActedOnRecommendation, RecommendationList, SupplierReputation};
+use axum::http::HeaderMap;
+use bouquet_core::recommend::{
+    ActOnRecommendation, ActedOnRecommendation, RecommendToFriends, RecommendationList, RecommendationsReceived, RecommendedToFriends,
+    SupplierReputation,
+};
 use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{ApiJson, ApiQuery, Device, Platform};
 use crate::error::ApiError;
+use crate::i18n::Tr;
 use crate::service::recommendations::{self, RecommendationQuery};
 
 /// Up to five active suppliers of a trade for the signed-in couple, best first, each with
@@ -35,6 +40,37 @@ pub async fn act(State(state): State<AppState>, Device(caller): Device, ApiJson(
     let s = &state.settings;
     let acted = recommendations::act(&state.store, &caller, req, s.referral_lifetime, &s.public_url).await?;
     Ok((StatusCode::CREATED, Json(acted)))
+}
+
+/// Recommends a supplier to friends: each friend gets their own couple → supplier
+/// referral and an email with the couple's line and the link (in the language of the
+/// request's `Accept-Language`). The friends' addresses are not kept.
+#[utoipa::path(post, path = "/api/v1/recommendations/friends", tag = "recommendations", request_body = RecommendToFriends,
+    security(("device_token" = [])),
+    responses((status = 201, body = RecommendedToFriends), (status = 401, body = ErrorBody),
+              (status = 403, description = "not a couple's account", body = ErrorBody),
+              (status = 404, description = "no such supplier", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn to_friends(
+    State(state): State<AppState>,
+    Device(caller): Device,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<RecommendToFriends>,
+) -> Result<(StatusCode, Json<RecommendedToFriends>), ApiError> {
+    let tr = Tr::negotiate(headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    let sent = recommendations::recommend_to_friends(&state.store, &state.settings, &caller, req, &tr).await?;
+    Ok((StatusCode::CREATED, Json(sent)))
+}
+
+/// Most recommendations the supplier's list holds.
+const RECEIVED_KEPT: i64 = 100;
+
+/// Couples' recommendations of the signed-in supplier, newest first (at most 100), each
+/// with how far it got: sent, opened, signed up, booked.
+#[utoipa::path(get, path = "/api/v1/me/recommended-by", tag = "recommendations", security(("device_token" = [])),
+    responses((status = 200, body = RecommendationsReceived), (status = 401, body = ErrorBody),
+              (status = 403, description = "not a supplier's account", body = ErrorBody)))]
+pub async fn received(State(state): State<AppState>, Device(caller): Device) -> Result<Json<RecommendationsReceived>, ApiError> {
+    Ok(Json(recommendations::received(&state.store, &caller, RECEIVED_KEPT).await?))
 }
 
 /// The platform reports what it knows of a supplier's reputation (reviews live on the

@@ -9,13 +9,14 @@ use base64::engine::general_purpose::STANDARD;
 use bouquet_core::account::normalize_email;
 use bouquet_core::api::{BalanceView, CreateReferral, ReferralView, SessionView, TierView};
 use bouquet_core::notifications::{NotificationPreference, NotificationView};
-use bouquet_core::{AccountKind, ReferralMethod};
+use bouquet_core::recommend::{self, CoupleSearch, INACTIVE_AFTER_DAYS, RecommendationSent};
+use bouquet_core::{AccountKind, ReferralMethod, VendorType};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::service::{accounts, email, referrals, rewards};
-use crate::store::{Caller, RewardRow, Store};
+use crate::store::{Caller, RewardRow, Store, SupplierChoice};
 
 /// A code to share still has this long to live; an older one is replaced by a new one.
 const FRESH_FOR: Duration = Duration::days(7);
@@ -76,6 +77,10 @@ pub struct CouplePage {
     pub news: Vec<NotificationView>,
     /// Which kinds also come by email.
     pub choices: Vec<NotificationPreference>,
+    /// Suppliers they booked through Bouquet, to recommend.
+    pub booked: Vec<SupplierChoice>,
+    /// Their recommendations to friends and how far each got.
+    pub recommended: Vec<RecommendationSent>,
 }
 
 /// The couple's code for friends: their newest couple → couple referral with at least a
@@ -111,5 +116,60 @@ pub async fn page(store: &Arc<dyn Store>, caller: &Caller, lifetime: Duration, p
         rewards: store.rewards_of(id, None, 20).await?,
         news: store.notifications_of(id, 5).await?,
         choices: store.notification_preferences(id).await?,
+        booked: store.booked_suppliers(&caller.account.email).await?,
+        recommended: store.recommendations_made(id, 20).await?,
     })
+}
+
+/// Most suppliers a search on the couple's page lists.
+const FOUND_AT_MOST: i64 = 10;
+/// Most suppliers under "couples like you also booked".
+const SUGGESTED_AT_MOST: usize = 3;
+
+/// Suppliers whose name contains `name`, of `trade`, either or both (nothing without
+/// either).
+pub async fn find_suppliers(store: &Arc<dyn Store>, name: Option<&str>, trade: Option<VendorType>) -> Result<Vec<SupplierChoice>, ApiError> {
+    let name = name.map(str::trim).filter(|n| !n.is_empty());
+    if name.is_none() && trade.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(store.find_suppliers(name, trade.map(VendorType::as_str), FOUND_AT_MOST).await?)
+}
+
+/// "Couples like you also booked": the recommendations' best suppliers (analytics issue,
+/// `bouquet_core::recommend`) for the couple's date and place — of the trade they are
+/// looking at, else of trades they have not booked — leaving out those they booked.
+pub async fn also_booked(store: &Arc<dyn Store>, caller: &Caller, trade: Option<VendorType>, booked: &[SupplierChoice]) -> Result<Vec<SupplierChoice>, ApiError> {
+    let now = Utc::now();
+    let booked_trades: Vec<&str> = booked.iter().filter_map(|b| b.vendor_type.as_deref()).collect();
+    let asked = trade.is_some();
+    let trades: Vec<VendorType> = match trade {
+        Some(t) => vec![t],
+        None => VendorType::ALL.into_iter().filter(|t| !booked_trades.contains(&t.as_str())).collect(),
+    };
+    let mut suggested = Vec::new();
+    for trade in trades {
+        let search = CoupleSearch {
+            vendor_type: trade.as_str().to_string(),
+            wedding_date: caller.account.wedding_date,
+            location: caller.account.location.clone(),
+            style: None,
+            budget_min_minor: None,
+            budget_max_minor: None,
+        };
+        let facts = store.supplier_facts(trade.as_str(), now - Duration::days(INACTIVE_AFTER_DAYS)).await?;
+        // One per trade unless the couple asked for one: a spread of trades, not three photographers.
+        let per_trade = if asked { SUGGESTED_AT_MOST } else { 1 };
+        let fresh = recommend::recommend(&facts, &search, now)
+            .into_iter()
+            .filter(|item| !booked.iter().any(|b| b.id == item.supplier_id))
+            .take(per_trade)
+            .map(|item| SupplierChoice { id: item.supplier_id, business_name: item.business_name, vendor_type: item.vendor_type, location: item.location });
+        suggested.extend(fresh);
+        if suggested.len() >= SUGGESTED_AT_MOST {
+            suggested.truncate(SUGGESTED_AT_MOST);
+            break;
+        }
+    }
+    Ok(suggested)
 }

@@ -357,6 +357,33 @@ pub fn compose_sign_in(to: &str, name: Option<&str>, link: &str, minutes: i64, f
         .map_err(|e| Unsendable(format!("the email: {e}")))
 }
 
+/// A couple's recommendation of a supplier to a friend, in the couple's language: plain
+/// text, from the deployment, with the couple's name on it and their line quoted.
+pub fn compose_friend_recommendation(
+    tr: &crate::i18n::Tr,
+    to: &str,
+    couple: &str,
+    supplier: &str,
+    message: Option<&str>,
+    link: &str,
+    from: &str,
+) -> Result<Message, Unsendable> {
+    let from = from.parse::<Mailbox>().map_err(|e| Unsendable(format!("mail_from {from}: {e}")))?;
+    let address = to.parse::<lettre::Address>().map_err(|e| Unsendable(format!("'{to}' is not an address an email can go to: {e}")))?;
+    let names = |id: &str| tr.t_with(id, &[("couple", couple.to_string().into()), ("supplier", supplier.to_string().into())]);
+    let mut text = format!("{}\n\n", names("recommend-email-intro"));
+    if let Some(line) = message.filter(|m| !m.trim().is_empty()) {
+        text.push_str(&format!("“{}”\n\n", line.trim()));
+    }
+    text.push_str(&format!("{}\n\n{link}\n\n{}\n", names("recommend-email-cta"), tr.t("recommend-email-why")));
+    Message::builder()
+        .from(from)
+        .to(Mailbox::new(None, address))
+        .subject(names("recommend-email-subject"))
+        .singlepart(SinglePart::plain(text))
+        .map_err(|e| Unsendable(format!("the email: {e}")))
+}
+
 #[derive(Template)]
 #[template(path = "notification_email.html")]
 struct NotificationHtml<'a> {

@@ -5,16 +5,19 @@
 use std::sync::Arc;
 
 use bouquet_core::api::CreateReferral;
+use bouquet_core::account::normalize_email;
 use bouquet_core::recommend::{
-    self, ActOnRecommendation, ActedOnRecommendation, CoupleSearch, INACTIVE_AFTER_DAYS, RecommendationAction,
-    RecommendationList, SupplierReputation,
+    self, ActOnRecommendation, ActedOnRecommendation, CoupleSearch, INACTIVE_AFTER_DAYS, MAX_FRIENDS, RecommendToFriends,
+    RecommendationAction, RecommendationList, RecommendedToFriends, SupplierReputation,
 };
 use bouquet_core::{AccountKind, ReferralMethod, VendorType};
 use chrono::{Duration, NaiveDate, Utc};
 use uuid::Uuid;
 
+use crate::config::Settings;
 use crate::error::ApiError;
-use crate::service::referrals;
+use crate::i18n::Tr;
+use crate::service::{email, referrals};
 use crate::store::{Caller, Store};
 
 /// A search as the query string gives it.
@@ -155,6 +158,93 @@ pub async fn act(
         .ok_or_else(|| ApiError::Internal("a recommendation's act was recorded and then vanished".into()))?;
     let won = store.referral_by_code(&code).await?.ok_or_else(|| ApiError::Internal("an act's referral vanished".into()))?;
     Ok(acted(referrals::with_links(won.view, public_url)))
+}
+
+/// Longest line a couple writes with a recommendation.
+const MAX_MESSAGE: usize = 500;
+
+/// A couple recommends a supplier to friends: each friend gets their own couple → supplier
+/// referral (tracked, attributed and rewarded like any other) and an email in the couple's
+/// language with the couple's line and the link, sent in the background. The friends'
+/// addresses are not kept. All friends are checked before any referral is made.
+pub async fn recommend_to_friends(
+    store: &Arc<dyn Store>,
+    settings: &Settings,
+    caller: &Caller,
+    req: RecommendToFriends,
+    tr: &Tr,
+) -> Result<RecommendedToFriends, ApiError> {
+    couple_only(caller)?;
+    let invalid = |message: String| ApiError::invalid("invalid_field", message);
+    let mut friends: Vec<String> = Vec::new();
+    for raw in req.friends.iter().map(|f| f.trim()).filter(|f| !f.is_empty()) {
+        let address = normalize_email(raw).ok_or_else(|| invalid(format!("'{raw}' is not an email address")))?;
+        if address == caller.account.email {
+            return Err(invalid("that is your own address: recommend to a friend".into()));
+        }
+        if !friends.contains(&address) {
+            friends.push(address);
+        }
+    }
+    if friends.is_empty() {
+        return Err(invalid("give at least one friend's email address".into()));
+    }
+    if friends.len() > MAX_FRIENDS {
+        return Err(invalid(format!("at most {MAX_FRIENDS} friends at once")));
+    }
+    let message = req.message.map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
+    if message.as_ref().is_some_and(|m| m.chars().count() > MAX_MESSAGE) {
+        return Err(invalid(format!("the message is longer than {MAX_MESSAGE} characters")));
+    }
+    let supplier = store
+        .account(req.supplier_id)
+        .await?
+        .filter(|a| a.kind == AccountKind::Supplier)
+        .ok_or(ApiError::NotFound("no supplier has that id"))?;
+    let supplier_name = supplier.business_name.clone().unwrap_or_else(|| supplier.email.clone());
+    let couple_name = caller.account.couple_names.clone().unwrap_or_else(|| caller.account.email.clone());
+    let emailed = settings.email.relay.is_some();
+    let mut referrals = Vec::with_capacity(friends.len());
+    for friend in friends {
+        let create = CreateReferral {
+            referee_type: Some(AccountKind::Supplier),
+            method: ReferralMethod::Email,
+            utm_source: Some("bouquet".into()),
+            utm_medium: Some("recommendation".into()),
+            utm_campaign: Some("friends".into()),
+            vendor_type: supplier.vendor_type,
+            wedding_date: caller.account.wedding_date,
+            location: supplier.location.clone(),
+            message: message.clone(),
+            ..Default::default()
+        };
+        let view = referrals::create(store, caller, create, settings.referral_lifetime, &settings.public_url).await?;
+        store.record_friend_recommendation(view.id, caller.account.id, supplier.id, Utc::now()).await?;
+        if emailed {
+            let composed =
+                email::compose_friend_recommendation(tr, &friend, &couple_name, &supplier_name, message.as_deref(), &view.link, &settings.email.from);
+            let settings = settings.email.clone();
+            tokio::spawn(async move {
+                let sent = match composed {
+                    Ok(mail) => email::send_now(&settings, mail).await,
+                    Err(e) => Err(e.0),
+                };
+                if let Err(e) = sent {
+                    tracing::warn!(error = %e, "a recommendation to a friend was not emailed");
+                }
+            });
+        }
+        referrals.push(view);
+    }
+    Ok(RecommendedToFriends { supplier_id: supplier.id, referrals, emailed })
+}
+
+/// Couples' recommendations of the calling supplier, newest first.
+pub async fn received(store: &Arc<dyn Store>, caller: &Caller, limit: i64) -> Result<recommend::RecommendationsReceived, ApiError> {
+    if caller.account.kind != AccountKind::Supplier {
+        return Err(ApiError::Forbidden("couples recommend suppliers: this list is a supplier's"));
+    }
+    Ok(recommend::RecommendationsReceived { items: store.recommendations_received(caller.account.id, limit).await? })
 }
 
 /// The referral with this code, if it still works (not expired or ended).

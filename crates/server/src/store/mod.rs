@@ -41,7 +41,7 @@ use uuid::Uuid;
 
 pub use analytics::AnalyticsStore;
 pub use email::{BeginSend, ClaimedBatch, EmailBacklog, EmailStore, OutgoingEmail, QueuedInvitation, SendOutcome};
-pub use recommendations::RecommendationStore;
+pub use recommendations::{RecommendationStore, SupplierChoice};
 pub use experiments::{ExperimentRow, ExperimentStore, ExperimentTx, ReferrerCounts, VariantRow};
 pub use fraud::{AssessmentRow, FraudStore, FraudSubjectRow, FraudTx, ReviewRow, TouchFact};
 pub use campaigns::{CampaignRow, CampaignStore, CampaignTx, ReferralFacts};

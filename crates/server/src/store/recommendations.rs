@@ -4,7 +4,9 @@
 //! couples acted on. The scoring is `bouquet_core::recommend`.
 
 use async_trait::async_trait;
-use bouquet_core::recommend::{RecommendationAction, SupplierFacts, SupplierProfile, SupplierReputation};
+use bouquet_core::recommend::{
+    RecommendationAction, RecommendationProgress, RecommendationSent, SupplierFacts, SupplierProfile, SupplierReputation,
+};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -38,6 +40,88 @@ pub trait RecommendationStore: Send + Sync {
         replacing: Option<Uuid>,
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    /// Records that a couple's referral carries their recommendation of a supplier to a friend.
+    async fn record_friend_recommendation(&self, referral_id: Uuid, couple_id: Uuid, supplier_id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Couples' recommendations of this supplier (to friends, and acts through the
+    /// recommendations API), newest first.
+    async fn recommendations_received(&self, supplier_id: Uuid, limit: i64) -> StoreResult<Vec<RecommendationSent>>;
+    /// The couple's recommendations of suppliers to friends, newest first.
+    async fn recommendations_made(&self, couple_id: Uuid, limit: i64) -> StoreResult<Vec<RecommendationSent>>;
+    /// The suppliers a couple booked through Bouquet: those credited with the conversion
+    /// of the platform user with the couple's email.
+    async fn booked_suppliers(&self, couple_email: &str) -> StoreResult<Vec<SupplierChoice>>;
+    /// Suppliers whose business name contains `name` (any case) and of `vendor_type`,
+    /// either or both; by name.
+    async fn find_suppliers(&self, name: Option<&str>, vendor_type: Option<&str>, limit: i64) -> StoreResult<Vec<SupplierChoice>>;
+}
+
+/// A supplier a couple can pick to recommend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupplierChoice {
+    pub id: Uuid,
+    pub business_name: Option<String>,
+    pub vendor_type: Option<String>,
+    pub location: Option<String>,
+}
+
+/// Recommendations with how far each got (the referral's own dates say), newest first:
+/// those to friends and those made through the recommendations API, of one supplier or by
+/// one couple (`$1`).
+macro_rules! recommendations_sql {
+    ($who:literal, $acts:literal) => {
+        concat!(
+            "SELECT r.code, r.message, r.created_at, r.clicked_at, r.signed_up_at, r.converted_at,
+                    c.couple_names, c.email AS couple_email, s.business_name, s.email AS supplier_email
+             FROM (SELECT referral_id, couple_id, supplier_id FROM friend_recommendations WHERE ", $who, " = $1
+                   UNION ALL
+                   SELECT referral_id, couple_id, supplier_id FROM recommendation_actions WHERE ", $who, " = $1 AND ", $acts, ") m
+             JOIN referrals r ON r.id = m.referral_id
+             JOIN accounts c ON c.id = m.couple_id
+             JOIN accounts s ON s.id = m.supplier_id
+             ORDER BY r.created_at DESC, r.id DESC LIMIT $2"
+        )
+    };
+}
+// Both kinds of act name the supplier: inviting them, and sharing them with a friend.
+const RECEIVED: &str = recommendations_sql!("supplier_id", "1 = 1");
+// The couple's page lists what went to friends; an invitation of the supplier is not one.
+const MADE: &str = recommendations_sql!("couple_id", "action = 'share_with_friend'");
+
+fn recommendation(row: &impl Columns) -> StoreResult<RecommendationSent> {
+    Ok(RecommendationSent {
+        code: row.text("code")?,
+        couple_names: row.opt_text("couple_names")?.unwrap_or(row.text("couple_email")?),
+        supplier_name: row.opt_text("business_name")?.unwrap_or(row.text("supplier_email")?),
+        message: row.opt_text("message")?,
+        created_at: row.time("created_at")?,
+        progress: RecommendationProgress::of(
+            row.opt_time("clicked_at")?.is_some(),
+            row.opt_time("signed_up_at")?.is_some(),
+            row.opt_time("converted_at")?.is_some(),
+        ),
+    })
+}
+
+fn supplier_choice(row: &impl Columns) -> StoreResult<SupplierChoice> {
+    Ok(SupplierChoice {
+        id: row.uuid("id")?,
+        business_name: row.opt_text("business_name")?,
+        vendor_type: row.opt_text("vendor_type")?,
+        location: row.opt_text("location")?,
+    })
+}
+
+/// `%text%` for LIKE, its own `%`, `_` and `\` taken literally (with `ESCAPE '\'`).
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for ch in text.trim().to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// Couples who signed up through the supplier and were not held or rejected by fraud
@@ -162,5 +246,59 @@ impl RecommendationStore for SqlStore {
             }
         };
         Ok(written > 0)
+    }
+
+    async fn record_friend_recommendation(&self, referral_id: Uuid, couple_id: Uuid, supplier_id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        self.pool()
+            .execute(
+                "INSERT INTO friend_recommendations (referral_id, couple_id, supplier_id, created_at) VALUES ($1, $2, $3, $4)",
+                &args![referral_id, couple_id, supplier_id, at],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn recommendations_received(&self, supplier_id: Uuid, limit: i64) -> StoreResult<Vec<RecommendationSent>> {
+        let rows = self.pool().fetch_all(RECEIVED, &args![supplier_id, limit]).await?;
+        rows.iter().map(recommendation).collect()
+    }
+
+    async fn recommendations_made(&self, couple_id: Uuid, limit: i64) -> StoreResult<Vec<RecommendationSent>> {
+        let rows = self.pool().fetch_all(MADE, &args![couple_id, limit]).await?;
+        rows.iter().map(recommendation).collect()
+    }
+
+    async fn booked_suppliers(&self, couple_email: &str) -> StoreResult<Vec<SupplierChoice>> {
+        let email = couple_email.trim().to_lowercase();
+        let rows = self
+            .pool()
+            .fetch_all(
+                "SELECT DISTINCT a.id, a.business_name, a.vendor_type, a.location
+                 FROM platform_users u
+                 JOIN conversions c ON c.platform_user_id = u.user_id
+                 JOIN conversion_credits cc ON cc.conversion_id = c.id
+                 JOIN accounts a ON a.id = cc.referrer_id AND a.kind = 'supplier'
+                 WHERE LOWER(u.email) = $1
+                 ORDER BY a.business_name",
+                &args![email.as_str()],
+            )
+            .await?;
+        rows.iter().map(supplier_choice).collect()
+    }
+
+    async fn find_suppliers(&self, name: Option<&str>, vendor_type: Option<&str>, limit: i64) -> StoreResult<Vec<SupplierChoice>> {
+        let pattern = name.map(str::trim).filter(|n| !n.is_empty()).map(contains_pattern);
+        let rows = self
+            .pool()
+            .fetch_all(
+                "SELECT id, business_name, vendor_type, location FROM accounts
+                 WHERE kind = 'supplier' AND business_name IS NOT NULL
+                   AND ($1 IS NULL OR LOWER(business_name) LIKE $1 ESCAPE '\\')
+                   AND ($2 IS NULL OR vendor_type = $2)
+                 ORDER BY business_name, id LIMIT $3",
+                &args![pattern.as_deref(), vendor_type, limit],
+            )
+            .await?;
+        rows.iter().map(supplier_choice).collect()
     }
 }
