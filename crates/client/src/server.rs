@@ -110,6 +110,16 @@ impl ServerClient {
         self.send(self.http.get(self.url("/api/v1/me/notifications")).query(&[("limit", limit)])).await
     }
 
+    /// Couples' recommendations of this supplier, with how far each got.
+    pub async fn recommended_by(&self) -> Result<bouquet_core::recommend::RecommendationsReceived, ClientError> {
+        self.get("/api/v1/me/recommended-by").await
+    }
+
+    /// Who joined the platform through this supplier's invitations, and through them.
+    pub async fn network(&self) -> Result<bouquet_core::network::Network, ClientError> {
+        self.get("/api/v1/me/network").await
+    }
+
     /// Which kinds of notification the account gets by email.
     pub async fn notification_preferences(&self) -> Result<Vec<bouquet_core::notifications::NotificationPreference>, ClientError> {
         self.get("/api/v1/me/notification-preferences").await

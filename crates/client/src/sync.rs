@@ -17,7 +17,7 @@ use ts_rs::TS;
 
 use crate::store::session::LocalSession;
 use crate::store::notifications::NOTIFICATIONS_VIEW;
-use crate::store::syncing::{ANALYTICS_VIEW, CAMPAIGNS_VIEW, DELIVERIES_VIEW, RewardsSummary};
+use crate::store::syncing::{ANALYTICS_VIEW, CAMPAIGNS_VIEW, DELIVERIES_VIEW, NETWORK_VIEW, RECOMMENDED_BY_VIEW, RewardsSummary};
 use crate::{ClientError, LocalStore, ServerClient, token};
 
 /// Changes per push and records per pull page.
@@ -112,6 +112,11 @@ async fn round(store: &LocalStore, server: &ServerClient) -> Result<SyncReport, 
     };
     store.save_server_view("rewards", &fetch_rewards(server, kind).await?)?;
     store.save_server_view(CAMPAIGNS_VIEW, &server.active_campaigns().await?)?;
+    // A supplier's word of mouth: couples recommending them, suppliers who joined through them.
+    if kind == AccountKind::Supplier {
+        store.save_server_view(RECOMMENDED_BY_VIEW, &server.recommended_by().await?)?;
+        store.save_server_view(NETWORK_VIEW, &server.network().await?)?;
+    }
     // Notifications: the email choices made here go first, then what the server says.
     let sent = store.pending_notification_choices()?;
     let choices = if sent.is_empty() {

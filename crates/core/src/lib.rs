@@ -17,6 +17,7 @@ pub mod hlc;
 pub mod leaderboard;
 pub mod ledger;
 pub mod metrics;
+pub mod network;
 pub mod money;
 pub mod notifications;
 pub mod recommend;

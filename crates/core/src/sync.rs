@@ -14,7 +14,8 @@ use uuid::Uuid;
 use crate::hlc::Hlc;
 
 /// The protocol version this build speaks. 3 added the `profile` record: a pull by an
-/// older app leaves profiles out, since it could not read them.
+/// older app leaves profiles out, since it could not read them. A new optional field
+/// (a code's `referee_type`) keeps the version (docs/sync.md, "Versions").
 pub const SCHEMA_VERSION: u32 = 3;
 /// The oldest version the server still accepts: 1 (one clock per change) and 2 (no
 /// profile records) are both still in use.
@@ -112,6 +113,10 @@ const CODE: &[Field] = &[
     // The campaign the code was made under, as the device last heard of it; the server
     // applies it only if the campaign is still open to the account (docs/sync.md).
     fixed_optional("campaign_id", 36),
+    // Who the code is for: `couple` or `supplier` (a supplier → supplier invitation's
+    // code). Absent means the account's usual: a supplier's codes are for couples, a
+    // couple's for suppliers.
+    fixed_optional("referee_type", 10),
 ];
 // Lists are text, one item per line or comma-separated, so a field merges as a whole.
 const PROFILE: &[Field] = &[

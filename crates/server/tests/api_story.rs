@@ -405,6 +405,9 @@ async fn openapi_covers_every_endpoint(db: &TestDb) {
         ("/api/v1/admin/analytics/loop", &["get"]),
         ("/api/v1/recommendations", &["get"]),
         ("/api/v1/recommendations/act", &["post"]),
+        ("/api/v1/recommendations/friends", &["post"]),
+        ("/api/v1/me/recommended-by", &["get"]),
+        ("/api/v1/me/network", &["get"]),
         ("/api/v1/platform/suppliers/{id}/reputation", &["put"]),
         ("/api/v1/me/notifications", &["get"]),
         ("/api/v1/me/notification-preferences", &["get", "put"]),
@@ -413,7 +416,7 @@ async fn openapi_covers_every_endpoint(db: &TestDb) {
             assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from the OpenAPI document");
         }
     }
-    assert_eq!(paths.len(), 50, "a route was added without being checked here: {:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 51, "a route was added without being checked here: {:?}", paths.keys().collect::<Vec<_>>());
     let health: Value = api().get(format!("{}/healthz", server.url)).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
     let metrics = api().get(format!("{}/metrics", server.url)).send().await.unwrap().text().await.unwrap();

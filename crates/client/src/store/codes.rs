@@ -32,6 +32,10 @@ pub struct CodeInput {
     /// A campaign open to the account as of the last sync (`LocalStore::active_campaigns`):
     /// the code's referral falls under it if the campaign is still open when it syncs.
     pub campaign_id: Option<Uuid>,
+    /// A code for a fellow supplier (a supplier → supplier invitation) rather than for
+    /// a couple: the referrer is rewarded by the supplier rules when they subscribe.
+    #[serde(default)]
+    pub for_supplier: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -198,8 +202,8 @@ pub(super) fn make_codes(tx: &rusqlite::Transaction<'_>, session: &LocalSession,
         let id = Uuid::now_v7();
         // A random part already used on this device is simply drawn again.
         let inserted = tx.execute(
-            "INSERT INTO codes (id, code, method, fair_id, utm_source, utm_medium, utm_campaign, message, incentive, link, created_at, campaign_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (code) DO NOTHING",
+            "INSERT INTO codes (id, code, method, fair_id, utm_source, utm_medium, utm_campaign, message, incentive, link, created_at, campaign_id, referee_type)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (code) DO NOTHING",
             params![
                 id.to_string(),
                 code.as_str(),
@@ -212,7 +216,8 @@ pub(super) fn make_codes(tx: &rusqlite::Transaction<'_>, session: &LocalSession,
                 incentive,
                 link,
                 now,
-                input.campaign_id.map(|c| c.to_string())
+                input.campaign_id.map(|c| c.to_string()),
+                input.for_supplier.then_some("supplier")
             ],
         )?;
         if inserted == 0 {

@@ -8,7 +8,7 @@ use bouquet_core::account::normalize_email;
 use bouquet_core::batching::{self, Urgency};
 use bouquet_core::template::{self, TemplateValues};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
@@ -176,7 +176,18 @@ fn insert_invitation(tx: &rusqlite::Transaction<'_>, session: &LocalSession, inp
     template::check(&input.message_template).map_err(|e| ClientError::Invalid(e.to_string()))?;
     let discount = clean("discount_offered", input.discount_offered.as_deref(), 200)?;
     let exclusive = clean("exclusive_content", input.exclusive_content.as_deref(), 500)?;
-    let code_input = CodeInput { method: ReferralMethod::Email, incentive: discount.clone(), campaign_id: input.campaign_id, ..Default::default() };
+    // An invitation to a contact marked as a fellow supplier is a supplier → supplier one:
+    // its code is for a supplier, rewarded by the supplier rules when they subscribe.
+    let for_supplier = match input.contact_id {
+        Some(contact) => {
+            let kind: Option<String> =
+                tx.query_row("SELECT kind FROM contacts WHERE id = ?1 AND deleted_at IS NULL", [contact.to_string()], |r| r.get(0)).optional()?;
+            kind.ok_or_else(|| ClientError::NotFound("that contact does not exist".into()))? == ContactKind::Supplier.as_str()
+        }
+        None => false,
+    };
+    let code_input =
+        CodeInput { method: ReferralMethod::Email, incentive: discount.clone(), campaign_id: input.campaign_id, for_supplier, ..Default::default() };
     let code = make_codes(tx, session, &code_input, 1)?.remove(0);
     let message = render(session, &input.message_template, &names, input.wedding_date, &code.link)?;
     let id = Uuid::now_v7();

@@ -37,6 +37,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../../../migrations/client/0003_code_campaign.sql")),
         M::up(include_str!("../../../../migrations/client/0004_profile.sql")),
         M::up(include_str!("../../../../migrations/client/0005_notifications.sql")),
+        M::up(include_str!("../../../../migrations/client/0006_supplier_invitations.sql")),
     ])
 }
 

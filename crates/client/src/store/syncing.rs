@@ -215,6 +215,18 @@ impl LocalStore {
         self.server_view(ANALYTICS_VIEW)
     }
 
+    /// Couples' recommendations of this supplier (to friends, or inviting them), newest
+    /// first, with how far each got, as of the last sync.
+    pub fn recommended_by(&self) -> Result<Option<AsOf<bouquet_core::recommend::RecommendationsReceived>>> {
+        self.server_view(RECOMMENDED_BY_VIEW)
+    }
+
+    /// Suppliers who joined through this supplier's invitations, and through them, as of
+    /// the last sync.
+    pub fn network(&self) -> Result<Option<AsOf<bouquet_core::network::Network>>> {
+        self.server_view(NETWORK_VIEW)
+    }
+
     pub(crate) fn save_server_view<T: Serialize>(&self, name: &str, value: &T) -> Result<()> {
         let body = serde_json::to_string(value).map_err(|e| ClientError::Database(e.to_string()))?;
         self.conn().execute(
@@ -242,6 +254,10 @@ pub(crate) const CAMPAIGNS_VIEW: &str = "campaigns";
 pub(crate) const DELIVERIES_VIEW: &str = "invitations";
 /// The name the account's growth analytics are saved under.
 pub(crate) const ANALYTICS_VIEW: &str = "analytics";
+/// The name couples' recommendations of the supplier are saved under.
+pub(crate) const RECOMMENDED_BY_VIEW: &str = "recommended_by";
+/// The name the supplier's network is saved under.
+pub(crate) const NETWORK_VIEW: &str = "network";
 
 /// What the server last said under `name`, read on an open connection (inside a write).
 pub(crate) fn saved_view<T: DeserializeOwned + TS>(conn: &Connection, name: &str) -> Result<Option<AsOf<T>>> {

@@ -73,6 +73,16 @@ pub struct ListParams {
     after: Option<String>,
 }
 
+/// The supplier's network: suppliers who joined the platform through their supplier →
+/// supplier invitations (newest first, with the code, when they first paid and on which
+/// plan), and who joined through each of them.
+#[utoipa::path(get, path = "/api/v1/me/network", tag = "referrals", security(("device_token" = [])),
+    responses((status = 200, body = bouquet_core::network::Network), (status = 401, body = ErrorBody),
+              (status = 403, description = "not a supplier's account", body = ErrorBody)))]
+pub async fn network(State(state): State<AppState>, Device(caller): Device) -> Result<Json<bouquet_core::network::Network>, ApiError> {
+    Ok(Json(referrals::network(&state.store, &caller).await?))
+}
+
 /// The caller's referrals, newest first.
 #[utoipa::path(get, path = "/api/v1/referrals", tag = "referrals", params(ListParams),
     security(("device_token" = [])),

@@ -163,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         .route("/recommendations/act", post(recommendations::act))
         .route("/recommendations/friends", post(recommendations::to_friends))
         .route("/me/recommended-by", get(recommendations::received))
+        .route("/me/network", get(api::network))
         .route("/platform/suppliers/{id}/reputation", put(recommendations::set_reputation))
         .route("/sync/push", post(api::sync_push).layer(DefaultBodyLimit::max(bouquet_core::sync::MAX_PUSH_BYTES)))
         .route("/sync/pull", get(api::sync_pull))

@@ -22,7 +22,7 @@ use super::{analytics, api, campaigns, email, fraud, notifications, webhooks, la
         campaigns::create_experiment, campaigns::experiment, campaigns::apply_experiment,
         fraud::reviews, fraud::review, fraud::decide, fraud::assessments,
         analytics::mine, analytics::platform, analytics::viral_loop,
-        recommendations::list, recommendations::act, recommendations::to_friends, recommendations::received, recommendations::set_reputation,
+        api::network, recommendations::list, recommendations::act, recommendations::to_friends, recommendations::received, recommendations::set_reputation,
     ),
     modifiers(&BearerSchemes),
     tags((name = "accounts"), (name = "referrals"), (name = "events"), (name = "sync"), (name = "landing"), (name = "rewards"), (name = "campaigns"), (name = "analytics"), (name = "recommendations"), (name = "admin"), (name = "operations"))

@@ -174,3 +174,20 @@ pub async fn list(
         .flatten();
     Ok(ReferralPage { items: rows.into_iter().map(|r| with_links(r.view, public_url)).collect(), next_after })
 }
+
+/// The supplier's network: suppliers who joined through their supplier → supplier
+/// referrals, and who joined through each of those (where they use Bouquet too).
+pub async fn network(store: &Arc<dyn Store>, caller: &Caller) -> Result<bouquet_core::network::Network, ApiError> {
+    use bouquet_core::network::{MAX_MEMBERS, Network};
+    if caller.account.kind != AccountKind::Supplier {
+        return Err(ApiError::Forbidden("a network is of suppliers who invited suppliers"));
+    }
+    let mut members = Vec::new();
+    for (mut member, account) in store.joined_through(caller.account.id, MAX_MEMBERS).await? {
+        if let Some(account) = account {
+            member.joined_through_them = store.joined_through(account, MAX_MEMBERS).await?.into_iter().map(|(m, _)| m).collect();
+        }
+        members.push(member);
+    }
+    Ok(Network { members })
+}

@@ -188,6 +188,12 @@ impl Push<'_> {
         if !["email", "link", "qr", "social"].contains(&method.as_str()) {
             return Err(invalid(format!("method '{method}' is not email, link, qr or social")));
         }
+        let referee_type = match text(state, "referee_type").as_deref() {
+            None => if kind == AccountKind::Couple { AccountKind::Supplier } else { AccountKind::Couple },
+            Some("couple") => AccountKind::Couple,
+            Some("supplier") => AccountKind::Supplier,
+            Some(other) => return Err(invalid(format!("referee_type '{other}' is not couple or supplier"))),
+        };
         let created_at = time(state, "created_at", seq)?.min(Utc::now());
         if self.campaigns.is_none() {
             let open = self.store.campaigns(500).await?;
@@ -205,7 +211,7 @@ impl Push<'_> {
             code: code.to_string(),
             referrer_id: caller.account.id,
             referrer_type: kind,
-            referee_type: if kind == AccountKind::Couple { AccountKind::Supplier } else { AccountKind::Couple },
+            referee_type,
             method,
             campaign_id: self.open_campaign(state).await?,
             source_url: None,

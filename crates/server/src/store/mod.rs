@@ -18,6 +18,7 @@ mod events;
 mod experiments;
 mod fraud;
 mod migrations;
+mod network;
 mod notifications;
 mod recommendations;
 mod rewards;
@@ -50,6 +51,7 @@ pub use rewards_sql::PROGRAM;
 pub use sql::SqlStore;
 pub use webhooks::{Attempt, AttemptOutcome, DueDelivery, WebhookStore};
 pub use sign_in_links::SignInLinkStore;
+pub use network::NetworkStore;
 pub use notifications::{AudienceMember, NotificationEmail, NotificationEmailOutcome, NotificationLogRow, NotificationStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -204,7 +206,7 @@ pub struct StatsRow {
 }
 
 #[async_trait]
-pub trait Store: EmailStore + WebhookStore + NotificationStore + SignInLinkStore + RewardStore + CampaignStore + ExperimentStore + FraudStore + AnalyticsStore + RecommendationStore + Send + Sync + 'static {
+pub trait Store: EmailStore + WebhookStore + NotificationStore + SignInLinkStore + RewardStore + CampaignStore + ExperimentStore + FraudStore + AnalyticsStore + RecommendationStore + NetworkStore + Send + Sync + 'static {
     /// "sqlite" or "postgres", for health and logs.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
