@@ -14,4 +14,9 @@ incentive?: string,
  * A campaign open to the account as of the last sync (`LocalStore::active_campaigns`):
  * the code's referral falls under it if the campaign is still open when it syncs.
  */
-campaign_id?: string, };
+campaign_id?: string, 
+/**
+ * A code for a fellow supplier (a supplier → supplier invitation) rather than for
+ * a couple: the referrer is rewarded by the supplier rules when they subscribe.
+ */
+for_supplier: boolean, };

@@ -128,6 +128,6 @@ mod tests {
         drop(LocalStore::open(dir.path()).unwrap());
         let store = LocalStore::open(dir.path()).unwrap();
         let version: i64 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(version, 5);
+        assert_eq!(version, 6);
     }
 }
