@@ -94,6 +94,19 @@ pub fn analytics(state: State<'_, AppState>) -> Answer<Option<AsOf<AnalyticsRepo
     state.store.analytics()
 }
 
+/// Couples' recommendations of this supplier, with how far each got, as of the last sync.
+#[tauri::command(async)]
+pub fn recommended_by(state: State<'_, AppState>) -> Answer<Option<AsOf<bouquet_core::recommend::RecommendationsReceived>>> {
+    state.store.recommended_by()
+}
+
+/// Suppliers who joined through this supplier's invitations, and through them, as of the
+/// last sync.
+#[tauri::command(async)]
+pub fn network(state: State<'_, AppState>) -> Answer<Option<AsOf<bouquet_core::network::Network>>> {
+    state.store.network()
+}
+
 /// The campaigns open to this account as of the last sync: shown on the dashboard and
 /// offered when making codes, offline too.
 #[tauri::command(async)]

@@ -86,6 +86,8 @@ pub fn run() {
             commands::code_statuses,
             commands::rewards_summary,
             commands::analytics,
+            commands::recommended_by,
+            commands::network,
             commands::active_campaigns,
             commands::all_codes,
         ])

@@ -1,7 +1,8 @@
 // The couples' own page in headless Chromium on a phone: a couple signs in, finds their
 // code as a link, a QR code and one-tap sharing, and a friend who signs up and books
 // through that code is attributed to them and rewarded by the couple rules (5% of the
-// booking, at most 50 credits). Without JavaScript the essentials still work.
+// booking, at most 50 credits). A couple recommends the photographer they booked to two
+// friends, and the photographer's list has both. Without JavaScript the essentials still work.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -138,6 +139,59 @@ test("a couple shares their code from their phone; a friend's booking through it
   const response = await page.goto(`${server.url}/couple`);
   assert.match(response.headers()["content-security-policy"], /script-src 'self';/);
   assert.doesNotMatch(await page.content(), /<script>(?!<\/script>)/, "no inline script");
+  await context.close();
+});
+
+test("a couple recommends the photographer they booked to two friends; the photographer's list shows both", async () => {
+  const signUp = async (body) => {
+    await api(server, "POST", "/api/v1/accounts", { body: { password: PASSWORD, ...body } });
+    return api(server, "POST", "/api/v1/sessions", { body: { email: body.email, password: PASSWORD } });
+  };
+  const lens = await signUp({ kind: "supplier", email: "hello@lensandlight.example", business_name: "Lens & Light", vendor_type: "photographer" });
+  // An active florist: what "couples like you also booked" can suggest (a trade not booked).
+  await signUp({ kind: "supplier", email: "hi@petalandstem.example", business_name: "Petal & Stem", vendor_type: "florist" });
+  await signUp({ kind: "couple", email: "eve.finn@example.com", couple_names: "Eve & Finn" });
+  // Eve & Finn booked Lens & Light through its code on the platform.
+  const referral = await api(server, "POST", "/api/v1/referrals", { token: lens.token, body: {} });
+  const user = { id: "wedsync-eve-finn", kind: "couple", email: "eve.finn@example.com" };
+  const now = new Date().toISOString();
+  await api(server, "POST", "/api/v1/events", { token: server.apiKey, body: { idempotency_key: "eve-signup", type: "signup", occurred_at: now, user, code: referral.code } });
+  await api(server, "POST", "/api/v1/events", { token: server.apiKey,
+    body: { idempotency_key: "eve-convert", type: "convert", occurred_at: now, user, plan: "professional", value: { amount_minor: 180000, currency: "GBP" } } });
+
+  const context = await browser.newContext(PHONE);
+  const page = await context.newPage();
+  await signIn(page, "eve.finn@example.com");
+  const section = page.locator("#recommend");
+  assert.match(await section.innerText(), /You booked\s*Lens & Light · Photographer/);
+  assert.match(await section.innerText(), /Couples like you also booked\s*[\s\S]*Petal & Stem · Florist/);
+  // Found by name and trade too.
+  await page.getByLabel("Name").fill("lens");
+  await page.getByLabel("Trade").selectOption("photographer");
+  await Promise.all([page.waitForURL(/q=lens/), page.getByRole("button", { name: "Find" }).click()]);
+  assert.match(await section.innerText(), /Found\s*Lens & Light · Photographer/);
+  assert.deepEqual(await seriousViolations(page), [], "accessibility of the recommendation form");
+
+  // No friend given: the page says so and keeps what was typed.
+  await page.getByRole("radio", { name: "Lens & Light · Photographer" }).first().check();
+  await page.getByLabel("Your line (optional)").fill("They made us laugh all day");
+  await page.getByRole("button", { name: "Send to my friends" }).click();
+  assert.match(await page.locator("#recommend-error").innerText(), /at least one friend/);
+  assert.equal(await page.getByLabel("Your line (optional)").inputValue(), "They made us laugh all day");
+
+  await page.getByRole("radio", { name: "Lens & Light · Photographer" }).first().check();
+  await page.getByLabel("Friend's email 1").fill("gia@example.com");
+  await page.getByLabel("Friend's email 2").fill("hugo@example.com");
+  await Promise.all([page.waitForURL(/sent=2/), page.getByRole("button", { name: "Send to my friends" }).click()]);
+  assert.match(await page.locator("#recommend-sent").innerText(), /went to 2 friends/);
+  const mine = await page.locator("#recommendations").innerText();
+  assert.equal((mine.match(/Lens & Light\s*sent/g) ?? []).length, 2, mine);
+  await page.screenshot({ path: join(artifacts, "couple-recommend-phone.png"), fullPage: true });
+
+  // The photographer's list (what their app shows after a sync): both, from Eve & Finn.
+  const received = await api(server, "GET", "/api/v1/me/recommended-by", { token: lens.token });
+  assert.equal(received.items.length, 2);
+  assert.ok(received.items.every((r) => r.couple_names === "Eve & Finn" && r.progress === "sent" && r.message === "They made us laugh all day"));
   await context.close();
 });
 

@@ -13,7 +13,10 @@
 // code. Last, an operator
 // creates a campaign for photographers: after a sync the dashboard shows it, a new code
 // at the fair is made under it, and the couple who buys through that code earns the
-// supplier the campaign's multiplied reward, named in its reason.
+// supplier the campaign's multiplied reward, named in its reason. Then a fellow supplier
+// added to Contacts is invited from there; once they join the platform and subscribe,
+// a sync shows them in the dashboard's network, with the reward; and two friends a couple
+// recommended the studio to show under "Couples recommending you" with how far each got.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
@@ -519,3 +522,53 @@ test("the supplier's notifications reach the app and their inbox; an email kind 
 function otherKindsStillEmailed(choices) {
   return choices.filter((c) => c.kind !== "campaign_started").every((c) => c.email === true);
 }
+
+test("a fellow supplier invited from Contacts joins and subscribes: the reward and the network show after a sync; so do two friends a couple recommended the supplier to", { timeout: 150_000 }, async () => {
+  // A fellow supplier in the contacts, invited from there (drafted like any invitation, offline too).
+  await click("nav-contacts");
+  await choose("contact-kind", "supplier");
+  await type("contact-names", "Priya Shah");
+  await type("contact-business", "Petal & Stem");
+  await type("contact-email", "priya@petalandstem.example");
+  await click("contact-add");
+  await textBecomes("contact-list", /Priya Shah/);
+  await click("contact-invite-supplier");
+  await click("nav-invitations");
+  await textBecomes("invite-queue", /Priya Shah[\s\S]*Draft/);
+  await click("sync-status");
+  const studio = await api(server, "POST", "/api/v1/sessions", { body: { email: "studio@goldenhour.example", password: "correct horse battery" } });
+  // The invitation's code reached the server as a referral for a supplier.
+  let referral;
+  for (const deadline = Date.now() + 30_000; !referral; await sleep(500)) {
+    const page = await api(server, "GET", "/api/v1/referrals?limit=100", { token: studio.token });
+    referral = page.items.find((r) => r.referee_type === "supplier");
+    assert.ok(referral || Date.now() < deadline, "the supplier invitation never reached the server");
+  }
+  const code = referral.code;
+  // Priya joins the platform through it and subscribes (professional, yearly).
+  const key = server.apiKey;
+  await api(server, "POST", "/api/v1/events", { token: key, body: { idempotency_key: "signup-priya", type: "signup", occurred_at: new Date().toISOString(),
+    user: { id: "priya", kind: "supplier", email: "priya@petalandstem.example" }, code } });
+  await api(server, "POST", "/api/v1/events", { token: key, body: { idempotency_key: "convert-priya", type: "convert", occurred_at: new Date().toISOString(),
+    user: { id: "priya", kind: "supplier" }, plan: "professional", annual: true, value: { amount_minor: 49000, currency: "GBP" } } });
+
+  // A couple recommends the studio to two friends from their page's API.
+  await api(server, "POST", "/api/v1/accounts", { body: { kind: "couple", email: "amy.ben@example.com", password: "correct horse battery", couple_names: "Amy & Ben" } });
+  const couple = await api(server, "POST", "/api/v1/sessions", { body: { email: "amy.ben@example.com", password: "correct horse battery" } });
+  const sent = await api(server, "POST", "/api/v1/recommendations/friends", { token: couple.token,
+    body: { supplier_id: studio.account.id, message: "Our photos are stunning", friends: ["cara@example.com", "dan@example.com"] } });
+  await api(server, "POST", "/api/v1/events", { token: key, body: { idempotency_key: "signup-cara", type: "signup", occurred_at: new Date().toISOString(),
+    user: { id: "cara", kind: "couple", email: "cara@example.com" }, code: sent.referrals[0].code } });
+
+  await click("nav-dashboard");
+  await click("sync-status");
+  await textBecomes("network", /Petal & Stem joined through you[\s\S]*subscribed \(professional\)/);
+  await textBecomes("recommended-by", /Amy & Ben recommended you to a friend[\s\S]*signed up[\s\S]*Amy & Ben recommended you to a friend[\s\S]*sent/i);
+  await textBecomes("recommended-by", /Our photos are stunning/);
+  writeFileSync(join(artifacts, "dashboard-word-of-mouth.png"), Buffer.from(await wd("GET", `/session/${session}/screenshot`), "base64"));
+  // Rewarded by the supplier rules for a yearly professional plan: 25.00 × 2, and × 1.5
+  // while the studio has fewer than three earlier successes.
+  const rewards = await api(server, "GET", "/api/v1/me/rewards?limit=50", { token: studio.token });
+  const earned = rewards.items.find((r) => r.role === "referrer" && r.referral_id === referral.id);
+  assert.ok(earned && [5000, 7500].includes(earned.amount.amount_minor), JSON.stringify(rewards.items));
+});

@@ -30,6 +30,11 @@ import type { Money } from "./bindings/Money";
 import type { RewardsSummary } from "./bindings/RewardsSummary";
 import type { ActiveCampaign } from "./bindings/ActiveCampaign";
 import type { AnalyticsReport } from "./bindings/AnalyticsReport";
+import type { Network } from "./bindings/Network";
+import type { NetworkMember } from "./bindings/NetworkMember";
+import type { RecommendationProgress } from "./bindings/RecommendationProgress";
+import type { RecommendationSent } from "./bindings/RecommendationSent";
+import type { RecommendationsReceived } from "./bindings/RecommendationsReceived";
 import type { DirectionReport } from "./bindings/DirectionReport";
 import type { FunnelStep } from "./bindings/FunnelStep";
 import type { FunnelStepReport } from "./bindings/FunnelStepReport";
@@ -45,6 +50,7 @@ import type { NotificationList } from "./bindings/NotificationList";
 
 export type { ImportReport, ProfileInput, SupplierProfile };
 export type { AnalyticsReport, DirectionReport, FunnelStep, FunnelStepReport, PeriodFigures };
+export type { Network, NetworkMember, RecommendationProgress, RecommendationSent, RecommendationsReceived };
 export type { ActiveCampaign, AsOf, CodeReward, CodeStatus, Money, RewardsSummary, StatsView, SyncView, TokenPlace };
 export type { DeliveryReport, InvitationStatus };
 export type { NotificationChoice, NotificationItem, NotificationList };
@@ -110,6 +116,10 @@ export const backend = {
   rewardsSummary: () => call<AsOf<RewardsSummary> | null>("rewards_summary"),
   /** The account's own growth analytics by week (last 12 weeks), as of the last sync (offline too). */
   analytics: () => call<AsOf<AnalyticsReport> | null>("analytics"),
+  /** Couples' recommendations of this supplier and how far each got, as of the last sync. */
+  recommendedBy: () => call<AsOf<RecommendationsReceived> | null>("recommended_by"),
+  /** Who joined through this supplier's invitations, and through them, as of the last sync. */
+  network: () => call<AsOf<Network> | null>("network"),
   /** The campaigns open to this account, as of the last sync (offline too). */
   activeCampaigns: () => call<AsOf<ActiveCampaign[]> | null>("active_campaigns"),
   /** The account's newest notifications as of the last sync, and which are unread. */

@@ -19,4 +19,4 @@ campaign_id?: string,
  * A code for a fellow supplier (a supplier → supplier invitation) rather than for
  * a couple: the referrer is rewarded by the supplier rules when they subscribe.
  */
-for_supplier: boolean, };
+for_supplier?: boolean, };

@@ -35,6 +35,7 @@ pub struct CodeInput {
     /// A code for a fellow supplier (a supplier → supplier invitation) rather than for
     /// a couple: the referrer is rewarded by the supplier rules when they subscribe.
     #[serde(default)]
+    #[ts(optional, as = "Option<bool>")]
     pub for_supplier: bool,
 }
 
