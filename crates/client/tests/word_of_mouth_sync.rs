@@ -110,8 +110,9 @@ async fn a_supplier_invites_a_fellow_supplier_offline_and_is_rewarded_when_they_
     let network = device.store.network().unwrap().expect("fetched with the sync").value;
     assert_eq!(network.members.len(), 1, "{network:?}");
     let member = &network.members[0];
-    assert_eq!((member.code.as_str(), member.business_name.as_deref(), member.plan.as_deref()), (invitation.code.as_str(), Some("Petal & Stem"), Some("professional")));
-    assert!(member.subscribed_at.is_some());
+    let priya_joined = &member.supplier;
+    assert_eq!((priya_joined.code.as_str(), priya_joined.business_name.as_deref(), priya_joined.plan.as_deref()), (invitation.code.as_str(), Some("Petal & Stem"), Some("professional")));
+    assert!(priya_joined.subscribed_at.is_some());
     assert_eq!(member.joined_through_them.len(), 1);
     assert!(member.joined_through_them[0].subscribed_at.is_none(), "the baker has not paid yet");
     assert_eq!(network.size(), 2);

@@ -9,10 +9,10 @@ use utoipa::ToSchema;
 /// Most suppliers listed at each level.
 pub const MAX_MEMBERS: i64 = 100;
 
-/// One supplier who joined through a referral of the account's (or of a member's).
+/// A supplier who joined the platform through a referral of the account's (or of a member's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
-pub struct NetworkMember {
+pub struct JoinedSupplier {
     /// The code they joined through: the app names them from the invitation it made.
     pub code: String,
     /// Their business name, where they also use Bouquet (else the app's contact name).
@@ -22,9 +22,15 @@ pub struct NetworkMember {
     /// When they first paid, and on which plan.
     pub subscribed_at: Option<DateTime<Utc>>,
     pub plan: Option<String>,
-    /// Who joined through them (one level further; empty at that level).
-    #[serde(default)]
-    pub joined_through_them: Vec<NetworkMember>,
+}
+
+/// One who joined through me, and who joined through them (two levels, not a tree: the
+/// schema stays finite).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct NetworkMember {
+    pub supplier: JoinedSupplier,
+    pub joined_through_them: Vec<JoinedSupplier>,
 }
 
 /// `GET /api/v1/me/network`: who joined through me, newest first, and who joined through

@@ -187,6 +187,11 @@ pub async fn log_in(State(state): State<AppState>, headers: HeaderMap, jar: Cook
         Err(e) => return e.into_response(),
     };
     if session.account.kind != AccountKind::Couple {
+        // The password was right, but this page is not theirs: the session just opened
+        // for it is closed again rather than left as an unused device.
+        if let Err(e) = state.store.revoke_device(session.device_id, chrono::Utc::now()).await {
+            return ApiError::from(e).into_response();
+        }
         return refused("couple-not-a-couple");
     }
     signed_in(&state, jar, session.token)
@@ -260,6 +265,8 @@ struct RecommendationLine {
 /// found, suggested), the form as the couple left it, and what was sent.
 struct RecommendBox {
     name: String,
+    /// The trade searched ("" for any), kept with the form so a found supplier stays listed.
+    trade: String,
     trades: Vec<(String, String, bool)>,
     searched: bool,
     booked: Vec<SupplierOption>,
@@ -345,7 +352,8 @@ async fn render_page(state: &AppState, tr: Tr, caller: &Caller, token: &str, sta
         Err(e) => return e.into_response(),
     };
     let suggested = match couples::also_booked(&state.store, caller, ask.trade, &data.booked).await {
-        Ok(suggested) => suggested,
+        // A supplier is offered once: one found by the search is not suggested again.
+        Ok(suggested) => suggested.into_iter().filter(|s| !found.iter().any(|f| f.id == s.id)).collect::<Vec<_>>(),
         Err(e) => return e.into_response(),
     };
     let picked = ask.picked.as_deref();
@@ -354,6 +362,7 @@ async fn render_page(state: &AppState, tr: Tr, caller: &Caller, token: &str, sta
     friends.resize(3.max(friends.len()), String::new());
     let recommend = RecommendBox {
         name: ask.name.clone().unwrap_or_default(),
+        trade: ask.trade.map(|t| t.as_str().to_string()).unwrap_or_default(),
         trades: VendorType::ALL.iter().map(|t| (t.as_str().to_string(), tr.t(&format!("trade-{}", t.as_str())), ask.trade == Some(*t))).collect(),
         searched: ask.name.as_deref().is_some_and(|n| !n.trim().is_empty()) || ask.trade.is_some(),
         booked: options(&data.booked),
@@ -443,6 +452,11 @@ pub struct RecommendForm {
     friend2: String,
     #[serde(default)]
     friend3: String,
+    /// The search the form was shown with, shown again with it.
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    trade: Option<String>,
 }
 
 /// Sends a recommendation to the friends in the form; a mistake shows the page again with
@@ -458,6 +472,8 @@ pub async fn recommend(State(state): State<AppState>, headers: HeaderMap, jar: C
     }
     let friends = vec![form.friend1, form.friend2, form.friend3];
     let again = |error: String| PageAsk {
+        name: form.q.clone(),
+        trade: trade_of(form.trade.as_deref()),
         picked: form.supplier.clone(),
         message: form.message.clone(),
         friends: friends.clone(),

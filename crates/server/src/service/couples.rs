@@ -116,7 +116,10 @@ pub async fn page(store: &Arc<dyn Store>, caller: &Caller, lifetime: Duration, p
         rewards: store.rewards_of(id, None, 20).await?,
         news: store.notifications_of(id, 5).await?,
         choices: store.notification_preferences(id).await?,
-        booked: store.booked_suppliers(&caller.account.email).await?,
+        // Bookings are matched by email: only once the couple has proved they hold it (an
+        // emailed sign-in link), or anyone could register a stranger's address and see
+        // whom they booked.
+        booked: if store.email_proven(id).await? { store.booked_suppliers(&caller.account.email).await? } else { Vec::new() },
         recommended: store.recommendations_made(id, 20).await?,
     })
 }

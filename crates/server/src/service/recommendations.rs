@@ -162,6 +162,9 @@ pub async fn act(
 
 /// Longest line a couple writes with a recommendation.
 const MAX_MESSAGE: usize = 500;
+/// Most friends a couple recommends to in a day: word of mouth, not a mailing list (and
+/// the emails go out in the couple's name, so a stranger cannot use them to spam).
+const FRIENDS_PER_DAY: i64 = 20;
 
 /// A couple recommends a supplier to friends: each friend gets their own couple → supplier
 /// referral (tracked, attributed and rewarded like any other) and an email in the couple's
@@ -196,12 +199,16 @@ pub async fn recommend_to_friends(
     if message.as_ref().is_some_and(|m| m.chars().count() > MAX_MESSAGE) {
         return Err(invalid(format!("the message is longer than {MAX_MESSAGE} characters")));
     }
+    let today = store.friends_recommended_since(caller.account.id, Utc::now() - Duration::days(1)).await?;
+    if today + friends.len() as i64 > FRIENDS_PER_DAY {
+        return Err(invalid(format!("at most {FRIENDS_PER_DAY} friends a day: {} left today", (FRIENDS_PER_DAY - today).max(0))));
+    }
     let supplier = store
         .account(req.supplier_id)
         .await?
         .filter(|a| a.kind == AccountKind::Supplier)
         .ok_or(ApiError::NotFound("no supplier has that id"))?;
-    let supplier_name = supplier.business_name.clone().unwrap_or_else(|| supplier.email.clone());
+    let supplier_name = supplier.business_name.clone().unwrap_or_else(|| "a Bouquet supplier".into());
     let couple_name = caller.account.couple_names.clone().unwrap_or_else(|| caller.account.email.clone());
     let emailed = settings.email.relay.is_some();
     let mut referrals = Vec::with_capacity(friends.len());
@@ -224,13 +231,15 @@ pub async fn recommend_to_friends(
             let composed =
                 email::compose_friend_recommendation(tr, &friend, &couple_name, &supplier_name, message.as_deref(), &view.link, &settings.email.from);
             let settings = settings.email.clone();
+            let referral = view.id;
             tokio::spawn(async move {
                 let sent = match composed {
                     Ok(mail) => email::send_now(&settings, mail).await,
                     Err(e) => Err(e.0),
                 };
-                if let Err(e) = sent {
-                    tracing::warn!(error = %e, "a recommendation to a friend was not emailed");
+                // Not the error itself: it may quote the friend's address, which is not kept.
+                if sent.is_err() {
+                    tracing::warn!(%referral, "a recommendation to a friend was not emailed");
                 }
             });
         }

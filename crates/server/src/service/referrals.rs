@@ -178,16 +178,17 @@ pub async fn list(
 /// The supplier's network: suppliers who joined through their supplier → supplier
 /// referrals, and who joined through each of those (where they use Bouquet too).
 pub async fn network(store: &Arc<dyn Store>, caller: &Caller) -> Result<bouquet_core::network::Network, ApiError> {
-    use bouquet_core::network::{MAX_MEMBERS, Network};
+    use bouquet_core::network::{MAX_MEMBERS, Network, NetworkMember};
     if caller.account.kind != AccountKind::Supplier {
         return Err(ApiError::Forbidden("a network is of suppliers who invited suppliers"));
     }
     let mut members = Vec::new();
-    for (mut member, account) in store.joined_through(caller.account.id, MAX_MEMBERS).await? {
-        if let Some(account) = account {
-            member.joined_through_them = store.joined_through(account, MAX_MEMBERS).await?.into_iter().map(|(m, _)| m).collect();
-        }
-        members.push(member);
+    for (supplier, account) in store.joined_through(caller.account.id, MAX_MEMBERS).await? {
+        let joined_through_them = match account {
+            Some(account) => store.joined_through(account, MAX_MEMBERS).await?.into_iter().map(|(s, _)| s).collect(),
+            None => Vec::new(),
+        };
+        members.push(NetworkMember { supplier, joined_through_them });
     }
     Ok(Network { members })
 }

@@ -47,6 +47,10 @@ pub trait RecommendationStore: Send + Sync {
     async fn recommendations_received(&self, supplier_id: Uuid, limit: i64) -> StoreResult<Vec<RecommendationSent>>;
     /// The couple's recommendations of suppliers to friends, newest first.
     async fn recommendations_made(&self, couple_id: Uuid, limit: i64) -> StoreResult<Vec<RecommendationSent>>;
+    /// How many friends the couple has recommended to since `since` (a daily cap).
+    async fn friends_recommended_since(&self, couple_id: Uuid, since: DateTime<Utc>) -> StoreResult<i64>;
+    /// Whether the account has proved it holds its email (it signed in with an emailed link).
+    async fn email_proven(&self, account_id: Uuid) -> StoreResult<bool>;
     /// The suppliers a couple booked through Bouquet: those credited with the conversion
     /// of the platform user with the couple's email.
     async fn booked_suppliers(&self, couple_email: &str) -> StoreResult<Vec<SupplierChoice>>;
@@ -71,7 +75,7 @@ macro_rules! recommendations_sql {
     ($who:literal, $acts:literal) => {
         concat!(
             "SELECT r.code, r.message, r.created_at, r.clicked_at, r.signed_up_at, r.converted_at,
-                    c.couple_names, c.email AS couple_email, s.business_name, s.email AS supplier_email
+                    c.couple_names, s.business_name
              FROM (SELECT referral_id, couple_id, supplier_id FROM friend_recommendations WHERE ", $who, " = $1
                    UNION ALL
                    SELECT referral_id, couple_id, supplier_id FROM recommendation_actions WHERE ", $who, " = $1 AND ", $acts, ") m
@@ -90,8 +94,9 @@ const MADE: &str = recommendations_sql!("couple_id", "action = 'share_with_frien
 fn recommendation(row: &impl Columns) -> StoreResult<RecommendationSent> {
     Ok(RecommendationSent {
         code: row.text("code")?,
-        couple_names: row.opt_text("couple_names")?.unwrap_or(row.text("couple_email")?),
-        supplier_name: row.opt_text("business_name")?.unwrap_or(row.text("supplier_email")?),
+        // Never an email address in place of a name: it is not the reader's to see.
+        couple_names: row.opt_text("couple_names")?.unwrap_or_else(|| "A couple".into()),
+        supplier_name: row.opt_text("business_name")?.unwrap_or_else(|| "A supplier".into()),
         message: row.opt_text("message")?,
         created_at: row.time("created_at")?,
         progress: RecommendationProgress::of(
@@ -266,6 +271,22 @@ impl RecommendationStore for SqlStore {
     async fn recommendations_made(&self, couple_id: Uuid, limit: i64) -> StoreResult<Vec<RecommendationSent>> {
         let rows = self.pool().fetch_all(MADE, &args![couple_id, limit]).await?;
         rows.iter().map(recommendation).collect()
+    }
+
+    async fn friends_recommended_since(&self, couple_id: Uuid, since: DateTime<Utc>) -> StoreResult<i64> {
+        let row = self
+            .pool()
+            .fetch_one("SELECT COUNT(*) AS n FROM friend_recommendations WHERE couple_id = $1 AND created_at >= $2", &args![couple_id, since])
+            .await?;
+        row.int("n")
+    }
+
+    async fn email_proven(&self, account_id: Uuid) -> StoreResult<bool> {
+        let row = self
+            .pool()
+            .fetch_optional("SELECT 1 AS proven FROM sign_in_links WHERE account_id = $1 AND used_at IS NOT NULL LIMIT 1", &args![account_id])
+            .await?;
+        Ok(row.is_some())
     }
 
     async fn booked_suppliers(&self, couple_email: &str) -> StoreResult<Vec<SupplierChoice>> {
