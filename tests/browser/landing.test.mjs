@@ -99,6 +99,15 @@ test("a couple scans the QR code, leaves their details, and the conversion is at
   await page.screenshot({ path: join(artifacts, "welcome-phone.png") });
   assert.deepEqual(await checkPage(browser, page.url(), PHONE), [], "accessibility of the welcome page");
   assert.deepEqual(await checkPage(browser, `${server.url}/api/v1/unsubscribe/${"x".repeat(43)}`, PHONE), [], "accessibility of the unsubscribe page");
+  // On a phone set to Spanish, the welcome and unsubscribe pages are in Spanish.
+  const spanish = await browser.newContext({ ...PHONE, locale: "es-ES" });
+  const es = await spanish.newPage();
+  await es.goto(`${server.url}/welcome`);
+  assert.equal(await es.locator("html").getAttribute("lang"), "es");
+  assert.equal(await es.locator("h1").innerText(), "¡Gracias, ya estás dentro!");
+  await es.goto(`${server.url}/api/v1/unsubscribe/${"x".repeat(43)}`);
+  assert.equal(await es.locator("h1").innerText(), "Este enlace no es válido");
+  await spanish.close();
 
   const now = new Date().toISOString();
   const user = { id: "wedsync-user-42", kind: "couple", email: "Priya.Sam@example.com" };

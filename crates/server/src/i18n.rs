@@ -108,12 +108,16 @@ mod tests {
 
     #[test]
     fn every_message_exists_in_every_language() {
-        let en = include_str!("../locales/en/couple.ftl");
-        let es = include_str!("../locales/es/couple.ftl");
         let ids = |text: &str| -> std::collections::BTreeSet<String> {
             text.lines().filter(|l| !l.starts_with([' ', '#', '}', '*', '[']) && l.contains(" = ")).map(|l| l.split(" = ").next().unwrap().to_string()).collect()
         };
-        assert_eq!(ids(en), ids(es), "a message missing from one language");
+        for (file, en, es) in [
+            ("couple.ftl", include_str!("../locales/en/couple.ftl"), include_str!("../locales/es/couple.ftl")),
+            ("pages.ftl", include_str!("../locales/en/pages.ftl"), include_str!("../locales/es/pages.ftl")),
+        ] {
+            assert!(!ids(en).is_empty(), "{file} has messages");
+            assert_eq!(ids(en), ids(es), "a message of {file} missing from one language");
+        }
     }
 
     #[test]

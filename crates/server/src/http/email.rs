@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use bouquet_core::api::ErrorBody;
 use bouquet_core::delivery::DeliveryReport;
@@ -15,6 +15,7 @@ use chrono::Utc;
 use super::AppState;
 use super::extract::Device;
 use crate::error::ApiError;
+use crate::i18n::Tr;
 use crate::service::email::UnsubscribeKey;
 
 /// How the server is sending the caller's queued invitations: each one's status (queued,
@@ -34,27 +35,30 @@ pub async fn deliveries(State(state): State<AppState>, Device(caller): Device) -
 #[derive(Template)]
 #[template(path = "unsubscribe.html")]
 struct UnsubscribePage<'a> {
-    heading: &'a str,
-    body: &'a str,
+    tr: Tr,
+    heading: String,
+    body: String,
     show_button: bool,
     token: &'a str,
 }
 
-fn page(status: StatusCode, heading: &str, body: &str, show_button: bool, token: &str) -> Response {
-    match (UnsubscribePage { heading, body, show_button, token }).render() {
+/// The page in the reader's language: `what` names its heading and text
+/// (`unsubscribe-<what>-heading`, `-body`).
+fn page(tr: Tr, status: StatusCode, what: &str, show_button: bool, token: &str) -> Response {
+    let heading = tr.t(&format!("unsubscribe-{what}-heading"));
+    let body = tr.t(&format!("unsubscribe-{what}-body"));
+    match (UnsubscribePage { tr, heading, body, show_button, token }).render() {
         Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
         Err(e) => ApiError::Internal(format!("template: {e}")).into_response(),
     }
 }
 
-fn unknown() -> Response {
-    page(
-        StatusCode::NOT_FOUND,
-        "This link is not valid",
-        "We could not find an invitation sent with this unsubscribe link. Please use the link from the email itself.",
-        false,
-        "",
-    )
+fn unknown(tr: Tr) -> Response {
+    page(tr, StatusCode::NOT_FOUND, "invalid", false, "")
+}
+
+fn language(headers: &HeaderMap) -> Tr {
+    Tr::negotiate(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
 }
 
 /// The page an email's visible unsubscribe link opens: it asks, and a button unsubscribes.
@@ -62,20 +66,15 @@ fn unknown() -> Response {
     params(("token" = String, Path, description = "The token from the email's unsubscribe link")),
     responses((status = 200, description = "An HTML page asking to confirm", content_type = "text/html"),
         (status = 404, description = "No email went out with this token", content_type = "text/html")))]
-pub async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
+pub async fn confirm_page(State(state): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Result<Response, ApiError> {
+    let tr = language(&headers);
     if !UnsubscribeKey::well_formed(&token) {
-        return Ok(unknown());
+        return Ok(unknown(tr));
     }
     Ok(match state.store.suppressed(&token).await? {
-        None => unknown(),
-        Some(true) => page(StatusCode::OK, "You are unsubscribed", "No supplier's invitation will reach you through Bouquet again.", false, ""),
-        Some(false) => page(
-            StatusCode::OK,
-            "Unsubscribe from invitations?",
-            "You will receive no more invitations from any supplier through Bouquet.",
-            true,
-            &token,
-        ),
+        None => unknown(tr),
+        Some(true) => page(tr, StatusCode::OK, "done", false, ""),
+        Some(false) => page(tr, StatusCode::OK, "ask", true, &token),
     })
 }
 
@@ -86,10 +85,11 @@ pub async fn confirm_page(State(state): State<AppState>, Path(token): Path<Strin
     params(("token" = String, Path, description = "The token from the email's List-Unsubscribe header")),
     responses((status = 200, description = "Unsubscribed (an HTML page)", content_type = "text/html"),
         (status = 404, description = "No email went out with this token", content_type = "text/html")))]
-pub async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
+pub async fn unsubscribe(State(state): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Result<Response, ApiError> {
+    let tr = language(&headers);
     if !UnsubscribeKey::well_formed(&token) || !state.store.suppress(&token, Utc::now()).await? {
-        return Ok(unknown());
+        return Ok(unknown(tr));
     }
     tracing::info!("an address unsubscribed from invitations");
-    Ok(page(StatusCode::OK, "You are unsubscribed", "No supplier's invitation will reach you through Bouquet again.", false, ""))
+    Ok(page(tr, StatusCode::OK, "done", false, ""))
 }

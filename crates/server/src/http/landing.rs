@@ -54,7 +54,9 @@ struct MessagePage<'a> {
 
 #[derive(Template)]
 #[template(path = "welcome.html")]
-struct WelcomePage;
+struct WelcomePage {
+    tr: crate::i18n::Tr,
+}
 
 fn html(status: StatusCode, page: impl Template) -> Response {
     match page.render() {
@@ -324,8 +326,9 @@ pub async fn lookup(RawQuery(query): RawQuery) -> Response {
 /// The default lead destination when no platform sign-up URL is configured.
 #[utoipa::path(get, path = "/welcome", tag = "landing",
     responses((status = 200, description = "thank-you page", content_type = "text/html")))]
-pub async fn welcome() -> Response {
-    html(StatusCode::OK, WelcomePage)
+pub async fn welcome(headers: HeaderMap) -> Response {
+    let tr = crate::i18n::Tr::negotiate(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    html(StatusCode::OK, WelcomePage { tr })
 }
 
 /// Anything else outside `/api`: a friendly page, not a bare 404.

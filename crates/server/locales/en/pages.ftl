@@ -1,0 +1,12 @@
+# The other couple-facing pages (issue 15): unsubscribe and welcome. English.
+unsubscribe-invalid-heading = This link is not valid
+unsubscribe-invalid-body = We could not find an invitation sent with this unsubscribe link. Please use the link from the email itself.
+unsubscribe-done-heading = You are unsubscribed
+unsubscribe-done-body = No supplier's invitation will reach you through Bouquet again.
+unsubscribe-ask-heading = Unsubscribe from invitations?
+unsubscribe-ask-body = You will receive no more invitations from any supplier through Bouquet.
+unsubscribe-button = Unsubscribe from all invitations
+unsubscribe-note = Suppliers you already work with can still write to you directly.
+welcome-title = You're in
+welcome-heading = Thank you — you're in!
+welcome-lede = We've saved your details. Look out for an email to finish setting up your wedding planning.
