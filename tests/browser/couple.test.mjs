@@ -125,6 +125,18 @@ test("a couple shares their code from their phone; a friend's booking through it
   assert.equal(await es.locator("[role=alert]").innerText(), "Correo o contraseña incorrectos.");
   await spanish.close();
 
+  // The couple chooses Spanish on their page: it wins over the English phone, tier and perk
+  // included, until they choose their browser's language again.
+  await page.getByLabel("Show my page and emails in").selectOption("es");
+  await Promise.all([page.waitForURL(/#language$/), page.getByRole("button", { name: "Save my language" }).click()]);
+  assert.equal(await page.locator("html").getAttribute("lang"), "es");
+  assert.match(await page.locator("#tier").innerText(), /Primeros pasos — descuentos de proveedores de Bouquet/);
+  assert.equal(await page.locator("#language-choice").inputValue(), "es");
+  await page.getByLabel("Mostrar mi página y mis correos en").selectOption("");
+  await Promise.all([page.waitForURL(/#language$/), page.getByRole("button", { name: "Guardar mi idioma" }).click()]);
+  assert.equal(await page.locator("html").getAttribute("lang"), "en");
+  assert.match(await page.locator("#tier").innerText(), /First — discounts from suppliers on Bouquet/);
+
   // Accessible, by a real checker: no serious or critical violations, signed in or not.
   const checking = await browser.newContext({ ...PHONE, bypassCSP: true, storageState: await context.storageState() });
   const checked = await checking.newPage();

@@ -99,9 +99,27 @@ test("a couple scans the QR code, leaves their details, and the conversion is at
   await page.screenshot({ path: join(artifacts, "welcome-phone.png") });
   assert.deepEqual(await checkPage(browser, page.url(), PHONE), [], "accessibility of the welcome page");
   assert.deepEqual(await checkPage(browser, `${server.url}/api/v1/unsubscribe/${"x".repeat(43)}`, PHONE), [], "accessibility of the unsubscribe page");
-  // On a phone set to Spanish, the welcome and unsubscribe pages are in Spanish.
+  // On a phone set to Spanish, the landing, welcome and unsubscribe pages are in Spanish
+  // (the supplier's own message and offer stay as they wrote them).
   const spanish = await browser.newContext({ ...PHONE, locale: "es-ES" });
   const es = await spanish.newPage();
+  await es.goto(referral.link);
+  assert.equal(await es.locator("html").getAttribute("lang"), "es");
+  assert.equal(await es.locator("h1").innerText(), "Golden Hour Studio te ha invitado");
+  assert.match(await es.locator(".lede").innerText(), /^Tu fotógrafo quiere ayudarte a planear tu día/);
+  assert.ok(await es.getByLabel("Vuestros nombres").isVisible());
+  await es.screenshot({ path: join(artifacts, "landing-phone-es.png"), fullPage: true });
+  assert.deepEqual(await checkPage(browser, referral.link, { ...PHONE, locale: "es-ES" }), [], "accessibility of the Spanish landing page");
+  // A mistake is told in Spanish, and the form keeps what was typed.
+  await es.getByLabel("Vuestros nombres").fill("Lucía y Mateo");
+  await es.getByLabel("Correo electrónico").fill("lucia@example.com");
+  await es.getByLabel(/Fecha de la boda/).fill("2027-09-18");
+  await es.evaluate(() => { document.querySelector("input[name=email]").type = "text"; document.querySelector("input[name=email]").value = "lucia"; });
+  await es.getByRole("button", { name: "Aceptar mi invitación" }).click();
+  assert.equal(await es.locator(".error").innerText(), "Esa dirección de correo no parece correcta.");
+  assert.equal(await es.getByLabel("Vuestros nombres").inputValue(), "Lucía y Mateo");
+  await es.goto(`${server.url}/r/LOVE-ABCDEFGHJK`);
+  assert.equal(await es.locator("h1").innerText(), "Revisemos ese código");
   await es.goto(`${server.url}/welcome`);
   assert.equal(await es.locator("html").getAttribute("lang"), "es");
   assert.equal(await es.locator("h1").innerText(), "¡Gracias, ya estás dentro!");

@@ -45,6 +45,17 @@ pub struct RegisterAccount {
     pub wedding_date: Option<NaiveDate>,
     /// Free text, e.g. "Bath, UK".
     pub location: Option<String>,
+    /// The language of the account's pages and emails, a BCP 47 tag such as `es` or
+    /// `en-GB`; absent: as the browser asks (`Accept-Language`).
+    #[serde(default)]
+    pub locale: Option<String>,
+}
+
+/// `PUT /api/v1/me/locale`: the account's language; `null` to follow the browser.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetLocale {
+    pub locale: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -57,6 +68,9 @@ pub struct AccountView {
     pub couple_names: Option<String>,
     pub wedding_date: Option<NaiveDate>,
     pub location: Option<String>,
+    /// The language the account chose (BCP 47); absent: as the browser asks.
+    #[serde(default)]
+    pub locale: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -1,15 +1,14 @@
 //! Notifications (docs/notifications.md): what an account is told when something happens to
-//! its referrals — in the app (through sync) and by email — and the words it is told in.
+//! its referrals — in the app (through sync) and by email. The words it is told in live with
+//! the server (`service::notices`, in the account's language).
 //! Each kind's email can be turned off per account; the in-app list always has them.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::money::{CREDITS, Money, format_factor_bp, format_minor_grouped};
-use crate::tiers::Tier;
 
 /// What happened, as the account's Settings name the choices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema, TS)]
@@ -105,93 +104,9 @@ pub struct Message {
     pub body: String,
 }
 
-/// An amount as people read it: credits by name, money with its currency.
-pub fn amount_words(amount: &Money) -> String {
-    if amount.currency == CREDITS {
-        let plural = if amount.amount_minor == 100 { "" } else { "s" };
-        format!("{} credit{plural}", format_minor_grouped(amount.amount_minor).trim_end_matches(".00"))
-    } else {
-        format!("{} {}", format_minor_grouped(amount.amount_minor), amount.currency)
-    }
-}
-
-fn day(at: DateTime<Utc>) -> String {
-    at.format("%-d %B %Y").to_string()
-}
-
-pub fn reward_earned(amount: &Money, reason: &str, eligible_at: Option<DateTime<Utc>>) -> Message {
-    let when = match eligible_at {
-        Some(at) => format!(" It can be claimed from {} once the customer has stayed past the holding period.", day(at)),
-        None => String::new(),
-    };
-    Message {
-        kind: NotificationKind::RewardEarned,
-        title: format!("You earned {}", amount_words(amount)),
-        body: format!("{reason}.{when}"),
-    }
-}
-
-pub fn reward_eligible(amount: &Money, reason: &str, expires_at: Option<DateTime<Utc>>) -> Message {
-    let until = match expires_at {
-        Some(at) => format!(" Claim it before {}.", day(at)),
-        None => String::new(),
-    };
-    Message {
-        kind: NotificationKind::RewardEligible,
-        title: format!("{} ready to claim", amount_words(amount)),
-        body: format!("{reason}: the holding period is over.{until}"),
-    }
-}
-
-pub fn tier_reached(tier: Tier) -> Message {
-    Message { kind: NotificationKind::TierReached, title: format!("You reached the {} tier", tier.title()), body: format!("{}.", tier.reward_reason()) }
-}
-
-/// A referral's conversion held for review: the referrer is told what waits, never the
-/// fraud signals (those stay with the operators).
-pub fn referral_held(amount: &Money) -> Message {
-    Message {
-        kind: NotificationKind::ReferralHeld,
-        title: "A referral is being reviewed".into(),
-        body: format!(
-            "A recent conversion through your referral is held for a routine review, and {} with it. Nothing is needed from you; you will hear when it is decided.",
-            amount_words(amount)
-        ),
-    }
-}
-
-pub fn review_decided(approved: bool, amount: &Money) -> Message {
-    let (title, body) = if approved {
-        ("Your referral was approved".to_string(), format!("The review is done: {} is yours again and counts toward your tier.", amount_words(amount)))
-    } else {
-        (
-            "Your referral was not approved".to_string(),
-            format!("The review found this conversion does not qualify, so {} was voided. Reply to this email if you think that is wrong.", amount_words(amount)),
-        )
-    };
-    Message { kind: NotificationKind::ReviewDecided, title, body }
-}
-
-pub fn campaign_started(name: &str, multiplier_bp: u32, bonus: Option<&Money>, ends: NaiveDate) -> Message {
-    let mut boost = Vec::new();
-    if multiplier_bp != 10_000 {
-        boost.push(format!("rewards × {}", format_factor_bp(multiplier_bp)));
-    }
-    if let Some(bonus) = bonus.filter(|b| b.amount_minor > 0) {
-        boost.push(format!("a bonus of {} per conversion", amount_words(bonus)));
-    }
-    let boost = if boost.is_empty() { String::new() } else { format!(": {}", boost.join(" and ")) };
-    Message {
-        kind: NotificationKind::CampaignStarted,
-        title: format!("{name} has started"),
-        body: format!("Referrals you make until {} count toward {name}{boost}.", ends.format("%-d %B %Y")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
 
     #[test]
     fn kinds_round_trip_and_are_all_listed() {
@@ -208,24 +123,5 @@ mod tests {
         assert_eq!(all.len(), NotificationKind::ALL.len());
         assert!(all.iter().filter(|p| p.kind != NotificationKind::CampaignStarted).all(|p| p.email));
         assert!(!all.iter().find(|p| p.kind == NotificationKind::CampaignStarted).unwrap().email);
-    }
-
-    #[test]
-    fn amounts_read_as_people_write_them() {
-        assert_eq!(amount_words(&Money::credits(12_000)), "120 credits");
-        assert_eq!(amount_words(&Money::credits(100)), "1 credit");
-        assert_eq!(amount_words(&Money::credits(1_250)), "12.50 credits");
-        assert_eq!(amount_words(&Money::new(123_456, "GBP")), "1,234.56 GBP");
-    }
-
-    #[test]
-    fn messages_say_what_happened_and_what_comes_next() {
-        let at = Utc.with_ymd_and_hms(2027, 3, 4, 10, 0, 0).unwrap();
-        let earned = reward_earned(&Money::credits(5_000), "Referral of Amy & Ben", Some(at));
-        assert_eq!(earned.title, "You earned 50 credits");
-        assert!(earned.body.contains("4 March 2027"), "{}", earned.body);
-        let started = campaign_started("Spring Booking Season", 13_000, None, NaiveDate::from_ymd_opt(2027, 5, 31).unwrap());
-        assert_eq!(started.body, "Referrals you make until 31 May 2027 count toward Spring Booking Season: rewards × 1.3.");
-        assert!(review_decided(false, &Money::credits(100)).body.contains("voided"));
     }
 }

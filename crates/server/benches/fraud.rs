@@ -62,6 +62,7 @@ fn account(id: Uuid, n: u64) -> NewAccount {
         couple_names: None,
         wedding_date: None,
         location: None,
+        locale: None,
         created_at: Utc::now(),
     }
 }

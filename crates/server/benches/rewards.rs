@@ -41,6 +41,7 @@ fn account(id: Uuid, n: u64) -> NewAccount {
         couple_names: None,
         wedding_date: None,
         location: None,
+        locale: None,
         created_at: Utc::now(),
     }
 }

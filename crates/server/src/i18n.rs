@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::{LanguageIdentifier, Loader};
 
@@ -31,11 +31,23 @@ pub struct Tr {
 impl Tr {
     /// The best of [`SUPPORTED`] for an `Accept-Language` header (English when none fits).
     pub fn negotiate(accept_language: Option<&str>) -> Self {
-        let requested = accept_language.map(fluent_langneg::accepted_languages::parse).unwrap_or_default();
+        Self::for_account(None, accept_language)
+    }
+
+    /// The account's own language when Bouquet has it, else the best of the browser's
+    /// (`Accept-Language`), else English.
+    pub fn for_account(locale: Option<&str>, accept_language: Option<&str>) -> Self {
+        let mut requested: Vec<LanguageIdentifier> = locale.and_then(|l| l.parse().ok()).into_iter().collect();
+        requested.extend(accept_language.map(fluent_langneg::accepted_languages::parse).unwrap_or_default());
         let available: Vec<LanguageIdentifier> = SUPPORTED.iter().map(|l| l.parse().expect("a valid language tag")).collect();
         let default: LanguageIdentifier = SUPPORTED[0].parse().expect("a valid language tag");
         let chosen = fluent_langneg::negotiate_languages(&requested, &available, Some(&default), fluent_langneg::NegotiationStrategy::Lookup);
         Self { lang: chosen.first().map_or(default.clone(), |l| (*l).clone()) }
+    }
+
+    /// The languages the pages can be read in: (tag, the language's own name).
+    pub fn languages() -> Vec<(&'static str, String)> {
+        SUPPORTED.iter().map(|l| (*l, LOCALES.lookup(&l.parse().expect("a valid language tag"), "language-name"))).collect()
     }
 
     /// The language tag, for `<html lang>`.
@@ -45,6 +57,11 @@ impl Tr {
 
     pub fn t(&self, id: &str) -> String {
         LOCALES.lookup(&self.lang, id)
+    }
+
+    /// A message with one text argument (for templates).
+    pub fn t_arg(&self, id: &str, name: &'static str, value: &str) -> String {
+        self.t_with(id, &[(name, FluentValue::from(value))])
     }
 
     /// A message with arguments: `("name", value)` pairs.
@@ -77,18 +94,31 @@ impl Tr {
         }
     }
 
-    /// Credits: "14.50 credits" / "14,50 créditos".
+    /// Credits: "1 credit", "14.50 credits" / "14,50 créditos" (the plural by the
+    /// language's rules, on the amount).
     pub fn credits(&self, minor: i64) -> String {
-        self.t_with("couple-credits", &[("amount", FluentValue::from(self.number_minor(minor)))])
+        let count = FluentValue::from(minor as f64 / 100.0);
+        self.t_with("credits", &[("amount", FluentValue::from(self.number_minor(minor))), ("count", count)])
+    }
+
+    /// A multiplier in basis points: 15,000 → "1.5" / "1,5".
+    pub fn factor_bp(&self, bp: u32) -> String {
+        let text = bouquet_core::money::format_factor_bp(bp);
+        if self.spanish() { text.replace('.', ",") } else { text }
+    }
+
+    /// A moment's day: "6 December 2026" / "6 de diciembre de 2026".
+    pub fn date(&self, at: DateTime<Utc>) -> String {
+        self.day(at.date_naive())
     }
 
     /// A day: "6 December 2026" / "6 de diciembre de 2026".
-    pub fn date(&self, at: DateTime<Utc>) -> String {
+    pub fn day(&self, day: NaiveDate) -> String {
         const ES: [&str; 12] = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"];
         if self.spanish() {
-            format!("{} de {} de {}", at.day(), ES[at.month0() as usize], at.year())
+            format!("{} de {} de {}", day.day(), ES[day.month0() as usize], day.year())
         } else {
-            at.format("%-d %B %Y").to_string()
+            day.format("%-d %B %Y").to_string()
         }
     }
 }
@@ -107,6 +137,15 @@ mod tests {
     }
 
     #[test]
+    fn the_account_language_comes_before_the_browser() {
+        assert_eq!(Tr::for_account(Some("es"), Some("en-GB,en")).lang(), "es");
+        assert_eq!(Tr::for_account(Some("es-MX"), None).lang(), "es");
+        assert_eq!(Tr::for_account(Some("fr"), Some("es, en")).lang(), "es", "a language we lack: the browser's next");
+        assert_eq!(Tr::for_account(None, Some("es")).lang(), "es");
+        assert_eq!(Tr::languages(), vec![("en", "English".to_string()), ("es", "Español".to_string())]);
+    }
+
+    #[test]
     fn every_message_exists_in_every_language() {
         let ids = |text: &str| -> std::collections::BTreeSet<String> {
             text.lines().filter(|l| !l.starts_with([' ', '#', '}', '*', '[']) && l.contains(" = ")).map(|l| l.split(" = ").next().unwrap().to_string()).collect()
@@ -114,6 +153,8 @@ mod tests {
         for (file, en, es) in [
             ("couple.ftl", include_str!("../locales/en/couple.ftl"), include_str!("../locales/es/couple.ftl")),
             ("pages.ftl", include_str!("../locales/en/pages.ftl"), include_str!("../locales/es/pages.ftl")),
+            ("landing.ftl", include_str!("../locales/en/landing.ftl"), include_str!("../locales/es/landing.ftl")),
+            ("notices.ftl", include_str!("../locales/en/notices.ftl"), include_str!("../locales/es/notices.ftl")),
         ] {
             assert!(!ids(en).is_empty(), "{file} has messages");
             assert_eq!(ids(en), ids(es), "a message of {file} missing from one language");

@@ -365,6 +365,7 @@ async fn openapi_covers_every_endpoint(db: &TestDb) {
         ("/api/v1/referrals", &["post", "get"]),
         ("/api/v1/events", &["post"]),
         ("/api/v1/me/stats", &["get"]),
+        ("/api/v1/me/locale", &["put"]),
         ("/api/v1/sync/push", &["post"]),
         ("/api/v1/sync/pull", &["get"]),
         ("/api/v1/sync/state", &["get"]),
@@ -416,7 +417,7 @@ async fn openapi_covers_every_endpoint(db: &TestDb) {
             assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from the OpenAPI document");
         }
     }
-    assert_eq!(paths.len(), 51, "a route was added without being checked here: {:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 52, "a route was added without being checked here: {:?}", paths.keys().collect::<Vec<_>>());
     let health: Value = api().get(format!("{}/healthz", server.url)).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
     let metrics = api().get(format!("{}/metrics", server.url)).send().await.unwrap().text().await.unwrap();

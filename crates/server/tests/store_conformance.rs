@@ -27,6 +27,7 @@ async fn account(store: &Arc<dyn Store>, email: &str, kind: AccountKind) -> Uuid
             couple_names: None,
             wedding_date: None,
             location: None,
+            locale: None,
             created_at: Utc::now(),
         })
         .await
@@ -91,6 +92,7 @@ async fn accounts_devices_and_namespaces(db: &TestDb) {
             couple_names: Some("A & B".into()),
             wedding_date: None,
             location: None,
+            locale: None,
             created_at: Utc::now(),
         })
         .await;

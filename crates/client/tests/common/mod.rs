@@ -28,6 +28,7 @@ pub fn supplier_session(namespace: &str, business_name: &str) -> SessionView {
             couple_names: None,
             wedding_date: None,
             location: None,
+            locale: None,
             created_at: Utc::now(),
         },
     }

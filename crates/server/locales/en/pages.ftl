@@ -1,4 +1,5 @@
 # The other couple-facing pages (issue 15): unsubscribe and welcome. English.
+language-name = English
 unsubscribe-invalid-heading = This link is not valid
 unsubscribe-invalid-body = We could not find an invitation sent with this unsubscribe link. Please use the link from the email itself.
 unsubscribe-done-heading = You are unsubscribed

@@ -1,4 +1,5 @@
 # Las otras páginas para las parejas (issue 15): darse de baja y bienvenida. Español.
+language-name = Español
 unsubscribe-invalid-heading = Este enlace no es válido
 unsubscribe-invalid-body = No hemos encontrado ninguna invitación enviada con este enlace para darte de baja. Usa el enlace del propio correo.
 unsubscribe-done-heading = Te has dado de baja

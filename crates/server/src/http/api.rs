@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use bouquet_core::api::{
     AccountView, CreateReferral, CreateSession, ErrorBody, EventOutcome, Health, PlatformEvent, ReferralPage, ReferralView,
-    RegisterAccount, SessionView, StatsView,
+    RegisterAccount, SessionView, SetLocale, StatsView,
 };
 use chrono::Utc;
 use serde::Deserialize;
@@ -116,6 +116,16 @@ pub async fn post_event(
     let outcome = events::apply(&state.store, &rules, event).await?;
     state.metrics.event(kind, &outcome);
     Ok(Json(outcome))
+}
+
+/// Sets the language of the caller's pages and emails (couples: the couple page, the
+/// landing pages they open signed in, notification and sign-in emails); `null` follows the
+/// browser's `Accept-Language`.
+#[utoipa::path(put, path = "/api/v1/me/locale", tag = "accounts", request_body = SetLocale, security(("device_token" = [])),
+    responses((status = 200, body = AccountView), (status = 401, body = ErrorBody),
+              (status = 422, description = "not a language tag", body = ErrorBody)))]
+pub async fn set_locale(State(state): State<AppState>, Device(caller): Device, ApiJson(req): ApiJson<SetLocale>) -> Result<Json<AccountView>, ApiError> {
+    Ok(Json(accounts::set_locale(&state.store, &caller.account, req.locale).await?))
 }
 
 /// The caller's referral statistics.

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use super::AppState;
 use crate::error::ApiError;
 use crate::i18n::Tr;
-use crate::service::{accounts, couples, recommendations};
+use crate::service::{accounts, couples, notices, recommendations};
 use crate::store::{Caller, SupplierChoice};
 
 const SESSION_COOKIE: &str = "bq_couple";
@@ -91,9 +91,18 @@ fn cross_site(headers: &HeaderMap) -> Option<Response> {
     (site == Some("cross-site")).then(|| (StatusCode::FORBIDDEN, "This form can only be sent from Bouquet's own pages.").into_response())
 }
 
-/// The couple's language, from their browser.
+/// The language of a page before sign-in: the browser's.
 fn language(headers: &HeaderMap) -> Tr {
-    Tr::negotiate(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+    Tr::negotiate(accept_language(headers))
+}
+
+fn accept_language(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())
+}
+
+/// The signed-in couple's language: the one they chose, else their browser's.
+fn their_language(caller: &Caller, headers: &HeaderMap) -> Tr {
+    Tr::for_account(caller.account.locale.as_deref(), accept_language(headers))
 }
 
 pub async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -128,7 +137,8 @@ pub async fn ask_for_link(State(state): State<AppState>, headers: HeaderMap, axu
         let message = tr.t("couple-links-unavailable");
         return page(StatusCode::SERVICE_UNAVAILABLE, LoginPage::new(&state, tr, Some(&message), &form.email, None));
     }
-    match couples::email_sign_in_link(&state.store, &state.settings, &form.email, chrono::Utc::now()).await {
+    let asked_in = accept_language(&headers).map(str::to_string);
+    match couples::email_sign_in_link(&state.store, &state.settings, &form.email, asked_in, chrono::Utc::now()).await {
         Ok(()) => page(StatusCode::OK, LoginPage::new(&state, tr, None, &form.email, Some(&form.email))),
         Err(ApiError::Invalid { .. }) => {
             let message = tr.t("couple-not-an-email");
@@ -242,6 +252,10 @@ struct CouplePage {
     news: Vec<NewsLine>,
     choices: Vec<EmailChoice>,
     saved: bool,
+    /// The language the couple chose ("" to follow the browser), and those to choose from.
+    chosen_locale: String,
+    /// (tag, the language's own name, chosen).
+    languages: Vec<(&'static str, String, bool)>,
     csrf: String,
     recommend: RecommendBox,
 }
@@ -314,11 +328,11 @@ fn trade_of(raw: Option<&str>) -> Option<VendorType> {
 }
 
 pub async fn show(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar, axum::extract::Query(query): axum::extract::Query<ShowQuery>) -> Response {
-    let tr = language(&headers);
     let (caller, token) = match couple(&state, &jar).await {
         Ok(found) => found,
         Err(elsewhere) => return elsewhere,
     };
+    let tr = their_language(&caller, &headers);
     let ask = PageAsk {
         saved: query.saved,
         name: query.q,
@@ -390,12 +404,12 @@ async fn render_page(state: &AppState, tr: Tr, caller: &Caller, token: &str, sta
     let share_text = tr.t_with("couple-share-text", &[("code", data.referral.code.to_string().into()), ("link", link.clone().into())]);
     let tier = &data.tier;
     let tier_line = match &tier.tier {
-        Some(t) => format!("{} {} — {}", t.badge, t.title, t.perk.description),
+        Some(t) => format!("{} {} — {}", t.badge, notices::tier_name(&tr, t.tier), notices::perk(&tr, t.tier)),
         None => tr.t("couple-no-tier"),
     };
     let progress = tier.next_tier.as_ref().map(|next| {
         let left = tier.referrals_to_next.unwrap_or(0);
-        let label = tr.t_with("couple-to-next", &[("count", left.into()), ("tier", next.title.clone().into())]);
+        let label = tr.t_with("couple-to-next", &[("count", left.into()), ("tier", notices::tier_name(&tr, next.tier).into())]);
         Progress { label, value: tier.successful_referrals, max: next.threshold }
     });
     page(
@@ -421,7 +435,9 @@ async fn render_page(state: &AppState, tr: Tr, caller: &Caller, token: &str, sta
                     // A tier's perk is not paid in credits: it is named, not shown as 0.
                     amount: if r.role == bouquet_core::RewardRole::Tier { tr.t("couple-tier-perk") } else { tr.credits(r.amount.amount_minor) },
                     status: tr.t(&format!("status-{}", r.status.as_str())),
-                    reason: r.reason.clone(),
+                    // A tier's reason is words alone, said in the couple's language; a
+                    // referral's is its calculation, kept as the ledger wrote it.
+                    reason: r.tier.map_or_else(|| r.reason.clone(), |t| notices::tier_reason(&tr, t)),
                 })
                 .collect(),
             news: data
@@ -431,6 +447,11 @@ async fn render_page(state: &AppState, tr: Tr, caller: &Caller, token: &str, sta
                 .collect(),
             choices: data.choices.iter().map(|c| EmailChoice { kind: c.kind.as_str(), label: tr.t(&format!("notify-{}", c.kind.as_str())), email: c.email }).collect(),
             saved: ask.saved,
+            chosen_locale: caller.account.locale.clone().unwrap_or_default(),
+            languages: Tr::languages()
+                .into_iter()
+                .map(|(tag, name)| (tag, name, Tr::for_account(caller.account.locale.as_deref(), None).lang() == tag && caller.account.locale.is_some()))
+                .collect(),
             csrf: csrf_token(state, token),
             recommend,
             tr,
@@ -462,11 +483,11 @@ pub struct RecommendForm {
 /// Sends a recommendation to the friends in the form; a mistake shows the page again with
 /// what was typed and what is wrong.
 pub async fn recommend(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar, axum::Form(form): axum::Form<RecommendForm>) -> Response {
-    let tr = language(&headers);
     let (caller, token) = match couple(&state, &jar).await {
         Ok(found) => found,
         Err(elsewhere) => return elsewhere,
     };
+    let tr = their_language(&caller, &headers);
     if !csrf_matches(&state, &token, &form.csrf) {
         return (StatusCode::FORBIDDEN, "The form expired; reload the page and try again.").into_response();
     }
@@ -486,8 +507,10 @@ pub async fn recommend(State(state): State<AppState>, headers: HeaderMap, jar: C
     let request = RecommendToFriends { supplier_id, message: Some(form.message.clone()), friends: friends.clone() };
     match recommendations::recommend_to_friends(&state.store, &state.settings, &caller, request, &tr).await {
         Ok(sent) => Redirect::to(&format!("/couple?sent={}&emailed={}#recommend", sent.referrals.len(), sent.emailed)).into_response(),
-        Err(e @ (ApiError::Invalid { .. } | ApiError::NotFound(_))) => {
-            render_page(&state, tr, &caller, &token, StatusCode::UNPROCESSABLE_ENTITY, again(e.to_string())).await
+        Err(e @ ApiError::Invalid { .. }) => render_page(&state, tr, &caller, &token, StatusCode::UNPROCESSABLE_ENTITY, again(e.to_string())).await,
+        Err(ApiError::NotFound(_)) => {
+            let gone = tr.t("recommend-supplier-gone");
+            render_page(&state, tr, &caller, &token, StatusCode::UNPROCESSABLE_ENTITY, again(gone)).await
         }
         Err(e) => e.into_response(),
     }
@@ -519,6 +542,28 @@ pub async fn save_emails(
     match state.store.set_notification_preferences(caller.account.id, &choices, now).await {
         Ok(()) => Redirect::to("/couple?saved=true#emails").into_response(),
         Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LanguageForm {
+    csrf: String,
+    #[serde(default)]
+    locale: String,
+}
+
+/// The language of the couple's pages and emails; empty follows the browser.
+pub async fn save_language(State(state): State<AppState>, jar: CookieJar, axum::Form(form): axum::Form<LanguageForm>) -> Response {
+    let (caller, token) = match couple(&state, &jar).await {
+        Ok(found) => found,
+        Err(elsewhere) => return elsewhere,
+    };
+    if !csrf_matches(&state, &token, &form.csrf) {
+        return (StatusCode::FORBIDDEN, "The form expired; reload the page and try again.").into_response();
+    }
+    match accounts::set_locale(&state.store, &caller.account, Some(form.locale)).await {
+        Ok(_) => Redirect::to("/couple#language").into_response(),
+        Err(e) => e.into_response(),
     }
 }
 

@@ -12,13 +12,14 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use bouquet_core::ReferralCode;
+use bouquet_core::{CodeError, ReferralCode};
 use bouquet_core::referral::{QR_MARKER, Utm};
 use chrono::Utc;
 use uuid::Uuid;
 
 use super::AppState;
 use crate::error::ApiError;
+use crate::i18n::Tr;
 use crate::service::landing::{self, LeadForm, Unavailable, Visitor};
 use crate::service::visitors::{hash_ip, trim_user_agent};
 use crate::store::StoredReferral;
@@ -29,9 +30,11 @@ pub const TOUCH_COOKIE: &str = "bq_touch";
 #[derive(Template)]
 #[template(path = "landing.html")]
 struct LandingPage<'a> {
+    tr: Tr,
     code: &'a str,
     referrer_name: &'a str,
-    vendor: Option<String>,
+    /// The lede, naming the referrer's trade.
+    lede: String,
     message: Option<&'a str>,
     incentive: Option<String>,
     campaign_headline: Option<String>,
@@ -46,8 +49,9 @@ struct LandingPage<'a> {
 #[derive(Template)]
 #[template(path = "message.html")]
 struct MessagePage<'a> {
-    heading: &'a str,
-    body: &'a str,
+    tr: Tr,
+    heading: String,
+    body: String,
     show_lookup: bool,
     typed: &'a str,
 }
@@ -55,7 +59,7 @@ struct MessagePage<'a> {
 #[derive(Template)]
 #[template(path = "welcome.html")]
 struct WelcomePage {
-    tr: crate::i18n::Tr,
+    tr: Tr,
 }
 
 fn html(status: StatusCode, page: impl Template) -> Response {
@@ -65,33 +69,39 @@ fn html(status: StatusCode, page: impl Template) -> Response {
     }
 }
 
-fn message(status: StatusCode, heading: &str, body: &str, show_lookup: bool, typed: &str) -> Response {
-    html(status, MessagePage { heading, body, show_lookup, typed })
+fn message(status: StatusCode, tr: Tr, heading: String, body: String, show_lookup: bool, typed: &str) -> Response {
+    html(status, MessagePage { tr, heading, body, show_lookup, typed })
 }
 
-fn unavailable(u: Unavailable, typed: &str) -> Response {
+/// The visitor's language: pages here are opened by anyone, signed in or not.
+fn language(headers: &HeaderMap) -> Tr {
+    Tr::negotiate(header_text(headers, header::ACCEPT_LANGUAGE))
+}
+
+/// What is wrong with a typed code, in words.
+fn code_problem(tr: &Tr, e: &CodeError) -> String {
+    match e {
+        CodeError::Shape => tr.t("code-problem-shape"),
+        CodeError::UnknownPrefix(word) => tr.t_with("code-problem-word", &[("word", word.clone().into())]),
+        CodeError::BadCharacter(c) => tr.t_with("code-problem-character", &[("character", c.to_string().into())]),
+        CodeError::CheckFailed => tr.t("code-problem-check"),
+    }
+}
+
+fn unavailable(u: Unavailable, tr: Tr, typed: &str) -> Response {
     match u {
-        Unavailable::Typo(e) => message(
-            StatusCode::NOT_FOUND,
-            "Let's check that code",
-            &format!("We couldn't read that code: {e}. Please type it again exactly as printed."),
-            true,
-            typed,
-        ),
-        Unavailable::Unknown(code) => message(
-            StatusCode::NOT_FOUND,
-            "We don't know that code",
-            &format!("No invitation uses the code {code}. Please check it against your card or email."),
-            true,
-            typed,
-        ),
-        Unavailable::Expired(r) => message(
-            StatusCode::GONE,
-            "This invitation has ended",
-            &format!("{}'s invitation has expired. Ask them for a new one — they'll be glad you did.", r.referrer_name),
-            false,
-            typed,
-        ),
+        Unavailable::Typo(e) => {
+            let body = tr.t_with("code-check-body", &[("problem", code_problem(&tr, &e).into())]);
+            message(StatusCode::NOT_FOUND, tr.clone(), tr.t("code-check-heading"), body, true, typed)
+        }
+        Unavailable::Unknown(code) => {
+            let body = tr.t_with("code-unknown-body", &[("code", code.to_string().into())]);
+            message(StatusCode::NOT_FOUND, tr.clone(), tr.t("code-unknown-heading"), body, true, typed)
+        }
+        Unavailable::Expired(r) => {
+            let body = tr.t_with("code-expired-body", &[("referrer", r.referrer_name.clone().into())]);
+            message(StatusCode::GONE, tr.clone(), tr.t("code-expired-heading"), body, false, typed)
+        }
     }
 }
 
@@ -154,18 +164,18 @@ struct Banner {
     offer: Option<String>,
 }
 
-fn money_off(m: &bouquet_core::Money) -> String {
-    format!("{} {}.{:02} off", m.currency, m.amount_minor / 100, m.amount_minor % 100)
+fn money_off(tr: &Tr, m: &bouquet_core::Money) -> String {
+    tr.t_with("landing-money-off", &[("currency", m.currency.clone().into()), ("amount", tr.number_minor(m.amount_minor).into())])
 }
 
-async fn banner(state: &AppState, referral: &StoredReferral) -> Banner {
+async fn banner(state: &AppState, tr: &Tr, referral: &StoredReferral) -> Banner {
     let Some(id) = referral.view.campaign_id else { return Banner::default() };
     match state.store.campaign(id).await {
         Ok(Some(c)) if crate::service::campaigns::shown_status(&c) == bouquet_core::campaigns::CampaignStatus::Active => {
             let mut banner = Banner {
                 headline: Some(c.landing_headline.clone().unwrap_or_else(|| c.name.clone())),
                 message: c.landing_message.clone(),
-                offer: c.referee_incentive_text.clone().or_else(|| c.referee_incentive.as_ref().map(money_off)),
+                offer: c.referee_incentive_text.clone().or_else(|| c.referee_incentive.as_ref().map(|m| money_off(tr, m))),
             };
             // A campaign testing its page shows the referrer's variant.
             if let Ok(Some(test)) = state.store.running_experiment(c.id).await {
@@ -176,7 +186,7 @@ async fn banner(state: &AppState, referral: &StoredReferral) -> Banner {
                             banner.message = v.landing_message.clone().or(banner.message);
                         }
                         "referee_incentive" => {
-                            banner.offer = v.referee_incentive_text.clone().or_else(|| v.referee_incentive.as_ref().map(money_off)).or(banner.offer);
+                            banner.offer = v.referee_incentive_text.clone().or_else(|| v.referee_incentive.as_ref().map(|m| money_off(tr, m))).or(banner.offer);
                         }
                         _ => {}
                     }
@@ -189,23 +199,24 @@ async fn banner(state: &AppState, referral: &StoredReferral) -> Banner {
     }
 }
 
-fn landing_page<'a>(referral: &'a StoredReferral, banner: Banner, touch: Option<Uuid>, error: Option<String>, form: &'a LeadForm) -> LandingPage<'a> {
+fn landing_page<'a>(tr: Tr, referral: &'a StoredReferral, banner: Banner, touch: Option<Uuid>, error: Option<&str>, form: &'a LeadForm) -> LandingPage<'a> {
     let v = &referral.view;
     let incentive = match (&v.incentive_offered, &v.incentive_amount) {
         (Some(words), _) => Some(words.clone()),
-        (None, Some(m)) => Some(money_off(m)),
+        (None, Some(m)) => Some(money_off(&tr, m)),
         (None, None) => banner.offer,
     };
     LandingPage {
         code: v.code.as_str(),
         referrer_name: &referral.referrer_name,
-        vendor: v.vendor_type.map(|t| t.as_str().replace('_', " / ")),
+        lede: tr.t_with("landing-lede", &[("trade", v.vendor_type.map_or("none", |t| t.as_str()).into())]),
+        error: error.map(|id| tr.t(id)),
+        tr,
         message: v.message.as_deref(),
         incentive,
         campaign_headline: banner.headline,
         campaign_message: banner.message,
         touch: touch.map(|t| t.to_string()).unwrap_or_default(),
-        error,
         form_names: &form.couple_names,
         form_email: &form.email,
         form_date: &form.wedding_date,
@@ -230,9 +241,10 @@ pub async fn show(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
+    let tr = language(&headers);
     let referral = match landing::resolve(&state.store, &raw_code, now).await? {
         Ok(r) => r,
-        Err(u) => return Ok(unavailable(u, &raw_code)),
+        Err(u) => return Ok(unavailable(u, tr, &raw_code)),
     };
     if raw_code != referral.view.code.as_str() {
         // One canonical URL per code (and the visit is counted there, once).
@@ -244,7 +256,8 @@ pub async fn show(
     }
     if state.bots.is_bot(header_text(&headers, header::USER_AGENT)) {
         state.metrics.visit("bot");
-        return Ok(html(StatusCode::OK, landing_page(&referral, banner(&state, &referral).await, None, None, &LeadForm::default())));
+        let banner = banner(&state, &tr, &referral).await;
+        return Ok(html(StatusCode::OK, landing_page(tr, &referral, banner, None, None, &LeadForm::default())));
     }
     let params: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
     let param = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.chars().take(200).collect::<String>());
@@ -255,7 +268,8 @@ pub async fn show(
     let (touch_id, unique) = landing::record_visit(&state.store, &referral, visitor, qr, utm, now).await?;
     state.metrics.visit(if unique { "unique" } else { "repeat" });
     let jar = jar.add(cookie(&state, VISITOR_COOKIE, visitor_id)).add(cookie(&state, TOUCH_COOKIE, touch_id.to_string()));
-    Ok((jar, html(StatusCode::OK, landing_page(&referral, banner(&state, &referral).await, Some(touch_id), None, &LeadForm::default()))).into_response())
+    let banner = banner(&state, &tr, &referral).await;
+    Ok((jar, html(StatusCode::OK, landing_page(tr, &referral, banner, Some(touch_id), None, &LeadForm::default()))).into_response())
 }
 
 /// `POST /r/{code}`: the lead form. Records the lead and redirects to the configured
@@ -277,9 +291,10 @@ pub async fn submit_lead(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
+    let tr = language(&headers);
     let referral = match landing::resolve(&state.store, &raw_code, now).await? {
         Ok(r) => r,
-        Err(u) => return Ok(unavailable(u, &raw_code)),
+        Err(u) => return Ok(unavailable(u, tr, &raw_code)),
     };
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let field = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
@@ -300,7 +315,8 @@ pub async fn submit_lead(
         }
         Err(problem) => {
             let touch = form.touch.parse().ok();
-            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, landing_page(&referral, banner(&state, &referral).await, touch, Some(problem), &form)))
+            let banner = banner(&state, &tr, &referral).await;
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, landing_page(tr, &referral, banner, touch, Some(problem), &form)))
         }
     }
 }
@@ -311,15 +327,16 @@ pub async fn submit_lead(
     responses((status = 303, description = "to the code's landing page"),
               (status = 200, description = "the type-a-code form", content_type = "text/html"),
               (status = 404, description = "not a code", content_type = "text/html")))]
-pub async fn lookup(RawQuery(query): RawQuery) -> Response {
+pub async fn lookup(RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    let tr = language(&headers);
     let params: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
     let typed = params.iter().find(|(k, _)| k == "code").map(|(_, v)| v.trim().to_string()).unwrap_or_default();
     if typed.is_empty() {
-        return message(StatusCode::OK, "Open your invitation", "Type the code printed on your card or invitation.", true, "");
+        return message(StatusCode::OK, tr.clone(), tr.t("code-open-heading"), tr.t("code-open-body"), true, "");
     }
     match ReferralCode::parse(&typed) {
         Ok(code) => Redirect::to(&format!("/r/{code}")).into_response(),
-        Err(e) => unavailable(Unavailable::Typo(e), &typed),
+        Err(e) => unavailable(Unavailable::Typo(e), tr, &typed),
     }
 }
 
@@ -327,11 +344,11 @@ pub async fn lookup(RawQuery(query): RawQuery) -> Response {
 #[utoipa::path(get, path = "/welcome", tag = "landing",
     responses((status = 200, description = "thank-you page", content_type = "text/html")))]
 pub async fn welcome(headers: HeaderMap) -> Response {
-    let tr = crate::i18n::Tr::negotiate(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
-    html(StatusCode::OK, WelcomePage { tr })
+    html(StatusCode::OK, WelcomePage { tr: language(&headers) })
 }
 
 /// Anything else outside `/api`: a friendly page, not a bare 404.
-pub async fn not_found() -> Response {
-    message(StatusCode::NOT_FOUND, "Nothing here", "This page doesn't exist. Have a code? Type it below.", true, "")
+pub async fn not_found(headers: HeaderMap) -> Response {
+    let tr = language(&headers);
+    message(StatusCode::NOT_FOUND, tr.clone(), tr.t("not-found-heading"), tr.t("not-found-body"), true, "")
 }

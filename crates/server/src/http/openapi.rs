@@ -11,7 +11,7 @@ use super::{analytics, api, campaigns, email, fraud, notifications, webhooks, la
 #[openapi(
     info(title = "Bouquet server API", description = "Referral links, QR scans, platform events and attribution."),
     paths(
-        api::register, api::log_in, api::create_referral, api::list_referrals, api::post_event, api::my_stats,
+        api::register, api::log_in, api::create_referral, api::list_referrals, api::post_event, api::my_stats, api::set_locale,
         api::sync_push, api::sync_pull, api::sync_state, api::code_statuses, email::deliveries, email::confirm_page, email::unsubscribe,
         webhooks::create, webhooks::list, webhooks::remove, webhooks::deliveries,
         notifications::list, notifications::preferences, notifications::set_preferences,

@@ -41,6 +41,7 @@ pub async fn register(store: &Arc<dyn Store>, req: RegisterAccount) -> Result<Ac
         couple_names: None,
         wedding_date: req.wedding_date,
         location: text("location", req.location, 200)?,
+        locale: locale(req.locale)?,
         created_at: Utc::now(),
     };
     match req.kind {
@@ -59,6 +60,25 @@ pub async fn register(store: &Arc<dyn Store>, req: RegisterAccount) -> Result<Ac
     })
 }
 
+/// A language tag as given (`es`, `en-GB`, `pt_BR`) in its canonical form; empty is none.
+/// Any well-formed tag is kept, not only the languages Bouquet has: pages fall back to the
+/// browser's languages, then English, and a language added later is used at once.
+pub fn locale(raw: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(raw) = raw.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()) else { return Ok(None) };
+    let tag = (raw.len() <= 35).then(|| raw.parse::<fluent_templates::LanguageIdentifier>().ok()).flatten();
+    match tag {
+        Some(tag) if tag.language.as_str() != "und" => Ok(Some(tag.to_string())),
+        _ => Err(ApiError::invalid("invalid_field", "locale is not a language tag (e.g. \"es\" or \"en-GB\")")),
+    }
+}
+
+/// Sets the language of the account's pages and emails; `None` follows the browser.
+pub async fn set_locale(store: &Arc<dyn Store>, account: &AccountView, raw: Option<String>) -> Result<AccountView, ApiError> {
+    let locale = locale(raw)?;
+    store.set_locale(account.id, locale.as_deref()).await?;
+    Ok(AccountView { locale, ..account.clone() })
+}
+
 /// Creates an admin (CLI only).
 pub async fn create_admin(store: &Arc<dyn Store>, email: &str, password: String) -> Result<AccountView, ApiError> {
     let email = normalize_email(email).ok_or_else(|| invalid("email is not a valid email address"))?;
@@ -72,6 +92,7 @@ pub async fn create_admin(store: &Arc<dyn Store>, email: &str, password: String)
         couple_names: None,
         wedding_date: None,
         location: None,
+        locale: None,
         created_at: Utc::now(),
     };
     Ok(store.create_account(account).await?)
@@ -187,4 +208,18 @@ async fn verify_password(password: String, hash: String) -> Result<bool, ApiErro
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn locales_are_language_tags() {
+        assert_eq!(super::locale(Some(" es ".into())).unwrap(), Some("es".into()));
+        assert_eq!(super::locale(Some("pt_br".into())).unwrap(), Some("pt-BR".into()));
+        assert_eq!(super::locale(Some(String::new())).unwrap(), None);
+        assert_eq!(super::locale(None).unwrap(), None);
+        for bad in ["not a language", "e", "und", &"x".repeat(40)] {
+            assert!(super::locale(Some(bad.into())).is_err(), "{bad}");
+        }
+    }
 }

@@ -4,7 +4,6 @@
 //! code say *that* something happened and this module says *who hears what*.
 
 use bouquet_core::api::ConversionView;
-use bouquet_core::notifications;
 use bouquet_core::tiers::Tier;
 use bouquet_core::webhooks::EventType;
 use bouquet_core::{RewardEvent, RewardRole, RewardStatus};
@@ -12,7 +11,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::notices;
 use crate::error::ApiError;
+use crate::i18n::Tr;
 use crate::store::{AssessmentRow, RewardRow, RewardTx};
 
 fn reward_payload(r: &RewardRow, status: RewardStatus) -> Value {
@@ -34,12 +35,18 @@ fn reward_payload(r: &RewardRow, status: RewardStatus) -> Value {
     })
 }
 
+/// The language the account reads its notifications in: the one it chose, else English.
+async fn language(tx: &mut dyn RewardTx, account: Uuid) -> Result<Tr, ApiError> {
+    Ok(Tr::for_account(tx.locale_of(account).await?.as_deref(), None))
+}
+
 /// A reward was issued. `tell_earned`: its holder hears of it now (not when fraud rules
 /// hold it at once: they hear that instead).
 pub async fn reward_issued(tx: &mut dyn RewardTx, r: &RewardRow, tell_earned: bool, now: DateTime<Utc>) -> Result<(), ApiError> {
     tx.emit_webhook(EventType::RewardCreated, &reward_payload(r, r.status), now).await?;
     if let (true, RewardRole::Referrer, Some(account)) = (tell_earned, r.role, r.account_id) {
-        tx.notify(account, &notifications::reward_earned(&r.amount, &r.reason, r.eligible_at), now).await?;
+        let tr = language(tx, account).await?;
+        tx.notify(account, &notices::reward_earned(&tr, &r.amount, &r.reason, r.eligible_at), now).await?;
     }
     Ok(())
 }
@@ -53,19 +60,23 @@ pub async fn reward_moved(tx: &mut dyn RewardTx, r: &RewardRow, event: &RewardEv
         (RewardRole::Referrer, Some(account)) => Some(account),
         _ => None,
     };
-    if let Some(account) = told {
+    let tr = match told {
+        Some(account) => Some(language(tx, account).await?),
+        None => None,
+    };
+    if let (Some(account), Some(tr)) = (told, &tr) {
         match event {
-            RewardEvent::Release { .. } => tx.notify(account, &notifications::review_decided(true, &r.amount), now).await?,
-            RewardEvent::Reject => tx.notify(account, &notifications::review_decided(false, &r.amount), now).await?,
-            RewardEvent::Hold => tx.notify(account, &notifications::referral_held(&r.amount), now).await?,
+            RewardEvent::Release { .. } => tx.notify(account, &notices::review_decided(tr, true, &r.amount), now).await?,
+            RewardEvent::Reject => tx.notify(account, &notices::review_decided(tr, false, &r.amount), now).await?,
+            RewardEvent::Hold => tx.notify(account, &notices::referral_held(tr, &r.amount), now).await?,
             _ => {}
         }
     }
     match to {
         RewardStatus::Eligible => {
             tx.emit_webhook(EventType::RewardEligible, &reward_payload(r, to), now).await?;
-            if let Some(account) = told {
-                tx.notify(account, &notifications::reward_eligible(&r.amount, &r.reason, r.expires_at), now).await?;
+            if let (Some(account), Some(tr)) = (told, &tr) {
+                tx.notify(account, &notices::reward_eligible(tr, &r.amount, &r.reason, r.expires_at), now).await?;
             }
         }
         RewardStatus::Voided | RewardStatus::ClawedBack => {
@@ -85,7 +96,8 @@ pub async fn tier_reached(tx: &mut dyn RewardTx, account: Uuid, tier: Tier, succ
         "reward_id": perk.id,
     });
     tx.emit_webhook(EventType::TierReached, &payload, now).await?;
-    tx.notify(account, &notifications::tier_reached(tier), now).await?;
+    let tr = language(tx, account).await?;
+    tx.notify(account, &notices::tier_reached(&tr, tier), now).await?;
     Ok(())
 }
 

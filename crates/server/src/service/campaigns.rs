@@ -147,17 +147,20 @@ pub async fn announce_started(store: &Arc<dyn Store>, now: DateTime<Utc>) -> Res
     let mut told = 0;
     for id in store.unannounced_campaigns().await? {
         let Some(c) = store.campaign(id).await? else { continue };
-        let recipients: Vec<uuid::Uuid> = store
+        let bonus = Money::credits(c.bonus_minor);
+        let multiplier = u32::try_from(c.multiplier_bp).unwrap_or(10_000);
+        // Each account is told in its own language.
+        let recipients: Vec<(uuid::Uuid, bouquet_core::notifications::Message)> = store
             .campaign_audience(c.referrer_kind)
             .await?
             .iter()
             .filter(|m| admits_facts(&c, m.kind, m.vendor_type.as_deref(), m.location.as_deref(), m.successful_referrals))
-            .map(|m| m.account_id)
+            .map(|m| {
+                let tr = crate::i18n::Tr::for_account(m.locale.as_deref(), None);
+                (m.account_id, super::notices::campaign_started(&tr, &c.name, multiplier, Some(&bonus), c.ends_at.date_naive()))
+            })
             .collect();
-        let bonus = Money::credits(c.bonus_minor);
-        let multiplier = u32::try_from(c.multiplier_bp).unwrap_or(10_000);
-        let message = bouquet_core::notifications::campaign_started(&c.name, multiplier, Some(&bonus), c.ends_at.date_naive());
-        if store.announce_campaign(id, &recipients, &message, now).await? {
+        if store.announce_campaign(id, &recipients, now).await? {
             tracing::info!(campaign = %id, accounts = recipients.len(), "campaign start announced");
             told += recipients.len();
         }

@@ -29,20 +29,27 @@ const OPEN_LINKS: i64 = 3;
 
 /// Emails a sign-in link to a couple's address, in the background: the answer (and how
 /// long it takes) is the same whether or not the address has an account. `Err` only for
-/// something that is not an email address.
-pub async fn email_sign_in_link(store: &Arc<dyn Store>, settings: &Settings, email: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+/// something that is not an email address. The email is in the couple's chosen language,
+/// else in that of the browser that asked (`accept_language`).
+pub async fn email_sign_in_link(
+    store: &Arc<dyn Store>,
+    settings: &Settings,
+    email: &str,
+    accept_language: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     let address = normalize_email(email).ok_or_else(|| ApiError::invalid("invalid_field", "that is not an email address"))?;
     let store = store.clone();
     let settings = settings.clone();
     tokio::spawn(async move {
-        if let Err(e) = send_link(&store, &settings, &address, now).await {
+        if let Err(e) = send_link(&store, &settings, &address, accept_language.as_deref(), now).await {
             tracing::warn!(error = %e, "a sign-in link was not sent");
         }
     });
     Ok(())
 }
 
-async fn send_link(store: &Arc<dyn Store>, settings: &Settings, address: &str, now: DateTime<Utc>) -> Result<(), String> {
+async fn send_link(store: &Arc<dyn Store>, settings: &Settings, address: &str, accept_language: Option<&str>, now: DateTime<Utc>) -> Result<(), String> {
     let Some((account, _)) = store.account_by_email(address).await.map_err(|e| e.to_string())? else { return Ok(()) };
     if account.kind != AccountKind::Couple {
         return Ok(());
@@ -53,7 +60,8 @@ async fn send_link(store: &Arc<dyn Store>, settings: &Settings, address: &str, n
         return Ok(());
     }
     let link = format!("{}/couple/login/{token}", settings.public_url);
-    let message = email::compose_sign_in(&account.email, account.couple_names.as_deref(), &link, SIGN_IN_LINK_MINUTES, &settings.email.from)
+    let tr = crate::i18n::Tr::for_account(account.locale.as_deref(), accept_language);
+    let message = email::compose_sign_in(&tr, &account.email, account.couple_names.as_deref(), &link, SIGN_IN_LINK_MINUTES, &settings.email.from)
         .map_err(|e| e.0)?;
     email::send_now(&settings.email, message).await
 }

@@ -26,6 +26,7 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::config::{EmailSettings, SmtpRelay, SmtpTls};
+use crate::i18n::Tr;
 use crate::store::{BeginSend, NotificationEmail, NotificationEmailOutcome, OutgoingEmail, SendOutcome, Store, StoreResult};
 
 /// The secret shared by every server process that keys the unsubscribe tokens.
@@ -60,6 +61,7 @@ impl UnsubscribeKey {
 #[derive(Template)]
 #[template(path = "invitation_email.html")]
 struct HtmlBody<'a> {
+    tr: &'a Tr,
     paragraphs: Vec<&'a str>,
     supplier: &'a str,
     link: &'a str,
@@ -71,9 +73,10 @@ struct HtmlBody<'a> {
 #[derive(Template)]
 #[template(path = "invitation_email.txt")]
 struct TextBody<'a> {
+    tr: &'a Tr,
     message: &'a str,
     supplier: &'a str,
-    link: &'a str,
+    link_line: String,
     code: &'a str,
     unsubscribe_url: &'a str,
 }
@@ -111,7 +114,9 @@ pub fn compose(email: &OutgoingEmail, from: &Mailbox, public_url: &str) -> Resul
     let code = ReferralCode::parse(&email.referral_code).map_err(|e| Unsendable(format!("the invitation's code {}: {e}", email.referral_code)))?;
     let link = referral_link(public_url, &code, false, &Utm::default());
     let unsubscribe_url = format!("{public_url}/api/v1/unsubscribe/{}", email.address_hash);
+    let tr = Tr::for_account(email.locale.as_deref(), None);
     let html = HtmlBody {
+        tr: &tr,
         paragraphs: email.message.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect(),
         supplier: &email.supplier_name,
         link: &link,
@@ -121,7 +126,8 @@ pub fn compose(email: &OutgoingEmail, from: &Mailbox, public_url: &str) -> Resul
     }
     .render()
     .map_err(|e| Unsendable(format!("the email's HTML: {e}")))?;
-    let text = TextBody { message: &email.message, supplier: &email.supplier_name, link: &link, code: &email.referral_code, unsubscribe_url: &unsubscribe_url }
+    let link_line = tr.t_with("invitation-link", &[("supplier", email.supplier_name.clone().into()), ("link", link.clone().into())]);
+    let text = TextBody { tr: &tr, message: &email.message, supplier: &email.supplier_name, link_line, code: &email.referral_code, unsubscribe_url: &unsubscribe_url }
         .render()
         .map_err(|e| Unsendable(format!("the email's text: {e}")))?;
     let png = qr_png(&link).map_err(Unsendable)?;
@@ -134,7 +140,7 @@ pub fn compose(email: &OutgoingEmail, from: &Mailbox, public_url: &str) -> Resul
     let mut builder = Message::builder()
         .from(Mailbox::new(Some(sender_name), from.email.clone()))
         .to(to)
-        .subject(format!("{} has invited you to Bouquet", email.supplier_name))
+        .subject(tr.t_arg("invitation-subject", "supplier", &email.supplier_name))
         .message_id(Some(format!("<invitation-{}@{}>", email.id, public_host(public_url))))
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{unsubscribe_url}>")))
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click".into()));
@@ -341,18 +347,26 @@ pub async fn send_now(settings: &EmailSettings, message: Message) -> Result<(), 
     }
 }
 
-/// The email with a couple's sign-in link: plain text (mail apps make the link tappable).
-pub fn compose_sign_in(to: &str, name: Option<&str>, link: &str, minutes: i64, from: &str) -> Result<Message, Unsendable> {
+/// "Hello Anna & Ben," in the reader's language.
+fn greeting(tr: &Tr, name: Option<&str>) -> String {
+    name.map_or_else(|| tr.t("email-hello"), |n| tr.t_arg("email-hello-name", "name", n))
+}
+
+/// The email with a couple's sign-in link, in their language: plain text (mail apps make
+/// the link tappable).
+pub fn compose_sign_in(tr: &Tr, to: &str, name: Option<&str>, link: &str, minutes: i64, from: &str) -> Result<Message, Unsendable> {
     let from = from.parse::<Mailbox>().map_err(|e| Unsendable(format!("mail_from {from}: {e}")))?;
     let address = to.parse::<lettre::Address>().map_err(|e| Unsendable(format!("'{to}' is not an address an email can go to: {e}")))?;
-    let greeting = name.map_or_else(|| "Hello,".to_string(), |n| format!("Hello {n},"));
     let text = format!(
-        "{greeting}\n\nTap this link to sign in to your Bouquet page:\n\n{link}\n\nIt works once, for {minutes} minutes. If you did not ask for it, ignore this email: nobody can sign in without it.\n"
+        "{}\n\n{}\n\n{link}\n\n{}\n",
+        greeting(tr, name),
+        tr.t("sign-in-tap"),
+        tr.t_with("sign-in-once", &[("minutes", minutes.into())])
     );
     Message::builder()
         .from(from)
         .to(Mailbox::new(name.map(str::to_string), address))
-        .subject("Your Bouquet sign-in link")
+        .subject(tr.t("sign-in-subject"))
         .singlepart(SinglePart::plain(text))
         .map_err(|e| Unsendable(format!("the email: {e}")))
 }
@@ -360,7 +374,7 @@ pub fn compose_sign_in(to: &str, name: Option<&str>, link: &str, minutes: i64, f
 /// A couple's recommendation of a supplier to a friend, in the couple's language: plain
 /// text, from the deployment, with the couple's name on it and their line quoted.
 pub fn compose_friend_recommendation(
-    tr: &crate::i18n::Tr,
+    tr: &Tr,
     to: &str,
     couple: &str,
     supplier: &str,
@@ -387,19 +401,20 @@ pub fn compose_friend_recommendation(
 #[derive(Template)]
 #[template(path = "notification_email.html")]
 struct NotificationHtml<'a> {
-    name: Option<&'a str>,
+    tr: &'a Tr,
+    greeting: &'a str,
     title: &'a str,
     body: &'a str,
-    choose: &'a str,
+    why: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "notification_email.txt")]
 struct NotificationText<'a> {
-    name: Option<&'a str>,
+    greeting: &'a str,
     title: &'a str,
     body: &'a str,
-    choose: &'a str,
+    why: &'a str,
 }
 
 /// A notification's email: from the deployment, to the account's own address, text and
@@ -410,15 +425,19 @@ pub fn compose_notification(n: &NotificationEmail, from: &Mailbox, public_url: &
         .parse::<lettre::Address>()
         .map(|address| Mailbox::new(n.name.clone(), address))
         .map_err(|e| Unsendable(format!("'{}' is not an address an email can go to: {e}", n.to)))?;
-    let name = n.name.as_deref();
+    // The notification's words were written in the account's language; the frame matches.
+    let tr = Tr::for_account(n.locale.as_deref(), None);
+    let greeting = greeting(&tr, n.name.as_deref());
     // Couples have no app: they choose on their page.
-    let choose = match n.account_kind {
-        bouquet_core::AccountKind::Couple => format!("on your Bouquet page: {public_url}/couple"),
-        _ => "in the Bouquet app: Settings → Notifications".to_string(),
+    let why = match n.account_kind {
+        bouquet_core::AccountKind::Couple => tr.t_arg("email-why-couple", "link", &format!("{public_url}/couple")),
+        _ => tr.t("email-why-supplier"),
     };
-    let choose = choose.as_str();
-    let html = NotificationHtml { name, title: &n.title, body: &n.body, choose }.render().map_err(|e| Unsendable(format!("the email's HTML: {e}")))?;
-    let text = NotificationText { name, title: &n.title, body: &n.body, choose }.render().map_err(|e| Unsendable(format!("the email's text: {e}")))?;
+    let (greeting, why) = (greeting.as_str(), why.as_str());
+    let html = NotificationHtml { tr: &tr, greeting, title: &n.title, body: &n.body, why }
+        .render()
+        .map_err(|e| Unsendable(format!("the email's HTML: {e}")))?;
+    let text = NotificationText { greeting, title: &n.title, body: &n.body, why }.render().map_err(|e| Unsendable(format!("the email's text: {e}")))?;
     Message::builder()
         .from(from.clone())
         .to(to)

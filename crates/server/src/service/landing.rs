@@ -81,7 +81,8 @@ pub struct LeadForm {
     pub touch: String,
 }
 
-/// Records a lead; returns the touch it belongs to, or a sentence for the form.
+/// Records a lead; returns the touch it belongs to, or what to fix as the id of a sentence
+/// in the landing page's message file (`landing.ftl`).
 /// A lead needs a touch on this referral: the page's own (hidden field or cookie), or —
 /// for a visitor whose page view was not recorded — a new one made now.
 pub async fn record_lead(
@@ -91,22 +92,22 @@ pub async fn record_lead(
     cookie_touch: Option<Uuid>,
     visitor: Visitor,
     now: DateTime<Utc>,
-) -> Result<Result<Uuid, String>, ApiError> {
+) -> Result<Result<Uuid, &'static str>, ApiError> {
     let names = form.couple_names.trim();
     if names.is_empty() {
-        return Ok(Err("Please tell us your names.".into()));
+        return Ok(Err("landing-no-names"));
     }
     if names.chars().count() > 200 {
-        return Ok(Err("Your names are a little long for us — 200 characters at most.".into()));
+        return Ok(Err("landing-names-too-long"));
     }
     let Some(email) = normalize_email(&form.email) else {
-        return Ok(Err("That email address doesn't look right.".into()));
+        return Ok(Err("landing-bad-email"));
     };
     let wedding_date = match form.wedding_date.trim() {
         "" => None,
         d => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
             Ok(date) => Some(date),
-            Err(_) => return Ok(Err("Please give the wedding date as a date, e.g. 2027-06-12.".into())),
+            Err(_) => return Ok(Err("landing-bad-date")),
         },
     };
     let mut touch_id = None;

@@ -11,6 +11,7 @@ pub mod events;
 pub mod experiments;
 pub mod fraud;
 pub mod landing;
+pub mod notices;
 pub mod recommendations;
 pub mod referrals;
 pub mod rewards;

@@ -178,30 +178,32 @@ pub async fn recommend_to_friends(
     tr: &Tr,
 ) -> Result<RecommendedToFriends, ApiError> {
     couple_only(caller)?;
+    // What is wrong is said in the couple's language: their page shows it as it is.
     let invalid = |message: String| ApiError::invalid("invalid_field", message);
     let mut friends: Vec<String> = Vec::new();
     for raw in req.friends.iter().map(|f| f.trim()).filter(|f| !f.is_empty()) {
-        let address = normalize_email(raw).ok_or_else(|| invalid(format!("'{raw}' is not an email address")))?;
+        let address = normalize_email(raw).ok_or_else(|| invalid(tr.t_arg("recommend-not-an-email", "address", raw)))?;
         if address == caller.account.email {
-            return Err(invalid("that is your own address: recommend to a friend".into()));
+            return Err(invalid(tr.t("recommend-own-address")));
         }
         if !friends.contains(&address) {
             friends.push(address);
         }
     }
     if friends.is_empty() {
-        return Err(invalid("give at least one friend's email address".into()));
+        return Err(invalid(tr.t("recommend-no-friend")));
     }
     if friends.len() > MAX_FRIENDS {
-        return Err(invalid(format!("at most {MAX_FRIENDS} friends at once")));
+        return Err(invalid(tr.t_with("recommend-too-many", &[("max", MAX_FRIENDS.into())])));
     }
     let message = req.message.map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
     if message.as_ref().is_some_and(|m| m.chars().count() > MAX_MESSAGE) {
-        return Err(invalid(format!("the message is longer than {MAX_MESSAGE} characters")));
+        return Err(invalid(tr.t_with("recommend-too-long", &[("max", MAX_MESSAGE.into())])));
     }
     let today = store.friends_recommended_since(caller.account.id, Utc::now() - Duration::days(1)).await?;
     if today + friends.len() as i64 > FRIENDS_PER_DAY {
-        return Err(invalid(format!("at most {FRIENDS_PER_DAY} friends a day: {} left today", (FRIENDS_PER_DAY - today).max(0))));
+        let left = (FRIENDS_PER_DAY - today).max(0);
+        return Err(invalid(tr.t_with("recommend-daily-cap", &[("max", FRIENDS_PER_DAY.into()), ("left", left.into())])));
     }
     let supplier = store
         .account(req.supplier_id)

@@ -51,6 +51,8 @@ pub struct OutgoingEmail {
     pub address_hash: String,
     /// Failed attempts before this one.
     pub attempts: i64,
+    /// The language of the email's own words (BCP 47), if known.
+    pub locale: Option<String>,
 }
 
 /// One supplier's batch, most urgent first.
@@ -310,12 +312,12 @@ impl EmailStore for SqlStore {
         // behind (and could deadlock with) every push inserting rows that reference it.
         let sql = tx.dialect().pick(
             concat!(
-                "SELECT e.account_id, e.referral_code, e.attempts, a.business_name, a.email AS supplier_email
+                "SELECT e.account_id, e.referral_code, e.attempts, a.business_name, a.email AS supplier_email, a.locale AS supplier_locale
                  FROM invitation_emails e JOIN accounts a ON a.id = e.account_id
                  WHERE e.id = $1 AND e.status = 'queued' AND e.claimed_by = $2"
             ),
             concat!(
-                "SELECT e.account_id, e.referral_code, e.attempts, a.business_name, a.email AS supplier_email
+                "SELECT e.account_id, e.referral_code, e.attempts, a.business_name, a.email AS supplier_email, a.locale AS supplier_locale
                  FROM invitation_emails e JOIN accounts a ON a.id = e.account_id
                  WHERE e.id = $1 AND e.status = 'queued' AND e.claimed_by = $2",
                 " FOR UPDATE OF e"
@@ -349,7 +351,19 @@ impl EmailStore for SqlStore {
                 if suppressed {
                     Err(("the couple unsubscribed from Bouquet invitations, so no supplier's invitation goes to that address".to_string(), Some(hash)))
                 } else {
+                    // The couple's own language when they have an account; else the
+                    // supplier's, the language their message is written in.
+                    let couple_locale = match bouquet_core::account::normalize_email(&to) {
+                        Some(address) => tx
+                            .fetch_optional("SELECT locale FROM accounts WHERE email = $1", &args![&address])
+                            .await?
+                            .map(|r| r.opt_text("locale"))
+                            .transpose()?
+                            .flatten(),
+                        None => None,
+                    };
                     Ok(OutgoingEmail {
+                        locale: couple_locale.or(row.opt_text("supplier_locale")?),
                         id,
                         account_id,
                         to,

@@ -32,6 +32,7 @@ const SHARED: &[(i64, &str, &str)] = &[
     (15, "notifications", include_str!("../../../../migrations/server/0015_notifications.sql")),
     (16, "sign in links", include_str!("../../../../migrations/server/0016_sign_in_links.sql")),
     (17, "friend recommendations", include_str!("../../../../migrations/server/0017_friend_recommendations.sql")),
+    (18, "account locale", include_str!("../../../../migrations/server/0018_account_locale.sql")),
 ];
 
 /// The placeholders of shared migrations and what each database calls the type.

@@ -87,6 +87,7 @@ pub struct NewAccount {
     pub couple_names: Option<String>,
     pub wedding_date: Option<NaiveDate>,
     pub location: Option<String>,
+    pub locale: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -216,6 +217,8 @@ pub trait Store: EmailStore + WebhookStore + NotificationStore + SignInLinkStore
     /// The account and its password hash, by normalised email.
     async fn account_by_email(&self, email: &str) -> StoreResult<Option<(AccountView, String)>>;
     async fn account(&self, id: Uuid) -> StoreResult<Option<AccountView>>;
+    /// The account's language (BCP 47), or none to follow the browser.
+    async fn set_locale(&self, account_id: Uuid, locale: Option<&str>) -> StoreResult<()>;
     /// Registers a device with its token hash and allocates it a fresh, unique code
     /// namespace.
     async fn create_device(&self, account_id: Uuid, name: Option<&str>, token_hash: &str) -> StoreResult<(Uuid, CodeNamespace)>;

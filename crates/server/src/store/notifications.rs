@@ -53,6 +53,8 @@ pub struct NotificationEmail {
     /// Whose: a couple chooses their emails on their page, a supplier in the app.
     pub account_kind: AccountKind,
     pub attempts: i64,
+    /// The language the account chose, if any.
+    pub locale: Option<String>,
 }
 
 /// How a notification's email ended (or waits).
@@ -83,6 +85,8 @@ pub struct AudienceMember {
     pub vendor_type: Option<String>,
     pub location: Option<String>,
     pub successful_referrals: i64,
+    /// The language the account chose, if any.
+    pub locale: Option<String>,
 }
 
 #[async_trait]
@@ -103,9 +107,9 @@ pub trait NotificationStore: Send + Sync {
     async fn unannounced_campaigns(&self) -> StoreResult<Vec<Uuid>>;
     /// The accounts (not operators) a campaign for `kind` (any when `None`) may cover.
     async fn campaign_audience(&self, kind: Option<AccountKind>) -> StoreResult<Vec<AudienceMember>>;
-    /// Announces a campaign's start once: marks it announced and notifies `recipients`, in
-    /// one transaction; `false` when another process announced it first.
-    async fn announce_campaign(&self, campaign_id: Uuid, recipients: &[Uuid], message: &Message, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Announces a campaign's start once: marks it announced and tells each recipient its
+    /// message, in one transaction; `false` when another process announced it first.
+    async fn announce_campaign(&self, campaign_id: Uuid, recipients: &[(Uuid, Message)], now: DateTime<Utc>) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -193,7 +197,7 @@ impl NotificationStore for SqlStore {
             tx.execute("UPDATE notifications SET email_claimed_until = $2 WHERE id = $1", &args![id, now + lease]).await?;
             let n = tx
                 .fetch_one(
-                    "SELECT n.kind, n.title, n.body, n.email_attempts, a.email, a.kind AS account_kind, COALESCE(a.business_name, a.couple_names) AS name,
+                    "SELECT n.kind, n.title, n.body, n.email_attempts, a.email, a.kind AS account_kind, a.locale, COALESCE(a.business_name, a.couple_names) AS name,
                             COALESCE((SELECT p.email FROM notification_preferences p WHERE p.account_id = n.account_id AND p.kind = n.kind), TRUE) AS wanted
                      FROM notifications n JOIN accounts a ON a.id = n.account_id WHERE n.id = $1",
                     &args![id],
@@ -213,6 +217,7 @@ impl NotificationStore for SqlStore {
                     AccountKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("account kind {kind}")))?
                 },
                 attempts: n.int("email_attempts")?,
+                locale: n.opt_text("locale")?,
             });
         }
         tx.commit().await?;
@@ -260,7 +265,7 @@ impl NotificationStore for SqlStore {
         let rows = self
             .pool()
             .fetch_all(
-                "SELECT a.id, a.kind, a.vendor_type, a.location, COALESCE(s.successful_referrals, 0) AS successful
+                "SELECT a.id, a.kind, a.vendor_type, a.location, a.locale, COALESCE(s.successful_referrals, 0) AS successful
                  FROM accounts a LEFT JOIN referrer_standing s ON s.account_id = a.id
                  WHERE a.kind <> 'admin' AND ($1 IS NULL OR a.kind = $1)",
                 &args![kind.map(AccountKind::as_str)],
@@ -275,12 +280,13 @@ impl NotificationStore for SqlStore {
                     vendor_type: r.opt_text("vendor_type")?,
                     location: r.opt_text("location")?,
                     successful_referrals: r.int("successful")?,
+                    locale: r.opt_text("locale")?,
                 })
             })
             .collect()
     }
 
-    async fn announce_campaign(&self, campaign_id: Uuid, recipients: &[Uuid], message: &Message, now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn announce_campaign(&self, campaign_id: Uuid, recipients: &[(Uuid, Message)], now: DateTime<Utc>) -> StoreResult<bool> {
         let mut tx = self.pool().begin_write().await?;
         let claimed = tx
             .execute("UPDATE campaigns SET announced_at = $2 WHERE id = $1 AND announced_at IS NULL", &args![campaign_id, now])
@@ -289,8 +295,8 @@ impl NotificationStore for SqlStore {
             tx.rollback().await?;
             return Ok(false);
         }
-        for &account in recipients {
-            notify(&mut tx, account, message, now).await?;
+        for (account, message) in recipients {
+            notify(&mut tx, *account, message, now).await?;
         }
         tx.commit().await?;
         Ok(true)

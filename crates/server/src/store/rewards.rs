@@ -158,6 +158,8 @@ pub trait RewardTx: super::CampaignTx + super::ExperimentTx + super::FraudTx + S
     /// Commits a transaction begun with [`RewardStore::begin_rewards`].
     /// Tells an account something, in this transaction (docs/notifications.md).
     async fn notify(&mut self, account_id: Uuid, message: &bouquet_core::notifications::Message, at: DateTime<Utc>) -> StoreResult<()>;
+    /// The language the account chose (BCP 47), if any: its notifications are written in it.
+    async fn locale_of(&mut self, account_id: Uuid) -> StoreResult<Option<String>>;
     /// Writes a webhook event to the outbox, in this transaction (docs/webhooks.md).
     async fn emit_webhook(&mut self, event: bouquet_core::webhooks::EventType, payload: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<()>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;

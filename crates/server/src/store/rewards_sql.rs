@@ -272,6 +272,14 @@ impl RewardTx for SqlRewardTx {
         super::notifications::notify(&mut self.tx, account_id, message, at).await
     }
 
+    async fn locale_of(&mut self, account_id: Uuid) -> StoreResult<Option<String>> {
+        let row = self.tx.fetch_optional("SELECT locale FROM accounts WHERE id = $1", &args![account_id]).await?;
+        Ok(match row {
+            Some(row) => row.opt_text("locale")?,
+            None => None,
+        })
+    }
+
     async fn emit_webhook(&mut self, event: bouquet_core::webhooks::EventType, payload: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<()> {
         super::webhooks::emit(&mut self.tx, event, payload, at).await
     }
@@ -485,7 +493,7 @@ impl RewardStore for SqlStore {
             .pool()
             .fetch_all(
                 // One query: each account with its credit balances summed per book.
-                "SELECT a.id, a.kind, a.email, a.business_name, a.vendor_type, a.couple_names, a.wedding_date, a.location, a.created_at,
+                "SELECT a.id, a.kind, a.email, a.business_name, a.vendor_type, a.couple_names, a.wedding_date, a.location, a.locale, a.created_at,
                         COALESCE(s.successful_referrals, 0) AS successful_referrals,
                         COALESCE(b.pending, 0) AS pending, COALESCE(b.available, 0) AS available,
                         COALESCE(b.claimed, 0) AS claimed, COALESCE(b.held, 0) AS held

@@ -51,6 +51,7 @@ pub(super) fn account(row: &impl Columns) -> StoreResult<AccountView> {
         couple_names: row.opt_text("couple_names")?,
         wedding_date: row.opt_date("wedding_date")?,
         location: row.opt_text("location")?,
+        locale: row.opt_text("locale")?,
         created_at: row.time("created_at")?,
     })
 }

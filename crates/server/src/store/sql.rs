@@ -39,7 +39,7 @@ impl SqlStore {
 /// The account columns of [`rows::account`].
 macro_rules! account_columns {
     () => {
-        "id, kind, email, business_name, vendor_type, couple_names, wedding_date, location, created_at"
+        "id, kind, email, business_name, vendor_type, couple_names, wedding_date, location, locale, created_at"
     };
 }
 
@@ -145,8 +145,8 @@ impl Store for SqlStore {
     async fn create_account(&self, a: NewAccount) -> StoreResult<AccountView> {
         let mut tx = self.pool.begin_write().await?;
         tx.execute(
-            "INSERT INTO accounts (id, kind, email, password_hash, business_name, vendor_type, couple_names, wedding_date, location, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO accounts (id, kind, email, password_hash, business_name, vendor_type, couple_names, wedding_date, location, locale, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             &args![
                 a.id,
                 a.kind.as_str(),
@@ -157,6 +157,7 @@ impl Store for SqlStore {
                 &a.couple_names,
                 a.wedding_date,
                 &a.location,
+                &a.locale,
                 a.created_at,
             ],
         )
@@ -187,6 +188,11 @@ impl Store for SqlStore {
         row.as_ref().map(rows::account).transpose()
     }
 
+    async fn set_locale(&self, account_id: Uuid, locale: Option<&str>) -> StoreResult<()> {
+        self.pool.execute("UPDATE accounts SET locale = $2 WHERE id = $1", &args![account_id, locale]).await?;
+        Ok(())
+    }
+
     async fn create_device(&self, account_id: Uuid, name: Option<&str>, token_hash: &str) -> StoreResult<(Uuid, CodeNamespace)> {
         let now = Utc::now();
         let device_id = Uuid::now_v7();
@@ -211,7 +217,7 @@ impl Store for SqlStore {
             .pool
             .fetch_optional(
                 "SELECT d.id AS device_id, a.id, a.kind, a.email, a.business_name, a.vendor_type, a.couple_names,
-                        a.wedding_date, a.location, a.created_at
+                        a.wedding_date, a.location, a.locale, a.created_at
                  FROM devices d JOIN accounts a ON a.id = d.account_id
                  WHERE d.token_hash = $1 AND d.revoked_at IS NULL",
                 &args![token_hash],
