@@ -1,7 +1,8 @@
 //! The couple-facing pages' language (issue 15, docs/couples.md): text in Fluent message
 //! files (`crates/server/locales/<language>/*.ftl`, built into the binary), the language
-//! negotiated from the browser's `Accept-Language`, and numbers and dates as that language
-//! writes them. A language is added by adding its folder (and its month names below).
+//! negotiated from the account's choice and the browser's `Accept-Language`, and numbers
+//! and dates as that language (and region) writes them, from CLDR through ICU4X. A
+//! language is added by adding its folder and its entry in [`SUPPORTED`].
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -9,6 +10,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::{LanguageIdentifier, Loader};
+use icu_datetime::DateTimeFormatter;
+use icu_datetime::fieldsets::YMD;
+use icu_decimal::DecimalFormatter;
+use icu_decimal::input::Decimal;
+use icu_locale_core::Locale;
 
 fluent_templates::static_loader! {
     static LOCALES = {
@@ -19,13 +25,18 @@ fluent_templates::static_loader! {
     };
 }
 
-/// The languages with complete message files; the first is the fallback.
-const SUPPORTED: [&str; 2] = ["en", "es"];
+/// The languages with complete message files, the first the fallback, each with the
+/// region whose way of writing numbers and dates it takes when the reader names none
+/// (Bouquet began in the UK: "6 December 2026", not "December 6, 2026").
+const SUPPORTED: [(&str, &str); 2] = [("en", "en-GB"), ("es", "es-ES")];
 
-/// Text in one language.
+/// Text in one language, numbers and dates in that language's regional form.
 #[derive(Debug, Clone)]
 pub struct Tr {
     lang: LanguageIdentifier,
+    /// For numbers and dates: the reader's own tag for the chosen language (`es-MX`), else
+    /// the language's default region.
+    format: Locale,
 }
 
 impl Tr {
@@ -39,15 +50,19 @@ impl Tr {
     pub fn for_account(locale: Option<&str>, accept_language: Option<&str>) -> Self {
         let mut requested: Vec<LanguageIdentifier> = locale.and_then(|l| l.parse().ok()).into_iter().collect();
         requested.extend(accept_language.map(fluent_langneg::accepted_languages::parse).unwrap_or_default());
-        let available: Vec<LanguageIdentifier> = SUPPORTED.iter().map(|l| l.parse().expect("a valid language tag")).collect();
-        let default: LanguageIdentifier = SUPPORTED[0].parse().expect("a valid language tag");
+        let available: Vec<LanguageIdentifier> = SUPPORTED.iter().map(|(l, _)| l.parse().expect("a valid language tag")).collect();
+        let default: LanguageIdentifier = SUPPORTED[0].0.parse().expect("a valid language tag");
         let chosen = fluent_langneg::negotiate_languages(&requested, &available, Some(&default), fluent_langneg::NegotiationStrategy::Lookup);
-        Self { lang: chosen.first().map_or(default.clone(), |l| (*l).clone()) }
+        let lang = chosen.first().map_or(default.clone(), |l| (*l).clone());
+        let regional = requested.iter().find(|r| r.language == lang.language && r.region.is_some()).map(ToString::to_string);
+        let fallback = SUPPORTED.iter().find(|(l, _)| *l == lang.language.as_str()).map_or(SUPPORTED[0].1, |(_, r)| r);
+        let format = regional.and_then(|r| r.parse().ok()).unwrap_or_else(|| fallback.parse().expect("a valid locale"));
+        Self { lang, format }
     }
 
     /// The languages the pages can be read in: (tag, the language's own name).
     pub fn languages() -> Vec<(&'static str, String)> {
-        SUPPORTED.iter().map(|l| (*l, LOCALES.lookup(&l.parse().expect("a valid language tag"), "language-name"))).collect()
+        SUPPORTED.iter().map(|(l, _)| (*l, LOCALES.lookup(&l.parse().expect("a valid language tag"), "language-name"))).collect()
     }
 
     /// The language tag, for `<html lang>`.
@@ -70,27 +85,18 @@ impl Tr {
         LOCALES.lookup_with_args(&self.lang, id, &args)
     }
 
-    fn spanish(&self) -> bool {
-        self.lang.language.as_str() == "es"
-    }
-
-    /// An amount in hundredths as the language writes it: 1,234.50 / 1.234,50; whole
-    /// amounts without decimals.
+    /// An amount in hundredths as the reader writes it: "1,234.50" (en), "12.345,50" (es);
+    /// whole amounts without decimals.
     pub fn number_minor(&self, minor: i64) -> String {
-        let (group, decimal) = if self.spanish() { ('.', ',') } else { (',', '.') };
-        let sign = if minor < 0 { "-" } else { "" };
-        let abs = minor.unsigned_abs();
-        let units = (abs / 100).to_string();
-        let mut grouped = String::new();
-        for (i, ch) in units.chars().enumerate() {
-            if i > 0 && (units.len() - i) % 3 == 0 {
-                grouped.push(group);
-            }
-            grouped.push(ch);
+        let mut decimal = Decimal::from(minor);
+        decimal.multiply_pow10(-2);
+        if minor % 100 == 0 {
+            decimal.trim_end();
         }
-        match abs % 100 {
-            0 => format!("{sign}{grouped}"),
-            cents => format!("{sign}{grouped}{decimal}{cents:02}"),
+        match DecimalFormatter::try_new((&self.format).into(), Default::default()) {
+            Ok(formatter) => formatter.format(&decimal).to_string(),
+            // Every supported language has CLDR data; a plain number is still right.
+            Err(_) => decimal.to_string(),
         }
     }
 
@@ -103,8 +109,13 @@ impl Tr {
 
     /// A multiplier in basis points: 15,000 → "1.5" / "1,5".
     pub fn factor_bp(&self, bp: u32) -> String {
-        let text = bouquet_core::money::format_factor_bp(bp);
-        if self.spanish() { text.replace('.', ",") } else { text }
+        let mut decimal = Decimal::from(bp);
+        decimal.multiply_pow10(-4);
+        decimal.trim_end();
+        match DecimalFormatter::try_new((&self.format).into(), Default::default()) {
+            Ok(formatter) => formatter.format(&decimal).to_string(),
+            Err(_) => decimal.to_string(),
+        }
     }
 
     /// A moment's day: "6 December 2026" / "6 de diciembre de 2026".
@@ -112,14 +123,14 @@ impl Tr {
         self.day(at.date_naive())
     }
 
-    /// A day: "6 December 2026" / "6 de diciembre de 2026".
+    /// A day in the reader's long form: "6 December 2026" (en-GB), "December 6, 2026"
+    /// (en-US), "6 de diciembre de 2026" (es).
     pub fn day(&self, day: NaiveDate) -> String {
-        const ES: [&str; 12] = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"];
-        if self.spanish() {
-            format!("{} de {} de {}", day.day(), ES[day.month0() as usize], day.year())
-        } else {
-            day.format("%-d %B %Y").to_string()
-        }
+        let formatted = icu_datetime::input::Date::try_new_iso(day.year(), day.month() as u8, day.day() as u8)
+            .ok()
+            .zip(DateTimeFormatter::try_new((&self.format).into(), YMD::long()).ok())
+            .map(|(date, formatter)| formatter.format(&date).to_string());
+        formatted.unwrap_or_else(|| day.format("%Y-%m-%d").to_string())
     }
 }
 
@@ -164,10 +175,16 @@ mod tests {
     #[test]
     fn numbers_dates_and_plurals_follow_the_language() {
         let (en, es) = (Tr::negotiate(Some("en")), Tr::negotiate(Some("es")));
-        assert_eq!((en.credits(123_450), es.credits(123_450)), ("1,234.50 credits".to_string(), "1.234,50 créditos".to_string()));
-        assert_eq!(en.credits(500), "5 credits");
+        assert_eq!((en.credits(1_234_550), es.credits(1_234_550)), ("12,345.50 credits".to_string(), "12.345,50 créditos".to_string()));
+        // Spanish groups from five digits (CLDR's minimum grouping).
+        assert_eq!((en.number_minor(123_400), es.number_minor(123_450)), ("1,234".to_string(), "1234,50".to_string()));
+        assert_eq!((en.credits(500), en.credits(100), es.credits(100)), ("5 credits".to_string(), "1 credit".to_string(), "1 crédito".to_string()));
+        assert_eq!((en.factor_bp(15_000), es.factor_bp(15_000), en.factor_bp(20_000)), ("1.5".to_string(), "1,5".to_string(), "2".to_string()));
         let day = Utc.with_ymd_and_hms(2026, 12, 6, 10, 0, 0).unwrap();
         assert_eq!((en.date(day), es.date(day)), ("6 December 2026".to_string(), "6 de diciembre de 2026".to_string()));
+        // The reader's region decides the form.
+        assert_eq!(Tr::negotiate(Some("en-US,en")).date(day), "December 6, 2026");
+        assert_eq!(Tr::for_account(Some("es-MX"), Some("en-GB")).number_minor(-1_234_550), "-12,345.50");
         let next = |tr: &Tr, n: i64| tr.t_with("couple-to-next", &[("count", FluentValue::from(n)), ("tier", FluentValue::from("Active"))]);
         assert_eq!((next(&en, 1), next(&en, 2)), ("1 more booking to Active".to_string(), "2 more bookings to Active".to_string()));
         assert_eq!(next(&es, 2), "2 contrataciones más para Active");
