@@ -111,6 +111,8 @@ test("a couple shares their code from their phone; a friend's booking through it
   assert.equal(await es.locator("html").getAttribute("lang"), "es");
   assert.equal(await es.locator("#code-heading").innerText(), "Tu código");
   assert.equal(await es.locator("#pending").innerText(), "14,50 créditos");
+  // What happened is told in the page's language, though it happened in English.
+  assert.match(await es.locator("#news").innerText(), /Has ganado 14,50 créditos/);
   assert.match(await es.locator("#rewards").innerText(), /14,50 créditos\s*pendiente/i);
   assert.match(await es.locator("#tier-progress").locator("xpath=..").innerText(), /2 contrataciones más para/);
   assert.equal(await es.locator("#share-whatsapp").innerText(), "Enviar por WhatsApp");

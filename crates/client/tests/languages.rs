@@ -105,13 +105,25 @@ async fn a_spanish_couple_is_told_in_spanish(db: &TestDb) {
         assert!(message["html"].as_str().unwrap().contains("<html lang=\"es\">"));
     }
 
-    // Back to the browser's language: the next news is in English again.
+    // Back to the browser's language: what happened is told again in the reader's
+    // language — English for a caller who asks for none, Spanish for a Spanish phone.
     let (status, account) = set_locale(&server, &amy.token, Value::Null).await;
     assert_eq!((status, account["locale"].clone()), (200, Value::Null));
     platform_converts(&server, "dan", &code, Purchase { plan: "essential", annual: false, value_minor: 2000 }).await;
+    let titles = |told: Vec<NotificationView>| told.into_iter().map(|n| n.title).collect::<Vec<_>>();
     let resp = http().get(format!("{}/api/v1/me/notifications", server.url)).bearer_auth(&amy.token).send().await.unwrap();
-    let told: Vec<NotificationView> = resp.json().await.unwrap();
-    assert!(told.iter().any(|n| n.title == "You earned 1 credit"), "{:?}", told.iter().map(|n| &n.title).collect::<Vec<_>>());
+    let mut english = titles(resp.json().await.unwrap());
+    english.sort();
+    assert_eq!(english, ["You earned 1 credit", "You earned 2.45 credits", "You reached the First tier"]);
+    let resp = http()
+        .get(format!("{}/api/v1/me/notifications", server.url))
+        .bearer_auth(&amy.token)
+        .header("accept-language", "es-ES,es;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    let spanish = titles(resp.json().await.unwrap());
+    assert!(spanish.contains(&"Has ganado 1 crédito".to_string()) && spanish.contains(&"Has ganado 2,45 créditos".to_string()), "{spanish:?}");
     server.stop().await;
 }
 

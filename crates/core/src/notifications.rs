@@ -3,11 +3,14 @@
 //! the server (`service::notices`, in the account's language).
 //! Each kind's email can be turned off per account; the in-app list always has them.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+use crate::money::Money;
+use crate::tiers::Tier;
 
 
 /// What happened, as the account's Settings name the choices.
@@ -96,6 +99,32 @@ pub fn preferences_with_defaults(chosen: &[NotificationPreference]) -> Vec<Notif
         .collect()
 }
 
+/// What happened, without words: kept with each notification, so it is told in the
+/// language of whoever reads it, when they read it (the server's `service::notices`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum Notice {
+    RewardEarned { amount: Money, reason: String, eligible_at: Option<DateTime<Utc>> },
+    RewardEligible { amount: Money, reason: String, expires_at: Option<DateTime<Utc>> },
+    TierReached { tier: Tier },
+    ReferralHeld { amount: Money },
+    ReviewDecided { approved: bool, amount: Money },
+    CampaignStarted { name: String, multiplier_bp: u32, bonus: Option<Money>, ends: NaiveDate },
+}
+
+impl Notice {
+    pub fn kind(&self) -> NotificationKind {
+        match self {
+            Self::RewardEarned { .. } => NotificationKind::RewardEarned,
+            Self::RewardEligible { .. } => NotificationKind::RewardEligible,
+            Self::TierReached { .. } => NotificationKind::TierReached,
+            Self::ReferralHeld { .. } => NotificationKind::ReferralHeld,
+            Self::ReviewDecided { .. } => NotificationKind::ReviewDecided,
+            Self::CampaignStarted { .. } => NotificationKind::CampaignStarted,
+        }
+    }
+}
+
 /// A notification's words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -115,6 +144,15 @@ mod tests {
             assert_eq!(serde_json::to_value(kind).unwrap(), serde_json::json!(kind.as_str()));
         }
         assert_eq!(NotificationKind::parse("reward"), None);
+    }
+
+    #[test]
+    fn a_notice_keeps_what_happened_through_json() {
+        let notice = Notice::CampaignStarted { name: "Spring".into(), multiplier_bp: 15_000, bonus: Some(Money::credits(500)), ends: NaiveDate::from_ymd_opt(2027, 5, 31).unwrap() };
+        let json = serde_json::to_string(&notice).unwrap();
+        assert!(json.contains("\"notice\":\"campaign_started\""), "{json}");
+        assert_eq!(serde_json::from_str::<Notice>(&json).unwrap(), notice);
+        assert_eq!(notice.kind(), NotificationKind::CampaignStarted);
     }
 
     #[test]

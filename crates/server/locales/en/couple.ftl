@@ -114,3 +114,5 @@ recommend-too-many = At most { $max } friends at once.
 recommend-too-long = Your line is longer than { $max } characters.
 recommend-daily-cap = At most { $max } friends a day: { $left } left today.
 recommend-supplier-gone = That supplier is no longer on Bouquet: pick another.
+recommend-a-supplier = a Bouquet supplier
+recommend-email-unsubscribe = To receive no more recommendations or invitations from anyone through Bouquet, unsubscribe: { $link }

@@ -114,3 +114,5 @@ recommend-too-many = Como máximo { $max } amigos a la vez.
 recommend-too-long = Tu frase tiene más de { $max } caracteres.
 recommend-daily-cap = Como máximo { $max } amigos al día: te quedan { $left } hoy.
 recommend-supplier-gone = Ese proveedor ya no está en Bouquet: elige otro.
+recommend-a-supplier = un proveedor de Bouquet
+recommend-email-unsubscribe = Para no recibir más recomendaciones ni invitaciones de nadie a través de Bouquet, date de baja: { $link }

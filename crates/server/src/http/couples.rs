@@ -443,6 +443,7 @@ async fn render_page(state: &AppState, tr: Tr, caller: &Caller, token: &str, sta
             news: data
                 .news
                 .into_iter()
+                .map(|n| notices::shown(&tr, n))
                 .map(|n| NewsLine { title: n.title, body: n.body, at: tr.date(n.created_at) })
                 .collect(),
             choices: data.choices.iter().map(|c| EmailChoice { kind: c.kind.as_str(), label: tr.t(&format!("notify-{}", c.kind.as_str())), email: c.email }).collect(),
@@ -505,7 +506,7 @@ pub async fn recommend(State(state): State<AppState>, headers: HeaderMap, jar: C
         return render_page(&state, tr.clone(), &caller, &token, StatusCode::UNPROCESSABLE_ENTITY, again(tr.t("recommend-pick-one"))).await;
     };
     let request = RecommendToFriends { supplier_id, message: Some(form.message.clone()), friends: friends.clone() };
-    match recommendations::recommend_to_friends(&state.store, &state.settings, &caller, request, &tr).await {
+    match recommendations::recommend_to_friends(&state.store, &state.settings, &state.unsubscribe_key, &caller, request, &tr).await {
         Ok(sent) => Redirect::to(&format!("/couple?sent={}&emailed={}#recommend", sent.referrals.len(), sent.emailed)).into_response(),
         Err(e @ ApiError::Invalid { .. }) => render_page(&state, tr, &caller, &token, StatusCode::UNPROCESSABLE_ENTITY, again(e.to_string())).await,
         Err(ApiError::NotFound(_)) => {

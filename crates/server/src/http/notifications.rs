@@ -21,15 +21,24 @@ pub struct NotificationParams {
 }
 
 /// The caller's newest notifications: reward earned, reward eligible, tier reached,
-/// referral held for review and the decision, campaign started.
+/// referral held for review and the decision, campaign started — in the account's chosen
+/// language, else the request's `Accept-Language`, else English.
 #[utoipa::path(get, path = "/api/v1/me/notifications", tag = "accounts", params(NotificationParams), security(("device_token" = [])),
     responses((status = 200, body = [NotificationView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, Device(caller): Device, ApiQuery(params): ApiQuery<NotificationParams>) -> Result<Json<Vec<NotificationView>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Device(caller): Device,
+    headers: axum::http::HeaderMap,
+    ApiQuery(params): ApiQuery<NotificationParams>,
+) -> Result<Json<Vec<NotificationView>>, ApiError> {
     let limit = params.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::BadRequest { code: "invalid_query", message: "limit must be between 1 and 200".into() });
     }
-    Ok(Json(state.store.notifications_of(caller.account.id, limit).await?))
+    let accept_language = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let tr = crate::i18n::Tr::for_account(caller.account.locale.as_deref(), accept_language);
+    let stored = state.store.notifications_of(caller.account.id, limit).await?;
+    Ok(Json(stored.into_iter().map(|n| crate::service::notices::shown(&tr, n)).collect()))
 }
 
 /// Which kinds the caller gets by email (every kind, in a fixed order).

@@ -4,6 +4,7 @@
 //! code say *that* something happened and this module says *who hears what*.
 
 use bouquet_core::api::ConversionView;
+use bouquet_core::notifications::Notice;
 use bouquet_core::tiers::Tier;
 use bouquet_core::webhooks::EventType;
 use bouquet_core::{RewardEvent, RewardRole, RewardStatus};
@@ -35,9 +36,13 @@ fn reward_payload(r: &RewardRow, status: RewardStatus) -> Value {
     })
 }
 
-/// The language the account reads its notifications in: the one it chose, else English.
-async fn language(tx: &mut dyn RewardTx, account: Uuid) -> Result<Tr, ApiError> {
-    Ok(Tr::for_account(tx.locale_of(account).await?.as_deref(), None))
+/// Tells an account what happened: the notice itself (told again in each reader's
+/// language) and its words in the language the account chose, else English (for the
+/// email, which has no browser to ask).
+async fn tell(tx: &mut dyn RewardTx, account: Uuid, notice: Notice, now: DateTime<Utc>) -> Result<(), ApiError> {
+    let tr = Tr::for_account(tx.locale_of(account).await?.as_deref(), None);
+    tx.notify(account, &notice, &notices::words(&tr, &notice), now).await?;
+    Ok(())
 }
 
 /// A reward was issued. `tell_earned`: its holder hears of it now (not when fraud rules
@@ -45,8 +50,7 @@ async fn language(tx: &mut dyn RewardTx, account: Uuid) -> Result<Tr, ApiError> 
 pub async fn reward_issued(tx: &mut dyn RewardTx, r: &RewardRow, tell_earned: bool, now: DateTime<Utc>) -> Result<(), ApiError> {
     tx.emit_webhook(EventType::RewardCreated, &reward_payload(r, r.status), now).await?;
     if let (true, RewardRole::Referrer, Some(account)) = (tell_earned, r.role, r.account_id) {
-        let tr = language(tx, account).await?;
-        tx.notify(account, &notices::reward_earned(&tr, &r.amount, &r.reason, r.eligible_at), now).await?;
+        tell(tx, account, Notice::RewardEarned { amount: r.amount.clone(), reason: r.reason.clone(), eligible_at: r.eligible_at }, now).await?;
     }
     Ok(())
 }
@@ -60,23 +64,20 @@ pub async fn reward_moved(tx: &mut dyn RewardTx, r: &RewardRow, event: &RewardEv
         (RewardRole::Referrer, Some(account)) => Some(account),
         _ => None,
     };
-    let tr = match told {
-        Some(account) => Some(language(tx, account).await?),
-        None => None,
-    };
-    if let (Some(account), Some(tr)) = (told, &tr) {
+    if let Some(account) = told {
+        let amount = r.amount.clone();
         match event {
-            RewardEvent::Release { .. } => tx.notify(account, &notices::review_decided(tr, true, &r.amount), now).await?,
-            RewardEvent::Reject => tx.notify(account, &notices::review_decided(tr, false, &r.amount), now).await?,
-            RewardEvent::Hold => tx.notify(account, &notices::referral_held(tr, &r.amount), now).await?,
+            RewardEvent::Release { .. } => tell(tx, account, Notice::ReviewDecided { approved: true, amount }, now).await?,
+            RewardEvent::Reject => tell(tx, account, Notice::ReviewDecided { approved: false, amount }, now).await?,
+            RewardEvent::Hold => tell(tx, account, Notice::ReferralHeld { amount }, now).await?,
             _ => {}
         }
     }
     match to {
         RewardStatus::Eligible => {
             tx.emit_webhook(EventType::RewardEligible, &reward_payload(r, to), now).await?;
-            if let (Some(account), Some(tr)) = (told, &tr) {
-                tx.notify(account, &notices::reward_eligible(tr, &r.amount, &r.reason, r.expires_at), now).await?;
+            if let Some(account) = told {
+                tell(tx, account, Notice::RewardEligible { amount: r.amount.clone(), reason: r.reason.clone(), expires_at: r.expires_at }, now).await?;
             }
         }
         RewardStatus::Voided | RewardStatus::ClawedBack => {
@@ -96,8 +97,7 @@ pub async fn tier_reached(tx: &mut dyn RewardTx, account: Uuid, tier: Tier, succ
         "reward_id": perk.id,
     });
     tx.emit_webhook(EventType::TierReached, &payload, now).await?;
-    let tr = language(tx, account).await?;
-    tx.notify(account, &notices::tier_reached(&tr, tier), now).await?;
+    tell(tx, account, Notice::TierReached { tier }, now).await?;
     Ok(())
 }
 

@@ -149,7 +149,13 @@ pub async fn announce_started(store: &Arc<dyn Store>, now: DateTime<Utc>) -> Res
         let Some(c) = store.campaign(id).await? else { continue };
         let bonus = Money::credits(c.bonus_minor);
         let multiplier = u32::try_from(c.multiplier_bp).unwrap_or(10_000);
-        // Each account is told in its own language.
+        let notice = bouquet_core::notifications::Notice::CampaignStarted {
+            name: c.name.clone(),
+            multiplier_bp: multiplier,
+            bonus: Some(bonus.clone()),
+            ends: c.ends_at.date_naive(),
+        };
+        // Each account's words are in its own language.
         let recipients: Vec<(uuid::Uuid, bouquet_core::notifications::Message)> = store
             .campaign_audience(c.referrer_kind)
             .await?
@@ -157,10 +163,10 @@ pub async fn announce_started(store: &Arc<dyn Store>, now: DateTime<Utc>) -> Res
             .filter(|m| admits_facts(&c, m.kind, m.vendor_type.as_deref(), m.location.as_deref(), m.successful_referrals))
             .map(|m| {
                 let tr = crate::i18n::Tr::for_account(m.locale.as_deref(), None);
-                (m.account_id, super::notices::campaign_started(&tr, &c.name, multiplier, Some(&bonus), c.ends_at.date_naive()))
+                (m.account_id, super::notices::words(&tr, &notice))
             })
             .collect();
-        if store.announce_campaign(id, &recipients, now).await? {
+        if store.announce_campaign(id, &notice, &recipients, now).await? {
             tracing::info!(campaign = %id, accounts = recipients.len(), "campaign start announced");
             told += recipients.len();
         }

@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bouquet_core::account::normalize_email;
 use bouquet_core::api::{BalanceView, CreateReferral, ReferralView, SessionView, TierView};
-use bouquet_core::notifications::{NotificationPreference, NotificationView};
+use bouquet_core::notifications::NotificationPreference;
 use bouquet_core::recommend::{self, CoupleSearch, INACTIVE_AFTER_DAYS, RecommendationSent};
 use bouquet_core::{AccountKind, ReferralMethod, VendorType};
 use chrono::{DateTime, Duration, Utc};
@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::service::{accounts, email, referrals, rewards};
-use crate::store::{Caller, RewardRow, Store, SupplierChoice};
+use crate::store::{Caller, RewardRow, Store, StoredNotification, SupplierChoice};
 
 /// A code to share still has this long to live; an older one is replaced by a new one.
 const FRESH_FOR: Duration = Duration::days(7);
@@ -82,7 +82,8 @@ pub struct CouplePage {
     pub tier: TierView,
     pub rewards: Vec<RewardRow>,
     /// The newest notifications (they have no app to read them in).
-    pub news: Vec<NotificationView>,
+    /// Told in the page's language by the page.
+    pub news: Vec<StoredNotification>,
     /// Which kinds also come by email.
     pub choices: Vec<NotificationPreference>,
     /// Suppliers they booked through Bouquet, to recommend.

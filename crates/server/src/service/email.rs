@@ -371,29 +371,35 @@ pub fn compose_sign_in(tr: &Tr, to: &str, name: Option<&str>, link: &str, minute
         .map_err(|e| Unsendable(format!("the email: {e}")))
 }
 
+/// What a couple's recommendation email says.
+pub struct FriendRecommendation<'a> {
+    pub couple: &'a str,
+    pub supplier: &'a str,
+    pub message: Option<&'a str>,
+    pub link: &'a str,
+    /// The friend's one-click way out of Bouquet's emails.
+    pub unsubscribe_url: &'a str,
+}
+
 /// A couple's recommendation of a supplier to a friend, in the couple's language: plain
-/// text, from the deployment, with the couple's name on it and their line quoted.
-pub fn compose_friend_recommendation(
-    tr: &Tr,
-    to: &str,
-    couple: &str,
-    supplier: &str,
-    message: Option<&str>,
-    link: &str,
-    from: &str,
-) -> Result<Message, Unsendable> {
+/// text, from the deployment, with the couple's name on it, their line quoted, and an
+/// unsubscribe link (and RFC 8058 headers) like every invitation.
+pub fn compose_friend_recommendation(tr: &Tr, to: &str, mail: &FriendRecommendation<'_>, from: &str) -> Result<Message, Unsendable> {
     let from = from.parse::<Mailbox>().map_err(|e| Unsendable(format!("mail_from {from}: {e}")))?;
     let address = to.parse::<lettre::Address>().map_err(|e| Unsendable(format!("'{to}' is not an address an email can go to: {e}")))?;
-    let names = |id: &str| tr.t_with(id, &[("couple", couple.to_string().into()), ("supplier", supplier.to_string().into())]);
+    let names = |id: &str| tr.t_with(id, &[("couple", mail.couple.to_string().into()), ("supplier", mail.supplier.to_string().into())]);
     let mut text = format!("{}\n\n", names("recommend-email-intro"));
-    if let Some(line) = message.filter(|m| !m.trim().is_empty()) {
+    if let Some(line) = mail.message.filter(|m| !m.trim().is_empty()) {
         text.push_str(&format!("“{}”\n\n", line.trim()));
     }
-    text.push_str(&format!("{}\n\n{link}\n\n{}\n", names("recommend-email-cta"), tr.t("recommend-email-why")));
+    let unsubscribe = tr.t_arg("recommend-email-unsubscribe", "link", mail.unsubscribe_url);
+    text.push_str(&format!("{}\n\n{}\n\n--\n{} {unsubscribe}\n", names("recommend-email-cta"), mail.link, tr.t("recommend-email-why")));
     Message::builder()
         .from(from)
         .to(Mailbox::new(None, address))
         .subject(names("recommend-email-subject"))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{}>", mail.unsubscribe_url)))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click".into()))
         .singlepart(SinglePart::plain(text))
         .map_err(|e| Unsendable(format!("the email: {e}")))
 }
@@ -425,8 +431,10 @@ pub fn compose_notification(n: &NotificationEmail, from: &Mailbox, public_url: &
         .parse::<lettre::Address>()
         .map(|address| Mailbox::new(n.name.clone(), address))
         .map_err(|e| Unsendable(format!("'{}' is not an address an email can go to: {e}", n.to)))?;
-    // The notification's words were written in the account's language; the frame matches.
+    // In the account's language as it is now: told again from what happened, framed to match.
     let tr = Tr::for_account(n.locale.as_deref(), None);
+    let told = n.notice.as_ref().map(|notice| super::notices::words(&tr, notice));
+    let (title, body) = told.as_ref().map_or((n.title.as_str(), n.body.as_str()), |m| (m.title.as_str(), m.body.as_str()));
     let greeting = greeting(&tr, n.name.as_deref());
     // Couples have no app: they choose on their page.
     let why = match n.account_kind {
@@ -434,14 +442,14 @@ pub fn compose_notification(n: &NotificationEmail, from: &Mailbox, public_url: &
         _ => tr.t("email-why-supplier"),
     };
     let (greeting, why) = (greeting.as_str(), why.as_str());
-    let html = NotificationHtml { tr: &tr, greeting, title: &n.title, body: &n.body, why }
+    let html = NotificationHtml { tr: &tr, greeting, title, body, why }
         .render()
         .map_err(|e| Unsendable(format!("the email's HTML: {e}")))?;
-    let text = NotificationText { greeting, title: &n.title, body: &n.body, why }.render().map_err(|e| Unsendable(format!("the email's text: {e}")))?;
+    let text = NotificationText { greeting, title, body, why }.render().map_err(|e| Unsendable(format!("the email's text: {e}")))?;
     Message::builder()
         .from(from.clone())
         .to(to)
-        .subject(n.title.clone())
+        .subject(title.to_string())
         .message_id(Some(format!("<notification-{}@{}>", n.id, public_host(public_url))))
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| Unsendable(format!("the email: {e}")))

@@ -5,11 +5,36 @@
 
 use bouquet_core::Money;
 use bouquet_core::money::CREDITS;
-use bouquet_core::notifications::{Message, NotificationKind};
+use bouquet_core::notifications::{Message, NotificationKind, NotificationView, Notice};
 use bouquet_core::tiers::Tier;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::i18n::Tr;
+use crate::store::StoredNotification;
+
+/// A notice in words.
+pub fn words(tr: &Tr, notice: &Notice) -> Message {
+    match notice {
+        Notice::RewardEarned { amount, reason, eligible_at } => reward_earned(tr, amount, reason, *eligible_at),
+        Notice::RewardEligible { amount, reason, expires_at } => reward_eligible(tr, amount, reason, *expires_at),
+        Notice::TierReached { tier } => tier_reached(tr, *tier),
+        Notice::ReferralHeld { amount } => referral_held(tr, amount),
+        Notice::ReviewDecided { approved, amount } => review_decided(tr, *approved, amount),
+        Notice::CampaignStarted { name, multiplier_bp, bonus, ends } => campaign_started(tr, name, *multiplier_bp, bonus.as_ref(), *ends),
+    }
+}
+
+/// A stored notification as its reader reads it: told again in their language from what
+/// happened; one kept only as words is shown as it was written.
+pub fn shown(tr: &Tr, stored: StoredNotification) -> NotificationView {
+    match stored.notice {
+        Some(notice) => {
+            let told = words(tr, &notice);
+            NotificationView { title: told.title, body: told.body, ..stored.view }
+        }
+        None => stored.view,
+    }
+}
 
 /// An amount as people read it: credits by name, money with its currency.
 pub fn amount(tr: &Tr, m: &Money) -> String {
@@ -45,7 +70,7 @@ fn sentences(first: String, then: Option<String>) -> String {
     }
 }
 
-pub fn reward_earned(tr: &Tr, m: &Money, reason: &str, eligible_at: Option<DateTime<Utc>>) -> Message {
+fn reward_earned(tr: &Tr, m: &Money, reason: &str, eligible_at: Option<DateTime<Utc>>) -> Message {
     Message {
         kind: NotificationKind::RewardEarned,
         title: tr.t_with("notice-earned-title", &[("amount", amount(tr, m).into())]),
@@ -56,7 +81,7 @@ pub fn reward_earned(tr: &Tr, m: &Money, reason: &str, eligible_at: Option<DateT
     }
 }
 
-pub fn reward_eligible(tr: &Tr, m: &Money, reason: &str, expires_at: Option<DateTime<Utc>>) -> Message {
+fn reward_eligible(tr: &Tr, m: &Money, reason: &str, expires_at: Option<DateTime<Utc>>) -> Message {
     Message {
         kind: NotificationKind::RewardEligible,
         title: tr.t_with("notice-eligible-title", &[("amount", amount(tr, m).into())]),
@@ -67,7 +92,7 @@ pub fn reward_eligible(tr: &Tr, m: &Money, reason: &str, expires_at: Option<Date
     }
 }
 
-pub fn tier_reached(tr: &Tr, tier: Tier) -> Message {
+fn tier_reached(tr: &Tr, tier: Tier) -> Message {
     Message {
         kind: NotificationKind::TierReached,
         title: tr.t_with("notice-tier-title", &[("tier", tier_name(tr, tier).into())]),
@@ -77,7 +102,7 @@ pub fn tier_reached(tr: &Tr, tier: Tier) -> Message {
 
 /// A referral's conversion held for review: the referrer is told what waits, never the
 /// fraud signals (those stay with the operators).
-pub fn referral_held(tr: &Tr, m: &Money) -> Message {
+fn referral_held(tr: &Tr, m: &Money) -> Message {
     Message {
         kind: NotificationKind::ReferralHeld,
         title: tr.t("notice-held-title"),
@@ -85,12 +110,12 @@ pub fn referral_held(tr: &Tr, m: &Money) -> Message {
     }
 }
 
-pub fn review_decided(tr: &Tr, approved: bool, m: &Money) -> Message {
+fn review_decided(tr: &Tr, approved: bool, m: &Money) -> Message {
     let (title, body) = if approved { ("notice-approved-title", "notice-approved-body") } else { ("notice-rejected-title", "notice-rejected-body") };
     Message { kind: NotificationKind::ReviewDecided, title: tr.t(title), body: tr.t_with(body, &[("amount", amount(tr, m).into())]) }
 }
 
-pub fn campaign_started(tr: &Tr, name: &str, multiplier_bp: u32, bonus: Option<&Money>, ends: NaiveDate) -> Message {
+fn campaign_started(tr: &Tr, name: &str, multiplier_bp: u32, bonus: Option<&Money>, ends: NaiveDate) -> Message {
     let mut boost = Vec::new();
     if multiplier_bp != 10_000 {
         boost.push(tr.t_with("notice-campaign-multiplier", &[("factor", tr.factor_bp(multiplier_bp).into())]));

@@ -169,10 +169,14 @@ const FRIENDS_PER_DAY: i64 = 20;
 /// A couple recommends a supplier to friends: each friend gets their own couple → supplier
 /// referral (tracked, attributed and rewarded like any other) and an email in the couple's
 /// language with the couple's line and the link, sent in the background. The friends'
-/// addresses are not kept. All friends are checked before any referral is made.
+/// addresses are not kept (only their keyed hash, the email's unsubscribe token). A friend
+/// who unsubscribed from Bouquet's emails is not emailed; their referral is still made, for
+/// the couple to pass on (the couple is not told who unsubscribed). All friends are checked
+/// before any referral is made.
 pub async fn recommend_to_friends(
     store: &Arc<dyn Store>,
     settings: &Settings,
+    unsubscribe: &email::UnsubscribeKey,
     caller: &Caller,
     req: RecommendToFriends,
     tr: &Tr,
@@ -210,7 +214,7 @@ pub async fn recommend_to_friends(
         .await?
         .filter(|a| a.kind == AccountKind::Supplier)
         .ok_or(ApiError::NotFound("no supplier has that id"))?;
-    let supplier_name = supplier.business_name.clone().unwrap_or_else(|| "a Bouquet supplier".into());
+    let supplier_name = supplier.business_name.clone().unwrap_or_else(|| tr.t("recommend-a-supplier"));
     let couple_name = caller.account.couple_names.clone().unwrap_or_else(|| caller.account.email.clone());
     let emailed = settings.email.relay.is_some();
     let mut referrals = Vec::with_capacity(friends.len());
@@ -228,10 +232,18 @@ pub async fn recommend_to_friends(
             ..Default::default()
         };
         let view = referrals::create(store, caller, create, settings.referral_lifetime, &settings.public_url).await?;
-        store.record_friend_recommendation(view.id, caller.account.id, supplier.id, Utc::now()).await?;
-        if emailed {
-            let composed =
-                email::compose_friend_recommendation(tr, &friend, &couple_name, &supplier_name, message.as_deref(), &view.link, &settings.email.from);
+        let token = unsubscribe.token(&friend);
+        store.record_friend_recommendation(view.id, caller.account.id, supplier.id, &token, Utc::now()).await?;
+        if emailed && store.suppressed(&token).await? != Some(true) {
+            let unsubscribe_url = format!("{}/api/v1/unsubscribe/{token}", settings.public_url);
+            let mail = email::FriendRecommendation {
+                couple: &couple_name,
+                supplier: &supplier_name,
+                message: message.as_deref(),
+                link: &view.link,
+                unsubscribe_url: &unsubscribe_url,
+            };
+            let composed = email::compose_friend_recommendation(tr, &friend, &mail, &settings.email.from);
             let settings = settings.email.clone();
             let referral = view.id;
             tokio::spawn(async move {

@@ -120,7 +120,8 @@ pub trait EmailStore: Send + Sync {
     ) -> StoreResult<BeginSend>;
     async fn finish_send(&self, id: Uuid, worker: &str, outcome: &SendOutcome, now: DateTime<Utc>) -> StoreResult<()>;
     /// Adds the address an email went to (by its hash, the unsubscribe token) to the
-    /// suppression list. `false` when no email went to such an address.
+    /// suppression list. `false` when no email went to such an address (an invitation or
+    /// a couple's recommendation).
     async fn suppress(&self, address_hash: &str, now: DateTime<Utc>) -> StoreResult<bool>;
     /// Whether the address with this hash unsubscribed; `None` when no email went to it.
     async fn suppressed(&self, address_hash: &str) -> StoreResult<Option<bool>>;
@@ -449,7 +450,11 @@ impl EmailStore for SqlStore {
     async fn suppress(&self, address_hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
         let mut tx = self.pool().begin_write().await?;
         let known = tx
-            .fetch_optional("SELECT 1 AS one FROM invitation_emails WHERE address_hash = $1 LIMIT 1", &args![address_hash])
+            .fetch_optional(
+                "SELECT 1 AS one FROM invitation_emails WHERE address_hash = $1
+                 UNION ALL SELECT 1 AS one FROM friend_recommendations WHERE address_hash = $1 LIMIT 1",
+                &args![address_hash],
+            )
             .await?
             .is_some();
         if known {
@@ -467,7 +472,8 @@ impl EmailStore for SqlStore {
         let row = self
             .pool()
             .fetch_optional(
-                "SELECT EXISTS (SELECT 1 FROM invitation_emails WHERE address_hash = $1) AS known,
+                "SELECT (EXISTS (SELECT 1 FROM invitation_emails WHERE address_hash = $1)
+                         OR EXISTS (SELECT 1 FROM friend_recommendations WHERE address_hash = $1)) AS known,
                         EXISTS (SELECT 1 FROM email_suppressions WHERE address_hash = $1) AS suppressed",
                 &args![address_hash],
             )

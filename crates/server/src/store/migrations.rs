@@ -33,6 +33,8 @@ const SHARED: &[(i64, &str, &str)] = &[
     (16, "sign in links", include_str!("../../../../migrations/server/0016_sign_in_links.sql")),
     (17, "friend recommendations", include_str!("../../../../migrations/server/0017_friend_recommendations.sql")),
     (18, "account locale", include_str!("../../../../migrations/server/0018_account_locale.sql")),
+    (19, "notification notice", include_str!("../../../../migrations/server/0019_notification_notice.sql")),
+    (20, "friend recommendation address", include_str!("../../../../migrations/server/0020_friend_recommendation_address.sql")),
 ];
 
 /// The placeholders of shared migrations and what each database calls the type.

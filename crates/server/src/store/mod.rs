@@ -52,7 +52,7 @@ pub use sql::SqlStore;
 pub use webhooks::{Attempt, AttemptOutcome, DueDelivery, WebhookStore};
 pub use sign_in_links::SignInLinkStore;
 pub use network::NetworkStore;
-pub use notifications::{AudienceMember, NotificationEmail, NotificationEmailOutcome, NotificationLogRow, NotificationStore};
+pub use notifications::{AudienceMember, NotificationEmail, NotificationEmailOutcome, NotificationLogRow, NotificationStore, StoredNotification};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

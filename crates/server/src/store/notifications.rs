@@ -4,7 +4,7 @@
 //! again), and each account's choice of which kinds to email.
 
 use async_trait::async_trait;
-use bouquet_core::notifications::{Message, NotificationKind, NotificationPreference, NotificationView, preferences_with_defaults};
+use bouquet_core::notifications::{Message, NotificationKind, NotificationPreference, NotificationView, Notice, preferences_with_defaults};
 use bouquet_core::AccountKind;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
@@ -18,13 +18,20 @@ use super::{StoreError, StoreResult};
 
 /// Writes a notification for `account_id` in the caller's transaction: the app sees it,
 /// and its email is sent, if and only if the transaction commits.
-pub(super) async fn notify(tx: &mut Tx, account_id: Uuid, m: &Message, at: DateTime<Utc>) -> StoreResult<()> {
+pub(super) async fn notify(tx: &mut Tx, account_id: Uuid, notice: &Notice, m: &Message, at: DateTime<Utc>) -> StoreResult<()> {
+    let notice = serde_json::to_string(notice).map_err(|e| StoreError::Corrupt(format!("a notice: {e}")))?;
     tx.execute(
-        "INSERT INTO notifications (id, account_id, kind, title, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        &args![Uuid::now_v7(), account_id, m.kind.as_str(), m.title.as_str(), m.body.as_str(), at],
+        "INSERT INTO notifications (id, account_id, kind, title, body, notice, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &args![Uuid::now_v7(), account_id, m.kind.as_str(), m.title.as_str(), m.body.as_str(), notice.as_str(), at],
     )
     .await?;
     Ok(())
+}
+
+/// The notice a row keeps, if it keeps one this server can read (rows from before it did,
+/// or from a newer server, are told in their stored words).
+fn notice_of(row: &impl Columns) -> StoreResult<Option<Notice>> {
+    Ok(row.opt_text("notice")?.and_then(|json| serde_json::from_str(&json).ok()))
 }
 
 fn view(row: &impl Columns) -> StoreResult<NotificationView> {
@@ -36,6 +43,13 @@ fn view(row: &impl Columns) -> StoreResult<NotificationView> {
         body: row.text("body")?,
         created_at: row.time("created_at")?,
     })
+}
+
+/// A notification as stored: its words when it was made, and what happened.
+#[derive(Debug, Clone)]
+pub struct StoredNotification {
+    pub view: NotificationView,
+    pub notice: Option<Notice>,
 }
 
 /// One notification email the sender claimed.
@@ -55,6 +69,8 @@ pub struct NotificationEmail {
     pub attempts: i64,
     /// The language the account chose, if any.
     pub locale: Option<String>,
+    /// What happened, told again in `locale` when the email is written.
+    pub notice: Option<Notice>,
 }
 
 /// How a notification's email ended (or waits).
@@ -92,7 +108,7 @@ pub struct AudienceMember {
 #[async_trait]
 pub trait NotificationStore: Send + Sync {
     /// The account's newest notifications, newest first.
-    async fn notifications_of(&self, account_id: Uuid, limit: i64) -> StoreResult<Vec<NotificationView>>;
+    async fn notifications_of(&self, account_id: Uuid, limit: i64) -> StoreResult<Vec<StoredNotification>>;
     /// The account's newest notifications with how each one's email went (the console).
     async fn notification_log(&self, account_id: Uuid, limit: i64) -> StoreResult<Vec<NotificationLogRow>>;
     /// Every kind's email choice (defaults for kinds never chosen).
@@ -109,20 +125,20 @@ pub trait NotificationStore: Send + Sync {
     async fn campaign_audience(&self, kind: Option<AccountKind>) -> StoreResult<Vec<AudienceMember>>;
     /// Announces a campaign's start once: marks it announced and tells each recipient its
     /// message, in one transaction; `false` when another process announced it first.
-    async fn announce_campaign(&self, campaign_id: Uuid, recipients: &[(Uuid, Message)], now: DateTime<Utc>) -> StoreResult<bool>;
+    async fn announce_campaign(&self, campaign_id: Uuid, notice: &Notice, recipients: &[(Uuid, Message)], now: DateTime<Utc>) -> StoreResult<bool>;
 }
 
 #[async_trait]
 impl NotificationStore for SqlStore {
-    async fn notifications_of(&self, account_id: Uuid, limit: i64) -> StoreResult<Vec<NotificationView>> {
+    async fn notifications_of(&self, account_id: Uuid, limit: i64) -> StoreResult<Vec<StoredNotification>> {
         let rows = self
             .pool()
             .fetch_all(
-                "SELECT id, kind, title, body, created_at FROM notifications WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+                "SELECT id, kind, title, body, notice, created_at FROM notifications WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
                 &args![account_id, limit],
             )
             .await?;
-        rows.iter().map(view).collect()
+        rows.iter().map(|r| Ok(StoredNotification { view: view(r)?, notice: notice_of(r)? })).collect()
     }
 
     async fn notification_log(&self, account_id: Uuid, limit: i64) -> StoreResult<Vec<NotificationLogRow>> {
@@ -197,7 +213,7 @@ impl NotificationStore for SqlStore {
             tx.execute("UPDATE notifications SET email_claimed_until = $2 WHERE id = $1", &args![id, now + lease]).await?;
             let n = tx
                 .fetch_one(
-                    "SELECT n.kind, n.title, n.body, n.email_attempts, a.email, a.kind AS account_kind, a.locale, COALESCE(a.business_name, a.couple_names) AS name,
+                    "SELECT n.kind, n.title, n.body, n.notice, n.email_attempts, a.email, a.kind AS account_kind, a.locale, COALESCE(a.business_name, a.couple_names) AS name,
                             COALESCE((SELECT p.email FROM notification_preferences p WHERE p.account_id = n.account_id AND p.kind = n.kind), TRUE) AS wanted
                      FROM notifications n JOIN accounts a ON a.id = n.account_id WHERE n.id = $1",
                     &args![id],
@@ -218,6 +234,7 @@ impl NotificationStore for SqlStore {
                 },
                 attempts: n.int("email_attempts")?,
                 locale: n.opt_text("locale")?,
+                notice: notice_of(&n)?,
             });
         }
         tx.commit().await?;
@@ -286,7 +303,7 @@ impl NotificationStore for SqlStore {
             .collect()
     }
 
-    async fn announce_campaign(&self, campaign_id: Uuid, recipients: &[(Uuid, Message)], now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn announce_campaign(&self, campaign_id: Uuid, notice: &Notice, recipients: &[(Uuid, Message)], now: DateTime<Utc>) -> StoreResult<bool> {
         let mut tx = self.pool().begin_write().await?;
         let claimed = tx
             .execute("UPDATE campaigns SET announced_at = $2 WHERE id = $1 AND announced_at IS NULL", &args![campaign_id, now])
@@ -296,7 +313,7 @@ impl NotificationStore for SqlStore {
             return Ok(false);
         }
         for (account, message) in recipients {
-            notify(&mut tx, *account, message, now).await?;
+            notify(&mut tx, *account, notice, message, now).await?;
         }
         tx.commit().await?;
         Ok(true)

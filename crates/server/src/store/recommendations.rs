@@ -41,7 +41,8 @@ pub trait RecommendationStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
     /// Records that a couple's referral carries their recommendation of a supplier to a friend.
-    async fn record_friend_recommendation(&self, referral_id: Uuid, couple_id: Uuid, supplier_id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// `address_hash`: the friend's address as its unsubscribe token (the address is not kept).
+    async fn record_friend_recommendation(&self, referral_id: Uuid, couple_id: Uuid, supplier_id: Uuid, address_hash: &str, at: DateTime<Utc>) -> StoreResult<()>;
     /// Couples' recommendations of this supplier (to friends, and acts through the
     /// recommendations API), newest first.
     async fn recommendations_received(&self, supplier_id: Uuid, limit: i64) -> StoreResult<Vec<RecommendationSent>>;
@@ -253,11 +254,11 @@ impl RecommendationStore for SqlStore {
         Ok(written > 0)
     }
 
-    async fn record_friend_recommendation(&self, referral_id: Uuid, couple_id: Uuid, supplier_id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+    async fn record_friend_recommendation(&self, referral_id: Uuid, couple_id: Uuid, supplier_id: Uuid, address_hash: &str, at: DateTime<Utc>) -> StoreResult<()> {
         self.pool()
             .execute(
-                "INSERT INTO friend_recommendations (referral_id, couple_id, supplier_id, created_at) VALUES ($1, $2, $3, $4)",
-                &args![referral_id, couple_id, supplier_id, at],
+                "INSERT INTO friend_recommendations (referral_id, couple_id, supplier_id, address_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+                &args![referral_id, couple_id, supplier_id, address_hash, at],
             )
             .await?;
         Ok(())

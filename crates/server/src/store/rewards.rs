@@ -157,7 +157,14 @@ pub trait RewardTx: super::CampaignTx + super::ExperimentTx + super::FraudTx + S
     async fn record_tier(&mut self, account_id: Uuid, tier: Tier, successful: i64, reward_id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Commits a transaction begun with [`RewardStore::begin_rewards`].
     /// Tells an account something, in this transaction (docs/notifications.md).
-    async fn notify(&mut self, account_id: Uuid, message: &bouquet_core::notifications::Message, at: DateTime<Utc>) -> StoreResult<()>;
+    /// `notice` is what happened; `words` tell it in the account's chosen language.
+    async fn notify(
+        &mut self,
+        account_id: Uuid,
+        notice: &bouquet_core::notifications::Notice,
+        words: &bouquet_core::notifications::Message,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// The language the account chose (BCP 47), if any: its notifications are written in it.
     async fn locale_of(&mut self, account_id: Uuid) -> StoreResult<Option<String>>;
     /// Writes a webhook event to the outbox, in this transaction (docs/webhooks.md).

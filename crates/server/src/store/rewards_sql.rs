@@ -268,8 +268,14 @@ impl RewardTx for SqlRewardTx {
         Ok(inserted == 1)
     }
 
-    async fn notify(&mut self, account_id: Uuid, message: &bouquet_core::notifications::Message, at: DateTime<Utc>) -> StoreResult<()> {
-        super::notifications::notify(&mut self.tx, account_id, message, at).await
+    async fn notify(
+        &mut self,
+        account_id: Uuid,
+        notice: &bouquet_core::notifications::Notice,
+        words: &bouquet_core::notifications::Message,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        super::notifications::notify(&mut self.tx, account_id, notice, words, at).await
     }
 
     async fn locale_of(&mut self, account_id: Uuid) -> StoreResult<Option<String>> {
