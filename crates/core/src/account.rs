@@ -128,3 +128,49 @@ mod tests {
         }
     }
 }
+
+/// Wrong passwords in a row before an account is locked (docs/security.md).
+pub const LOCK_AFTER_FAILURES: i64 = 5;
+/// How long a lock lasts; a sign-in link emailed to the account opens it sooner.
+pub const LOCK_MINUTES: i64 = 15;
+/// Wrong passwords older than this are forgotten: a typo last week does not count.
+pub const FAILURES_FORGOTTEN_AFTER_MINUTES: i64 = 60;
+
+/// What a wrong password costs, by how many came in a row (this one included): the first
+/// two nothing, then the answer slows (1 s, 2 s) so a script gains nothing by hurrying,
+/// and the fifth locks the account for [`LOCK_MINUTES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailurePenalty {
+    None,
+    SlowDown { seconds: u64 },
+    Lock { minutes: i64 },
+}
+
+pub fn failure_penalty(failures_in_a_row: i64) -> FailurePenalty {
+    match failures_in_a_row {
+        n if n >= LOCK_AFTER_FAILURES => FailurePenalty::Lock { minutes: LOCK_MINUTES },
+        n if n >= 3 => FailurePenalty::SlowDown { seconds: 1 << (n - 3) },
+        _ => FailurePenalty::None,
+    }
+}
+
+#[cfg(test)]
+mod lockout_tests {
+    use super::*;
+
+    #[test]
+    fn wrong_passwords_slow_down_then_lock() {
+        let penalties: Vec<FailurePenalty> = (1..=6).map(failure_penalty).collect();
+        assert_eq!(
+            penalties,
+            [
+                FailurePenalty::None,
+                FailurePenalty::None,
+                FailurePenalty::SlowDown { seconds: 1 },
+                FailurePenalty::SlowDown { seconds: 2 },
+                FailurePenalty::Lock { minutes: 15 },
+                FailurePenalty::Lock { minutes: 15 },
+            ]
+        );
+    }
+}

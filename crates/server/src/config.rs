@@ -147,6 +147,10 @@ pub struct ServeArgs {
     /// The most invitations one supplier sends in a day (default 200).
     #[arg(long, env = "BOUQUET_EMAIL_DAILY_CAP")]
     pub email_daily_cap: Option<u32>,
+    /// Rate limits changed from the defaults (or the config file's), per group:
+    /// `landing=300/150,sign_in=20/10` (requests a minute / burst); docs/security.md.
+    #[arg(long, env = "BOUQUET_RATE_LIMITS")]
+    pub rate_limits: Option<String>,
 }
 
 /// The same settings as read from a TOML file.
@@ -180,6 +184,8 @@ struct FileSettings {
     fraud: Option<bouquet_core::fraud::FraudPolicy>,
     /// The funnel's step benchmarks (`[funnel_benchmarks]`, docs/metrics.md).
     funnel_benchmarks: Option<bouquet_core::metrics::FunnelBenchmarks>,
+    /// Rate limits per endpoint group (`[rate_limits.landing]` etc., docs/security.md).
+    rate_limits: Option<crate::http::RateLimits>,
 }
 
 #[derive(Clone)]
@@ -216,6 +222,8 @@ pub struct Settings {
     pub email: EmailSettings,
     /// How outgoing webhooks are delivered (docs/webhooks.md).
     pub webhooks: crate::service::webhooks::WebhookSettings,
+    /// Rate limits on the public and credential endpoints (docs/security.md).
+    pub rate_limits: crate::http::RateLimits,
     /// Whether public_url (and the default signup_url) were derived from `bind`, and so
     /// must follow the address actually bound (port 0 picks one at start).
     derived_from_bind: bool,
@@ -409,6 +417,11 @@ impl Settings {
         let derived_from_bind = derived_from_bind && signup_url.is_none();
         let fraud = file.fraud.clone().unwrap_or_default();
         fraud.validate().map_err(ConfigError::Invalid)?;
+        let mut rate_limits = file.rate_limits.unwrap_or_default();
+        if let Some(changes) = &args.rate_limits {
+            rate_limits.change(changes).map_err(ConfigError::Invalid)?;
+        }
+        rate_limits.validate().map_err(ConfigError::Invalid)?;
         let funnel_benchmarks = file.funnel_benchmarks.unwrap_or_default();
         let b = funnel_benchmarks;
         if [b.visited, b.signed_up, b.activated, b.converted, b.retained].iter().any(|v| !v.is_finite() || *v < 0.0) {
@@ -471,6 +484,7 @@ impl Settings {
             disposable_domains_file,
             email,
             webhooks: Default::default(),
+            rate_limits,
             derived_from_bind,
         })
     }
@@ -510,8 +524,12 @@ impl Settings {
             mail_from: None,
             email_batch_pause_seconds: None,
             email_daily_cap: None,
+            rate_limits: None,
         })
         .expect("test settings are valid");
+        // In-process tests call from one address far faster than people do; the tests of
+        // the limits themselves set their own.
+        settings.rate_limits = crate::http::RateLimits::generous();
         settings.database_url = database_url.into();
         settings.seed_calendar = false;
         settings

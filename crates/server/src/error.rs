@@ -29,6 +29,12 @@ pub enum ApiError {
     TooLarge(usize),
     #[error("send JSON with the header Content-Type: application/json")]
     UnsupportedMediaType,
+    /// Past a rate limit; the response carries `Retry-After`.
+    #[error("{0}")]
+    TooManyRequests(String),
+    /// Too many wrong passwords in a row: the account waits until `until` (or a sign-in link).
+    #[error("too many wrong passwords: this account is locked until {} UTC; try again then, or sign in with an emailed link", until.format("%H:%M"))]
+    Locked { until: chrono::DateTime<chrono::Utc> },
     #[error("the database is unavailable; try again shortly")]
     Unavailable(#[source] StoreError),
     #[error("something went wrong on our side; it has been logged")]
@@ -50,6 +56,7 @@ impl ApiError {
             Self::Conflict(_) | Self::PushGap(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests(_) | Self::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -65,6 +72,8 @@ impl ApiError {
             Self::PushGap(_) => "push_gap",
             Self::TooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::TooManyRequests(_) => "rate_limited",
+            Self::Locked { .. } => "account_locked",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -94,6 +103,10 @@ impl IntoResponse for ApiError {
             Self::Internal(detail) => tracing::error!(%detail, "internal error"),
             Self::Unavailable(source) => tracing::warn!(%source, "database unavailable"),
             _ => {}
+        }
+        if let Self::Locked { until } = &self {
+            let seconds = (*until - chrono::Utc::now()).num_seconds().max(1);
+            return (self.status(), [(axum::http::header::RETRY_AFTER, seconds.to_string())], Json(self.body())).into_response();
         }
         (self.status(), Json(self.body())).into_response()
     }

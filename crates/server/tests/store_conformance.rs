@@ -436,6 +436,35 @@ async fn suppliers_for_recommendations_reputation_and_acts(db: &TestDb) {
     assert_eq!(store.acted_referral(couple, seen, RecommendationAction::ShareWithFriend).await.unwrap(), None);
 }
 
+async fn wrong_passwords_count_in_a_row_and_locks_lapse(db: &TestDb) {
+    let store = db.open().await;
+    let amy = account(&store, "amy@example.com", AccountKind::Couple).await;
+    let ben = account(&store, "ben@example.com", AccountKind::Couple).await;
+    let t0 = Utc::now();
+    let forget = |at: chrono::DateTime<Utc>| at - Duration::minutes(60);
+    for n in 1..=3 {
+        let at = t0 + Duration::seconds(n);
+        assert_eq!(store.record_sign_in_failure(amy, at, forget(at)).await.unwrap(), n);
+    }
+    assert_eq!(store.record_sign_in_failure(ben, t0, forget(t0)).await.unwrap(), 1, "each account counts its own");
+    assert_eq!(store.sign_in_locked_until(amy).await.unwrap(), None);
+    let until = t0 + Duration::minutes(15);
+    store.lock_sign_in(amy, until).await.unwrap();
+    assert_eq!(store.sign_in_locked_until(amy).await.unwrap().map(|t| t.timestamp()), Some(until.timestamp()));
+    // While locked the count goes on; once the lock has passed, it starts again.
+    let during = t0 + Duration::minutes(5);
+    assert_eq!(store.record_sign_in_failure(amy, during, forget(during)).await.unwrap(), 4);
+    let after = t0 + Duration::minutes(16);
+    assert_eq!(store.record_sign_in_failure(amy, after, forget(after)).await.unwrap(), 1);
+    assert_eq!(store.sign_in_locked_until(amy).await.unwrap(), None, "a lapsed lock is gone");
+    // An old wrong password is forgotten.
+    let much_later = after + Duration::hours(2);
+    assert_eq!(store.record_sign_in_failure(amy, much_later, forget(much_later)).await.unwrap(), 1);
+    store.clear_sign_in_failures(amy).await.unwrap();
+    assert_eq!(store.record_sign_in_failure(amy, much_later, forget(much_later)).await.unwrap(), 1);
+    assert_eq!(store.record_sign_in_failure(ben, t0 + Duration::seconds(1), forget(t0)).await.unwrap(), 2);
+}
+
 on_both_backends!(
     suppliers_for_recommendations_reputation_and_acts,
     fraud_subjects_neighbourhoods_and_the_review_queue,
@@ -444,4 +473,5 @@ on_both_backends!(
     visits_count_once_per_visitor_per_hour,
     events_claim_once_and_conversions_count_once,
     concurrent_claims_of_one_key_apply_once,
+    wrong_passwords_count_in_a_row_and_locks_lapse,
 );

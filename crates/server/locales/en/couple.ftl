@@ -116,3 +116,4 @@ recommend-daily-cap = At most { $max } friends a day: { $left } left today.
 recommend-supplier-gone = That supplier is no longer on Bouquet: pick another.
 recommend-a-supplier = a Bouquet supplier
 recommend-email-unsubscribe = To receive no more recommendations or invitations from anyone through Bouquet, unsubscribe: { $link }
+couple-locked = Too many wrong passwords: this account is locked until { $time } UTC. Email yourself a sign-in link below, or try again then.

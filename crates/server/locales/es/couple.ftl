@@ -116,3 +116,4 @@ recommend-daily-cap = Como máximo { $max } amigos al día: te quedan { $left } 
 recommend-supplier-gone = Ese proveedor ya no está en Bouquet: elige otro.
 recommend-a-supplier = un proveedor de Bouquet
 recommend-email-unsubscribe = Para no recibir más recomendaciones ni invitaciones de nadie a través de Bouquet, date de baja: { $link }
+couple-locked = Demasiadas contraseñas incorrectas: esta cuenta está bloqueada hasta las { $time } UTC. Pide abajo un enlace para entrar por correo, o vuelve a intentarlo entonces.

@@ -203,6 +203,10 @@ pub async fn log_in(State(state): State<AppState>, jar: CookieJar, axum::Form(fo
     {
         Ok(s) => s,
         Err(ApiError::Unauthorized(_)) => return refused("Wrong email or password."),
+        Err(ApiError::Locked { until }) => {
+            let message = format!("Too many wrong passwords: this account is locked until {} UTC. Try again then.", until.format("%H:%M"));
+            return page(StatusCode::TOO_MANY_REQUESTS, LoginPage { error: Some(&message), email: &form.email });
+        }
         Err(e) => return e.into_response(),
     };
     if session.account.kind != AccountKind::Admin {

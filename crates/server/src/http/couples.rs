@@ -194,6 +194,10 @@ pub async fn log_in(State(state): State<AppState>, headers: HeaderMap, jar: Cook
     let session = match accounts::log_in(&state.store, request).await {
         Ok(s) => s,
         Err(ApiError::Unauthorized(_)) => return refused("couple-wrong-password"),
+        Err(ApiError::Locked { until }) => {
+            let message = tr.t_with("couple-locked", &[("time", until.format("%H:%M").to_string().into())]);
+            return page(StatusCode::TOO_MANY_REQUESTS, LoginPage::new(&state, tr.clone(), Some(&message), &form.email, None));
+        }
         Err(e) => return e.into_response(),
     };
     if session.account.kind != AccountKind::Couple {

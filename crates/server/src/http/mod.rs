@@ -14,6 +14,8 @@ mod email;
 mod extract;
 mod fraud;
 mod landing;
+mod limits;
+pub use limits::{Limit, RateLimits};
 mod notifications;
 mod rewards;
 mod webhooks;
@@ -65,6 +67,8 @@ pub struct AppState {
     pub marks_seen: Arc<std::sync::Mutex<std::collections::HashMap<(Uuid, String), std::time::Instant>>>,
     /// Keys the unsubscribe tokens of invitation emails (shared through the database).
     pub unsubscribe_key: crate::service::email::UnsubscribeKey,
+    /// This process's rate limiters (docs/security.md).
+    pub limits: Arc<limits::Limiters>,
 }
 
 impl AppState {
@@ -93,6 +97,7 @@ impl AppState {
         });
         let fraud = FraudRules { policy: settings.fraud.clone(), disposable };
         Ok(Self {
+            limits: limits::Limiters::new(&settings.rate_limits),
             fraud: Arc::new(fraud),
             sync_epoch: sync_epoch.into(),
             store,
@@ -127,11 +132,30 @@ impl AppState {
 
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
-    let api = Router::new()
+    // The public and credential endpoints, each group behind its rate limit.
+    let api_sign_in = Router::new()
         .route("/accounts", post(api::register))
         .route("/sessions", post(api::log_in))
+        .route_layer(middleware::from_fn_with_state(state.clone(), limits::sign_in));
+    let api_events = Router::new().route("/events", post(api::post_event)).route_layer(middleware::from_fn_with_state(state.clone(), limits::events));
+    let api_unsubscribe = Router::new()
+        .route("/unsubscribe/{token}", get(email::confirm_page).post(email::unsubscribe))
+        .route_layer(middleware::from_fn_with_state(state.clone(), limits::unsubscribe));
+    let landing_pages = Router::new()
+        .route("/r", get(landing::lookup))
+        .route("/r/{code}", get(landing::show).post(landing::submit_lead))
+        .route_layer(middleware::from_fn_with_state(state.clone(), limits::landing));
+    let sign_in_pages = Router::new()
+        .route("/couple/login", get(couples::login_form).post(couples::log_in))
+        .route("/couple/login/link", post(couples::ask_for_link))
+        .route("/couple/login/{token}", get(couples::confirm_link).post(couples::use_link))
+        .route("/admin/login", get(admin::login_form).post(admin::log_in))
+        .route_layer(middleware::from_fn_with_state(state.clone(), limits::sign_in));
+    let api = Router::new()
+        .merge(api_sign_in)
+        .merge(api_events)
+        .merge(api_unsubscribe)
         .route("/referrals", post(api::create_referral).get(api::list_referrals))
-        .route("/events", post(api::post_event))
         .route("/me/stats", get(api::my_stats))
         .route("/me/locale", put(api::set_locale))
         .route("/me/rewards", get(rewards::my_rewards))
@@ -173,27 +197,22 @@ pub fn router(state: AppState) -> Router {
         .route("/sync/invitations", get(email::deliveries))
         .route("/me/notifications", get(notifications::list))
         .route("/me/notification-preferences", get(notifications::preferences).put(notifications::set_preferences))
-        .route("/unsubscribe/{token}", get(email::confirm_page).post(email::unsubscribe))
         .fallback(api::not_found);
     Router::new()
         .nest("/api/v1", api)
         .route("/api/openapi.json", get(openapi::serve))
         .route("/healthz", get(api::health))
         .route("/metrics", get(metrics::serve))
-        .route("/r", get(landing::lookup))
-        .route("/r/{code}", get(landing::show).post(landing::submit_lead))
+        .merge(landing_pages)
+        .merge(sign_in_pages)
         .route("/welcome", get(landing::welcome))
         .route("/couple", get(couples::show))
-        .route("/couple/login", get(couples::login_form).post(couples::log_in))
-        .route("/couple/login/link", post(couples::ask_for_link))
-        .route("/couple/login/{token}", get(couples::confirm_link).post(couples::use_link))
         .route("/couple/logout", post(couples::log_out))
         .route("/couple/emails", post(couples::save_emails))
         .route("/couple/language", post(couples::save_language))
         .route("/couple/recommend", post(couples::recommend))
         .route("/couple/share.js", get(couples::share_js))
         .route("/admin", get(admin::accounts_page))
-        .route("/admin/login", get(admin::login_form).post(admin::log_in))
         .route("/admin/logout", post(admin::log_out))
         .route("/admin/accounts/{id}", get(admin::account_page))
         .route("/admin/accounts/{id}/adjustments", post(admin::adjust))

@@ -6,7 +6,7 @@ use std::sync::{Arc, LazyLock};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use bouquet_core::account::normalize_email;
+use bouquet_core::account::{FAILURES_FORGOTTEN_AFTER_MINUTES, FailurePenalty, failure_penalty, normalize_email};
 use bouquet_core::api::{AccountView, CreateSession, RegisterAccount, SessionView};
 use bouquet_core::AccountKind;
 use chrono::Utc;
@@ -98,17 +98,42 @@ pub async fn create_admin(store: &Arc<dyn Store>, email: &str, password: String)
     Ok(store.create_account(account).await?)
 }
 
+/// Signs in with a password. Wrong passwords in a row slow the answer and then lock the
+/// account for a while (`bouquet_core::account::failure_penalty`); while it is locked even
+/// the right password is refused, with the time it opens — an emailed sign-in link opens
+/// it sooner.
 pub async fn log_in(store: &Arc<dyn Store>, req: CreateSession) -> Result<SessionView, ApiError> {
     const WRONG: ApiError = ApiError::Unauthorized("wrong email or password");
+    let now = Utc::now();
     let email = normalize_email(&req.email).ok_or(WRONG)?;
     let found = store.account_by_email(&email).await?;
+    if let Some((account, _)) = &found
+        && let Some(until) = store.sign_in_locked_until(account.id).await?.filter(|until| *until > now)
+    {
+        return Err(ApiError::Locked { until });
+    }
     // Verify against a dummy hash when there is no account, so timing does not reveal
     // which emails are registered.
     let hash = found.as_ref().map(|(_, h)| h.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
     if !verify_password(req.password, hash).await? {
+        if let Some((account, _)) = &found {
+            let forget_before = now - chrono::Duration::minutes(FAILURES_FORGOTTEN_AFTER_MINUTES);
+            let in_a_row = store.record_sign_in_failure(account.id, now, forget_before).await?;
+            match failure_penalty(in_a_row) {
+                FailurePenalty::None => {}
+                FailurePenalty::SlowDown { seconds } => tokio::time::sleep(std::time::Duration::from_secs(seconds)).await,
+                FailurePenalty::Lock { minutes } => {
+                    let until = now + chrono::Duration::minutes(minutes);
+                    store.lock_sign_in(account.id, until).await?;
+                    tracing::warn!(account = %account.id, "an account was locked after wrong passwords");
+                    return Err(ApiError::Locked { until });
+                }
+            }
+        }
         return Err(WRONG);
     }
     let (account, _) = found.ok_or(WRONG)?;
+    store.clear_sign_in_failures(account.id).await?;
     open_session(store, account, req.device_name).await
 }
 

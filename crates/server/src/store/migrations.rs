@@ -35,6 +35,7 @@ const SHARED: &[(i64, &str, &str)] = &[
     (18, "account locale", include_str!("../../../../migrations/server/0018_account_locale.sql")),
     (19, "notification notice", include_str!("../../../../migrations/server/0019_notification_notice.sql")),
     (20, "friend recommendation address", include_str!("../../../../migrations/server/0020_friend_recommendation_address.sql")),
+    (21, "sign in failures", include_str!("../../../../migrations/server/0021_sign_in_failures.sql")),
 ];
 
 /// The placeholders of shared migrations and what each database calls the type.

@@ -219,6 +219,14 @@ pub trait Store: EmailStore + WebhookStore + NotificationStore + SignInLinkStore
     async fn account(&self, id: Uuid) -> StoreResult<Option<AccountView>>;
     /// The account's language (BCP 47), or none to follow the browser.
     async fn set_locale(&self, account_id: Uuid, locale: Option<&str>) -> StoreResult<()>;
+    /// Until when the account is locked after wrong passwords, if it ever was.
+    async fn sign_in_locked_until(&self, account_id: Uuid) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Counts a wrong password; how many came in a row, this one included. The count
+    /// starts again after a lock has passed or when the last one is older than `forget_before`.
+    async fn record_sign_in_failure(&self, account_id: Uuid, at: DateTime<Utc>, forget_before: DateTime<Utc>) -> StoreResult<i64>;
+    async fn lock_sign_in(&self, account_id: Uuid, until: DateTime<Utc>) -> StoreResult<()>;
+    /// A right password or a used sign-in link: the count and any lock are gone.
+    async fn clear_sign_in_failures(&self, account_id: Uuid) -> StoreResult<()>;
     /// Registers a device with its token hash and allocates it a fresh, unique code
     /// namespace.
     async fn create_device(&self, account_id: Uuid, name: Option<&str>, token_hash: &str) -> StoreResult<(Uuid, CodeNamespace)>;

@@ -193,6 +193,44 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn sign_in_locked_until(&self, account_id: Uuid) -> StoreResult<Option<DateTime<Utc>>> {
+        let row = self.pool.fetch_optional("SELECT locked_until FROM sign_in_failures WHERE account_id = $1", &args![account_id]).await?;
+        Ok(match row {
+            Some(row) => row.opt_time("locked_until")?,
+            None => None,
+        })
+    }
+
+    async fn record_sign_in_failure(&self, account_id: Uuid, at: DateTime<Utc>, forget_before: DateTime<Utc>) -> StoreResult<i64> {
+        let mut tx = self.pool.begin_write().await?;
+        let row = tx
+            .fetch_one(
+                "INSERT INTO sign_in_failures (account_id, failures, last_failed_at) VALUES ($1, 1, $2)
+                 ON CONFLICT (account_id) DO UPDATE SET
+                     failures = CASE WHEN sign_in_failures.last_failed_at < $3
+                                       OR (sign_in_failures.locked_until IS NOT NULL AND sign_in_failures.locked_until <= $2)
+                                     THEN 1 ELSE sign_in_failures.failures + 1 END,
+                     locked_until = CASE WHEN sign_in_failures.locked_until <= $2 THEN NULL ELSE sign_in_failures.locked_until END,
+                     last_failed_at = $2
+                 RETURNING failures",
+                &args![account_id, at, forget_before],
+            )
+            .await?;
+        let failures = row.int("failures")?;
+        tx.commit().await?;
+        Ok(failures)
+    }
+
+    async fn lock_sign_in(&self, account_id: Uuid, until: DateTime<Utc>) -> StoreResult<()> {
+        self.pool.execute("UPDATE sign_in_failures SET locked_until = $2 WHERE account_id = $1", &args![account_id, until]).await?;
+        Ok(())
+    }
+
+    async fn clear_sign_in_failures(&self, account_id: Uuid) -> StoreResult<()> {
+        self.pool.execute("DELETE FROM sign_in_failures WHERE account_id = $1", &args![account_id]).await?;
+        Ok(())
+    }
+
     async fn create_device(&self, account_id: Uuid, name: Option<&str>, token_hash: &str) -> StoreResult<(Uuid, CodeNamespace)> {
         let now = Utc::now();
         let device_id = Uuid::now_v7();
