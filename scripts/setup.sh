@@ -7,6 +7,9 @@ BOUQUET_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export BOUQUET_ROOT
 # Outside the clone, so a fresh clone reuses earlier builds (a clean Tauri build is slow).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bouquet-target}"
+# Each clone's path gets its own incremental caches, which only grow (18 GB of them filled
+# the disk once); a CI build from a fresh clone gains nothing from them.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

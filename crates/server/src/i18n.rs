@@ -159,7 +159,11 @@ mod tests {
     #[test]
     fn every_message_exists_in_every_language() {
         let ids = |text: &str| -> std::collections::BTreeSet<String> {
-            text.lines().filter(|l| !l.starts_with([' ', '#', '}', '*', '[']) && l.contains(" = ")).map(|l| l.split(" = ").next().unwrap().to_string()).collect()
+            // A message starts a line with its id and " =" (its value on that line or the next).
+            text.lines()
+                .filter(|l| !l.starts_with([' ', '#', '}', '*', '[']) && l.contains(" ="))
+                .map(|l| l.split(" =").next().unwrap().trim().to_string())
+                .collect()
         };
         for (file, en, es) in [
             ("couple.ftl", include_str!("../locales/en/couple.ftl"), include_str!("../locales/es/couple.ftl")),

@@ -438,31 +438,33 @@ async fn suppliers_for_recommendations_reputation_and_acts(db: &TestDb) {
 
 async fn wrong_passwords_count_in_a_row_and_locks_lapse(db: &TestDb) {
     let store = db.open().await;
-    let amy = account(&store, "amy@example.com", AccountKind::Couple).await;
-    let ben = account(&store, "ben@example.com", AccountKind::Couple).await;
+    let (amy, ben, here, there) = ("amy-hash", "ben-hash", "client-1", "client-2");
     let t0 = Utc::now();
     let forget = |at: chrono::DateTime<Utc>| at - Duration::minutes(60);
     for n in 1..=3 {
         let at = t0 + Duration::seconds(n);
-        assert_eq!(store.record_sign_in_failure(amy, at, forget(at)).await.unwrap(), n);
+        assert_eq!(store.begin_sign_in(amy, here, at, forget(at)).await.unwrap(), (n, None));
     }
-    assert_eq!(store.record_sign_in_failure(ben, t0, forget(t0)).await.unwrap(), 1, "each account counts its own");
-    assert_eq!(store.sign_in_locked_until(amy).await.unwrap(), None);
+    assert_eq!(store.begin_sign_in(ben, here, t0, forget(t0)).await.unwrap().0, 1, "each email counts its own");
+    assert_eq!(store.begin_sign_in(amy, there, t0, forget(t0)).await.unwrap().0, 1, "and each client");
     let until = t0 + Duration::minutes(15);
-    store.lock_sign_in(amy, until).await.unwrap();
-    assert_eq!(store.sign_in_locked_until(amy).await.unwrap().map(|t| t.timestamp()), Some(until.timestamp()));
-    // While locked the count goes on; once the lock has passed, it starts again.
+    store.lock_sign_in(amy, here, until).await.unwrap();
+    // While locked the lock is told and the count goes on; once it has passed, both start again.
     let during = t0 + Duration::minutes(5);
-    assert_eq!(store.record_sign_in_failure(amy, during, forget(during)).await.unwrap(), 4);
+    let (n, locked) = store.begin_sign_in(amy, here, during, forget(during)).await.unwrap();
+    assert_eq!((n, locked.map(|t| t.timestamp())), (4, Some(until.timestamp())));
+    assert_eq!(store.begin_sign_in(amy, there, during, forget(during)).await.unwrap(), (2, None), "another client is not locked");
     let after = t0 + Duration::minutes(16);
-    assert_eq!(store.record_sign_in_failure(amy, after, forget(after)).await.unwrap(), 1);
-    assert_eq!(store.sign_in_locked_until(amy).await.unwrap(), None, "a lapsed lock is gone");
-    // An old wrong password is forgotten.
+    assert_eq!(store.begin_sign_in(amy, here, after, forget(after)).await.unwrap(), (1, None), "a lapsed lock is gone");
+    // An old attempt is forgotten.
     let much_later = after + Duration::hours(2);
-    assert_eq!(store.record_sign_in_failure(amy, much_later, forget(much_later)).await.unwrap(), 1);
-    store.clear_sign_in_failures(amy).await.unwrap();
-    assert_eq!(store.record_sign_in_failure(amy, much_later, forget(much_later)).await.unwrap(), 1);
-    assert_eq!(store.record_sign_in_failure(ben, t0 + Duration::seconds(1), forget(t0)).await.unwrap(), 2);
+    assert_eq!(store.begin_sign_in(amy, here, much_later, forget(much_later)).await.unwrap(), (1, None));
+    // A right password clears one client's count; a sign-in link every client's.
+    store.clear_sign_in_failures(ben, Some(here)).await.unwrap();
+    assert_eq!(store.begin_sign_in(ben, here, much_later, forget(much_later)).await.unwrap().0, 1);
+    store.clear_sign_in_failures(amy, None).await.unwrap();
+    assert_eq!(store.begin_sign_in(amy, there, much_later, forget(much_later)).await.unwrap().0, 1);
+    assert_eq!(store.begin_sign_in(amy, here, much_later, forget(much_later)).await.unwrap().0, 1);
 }
 
 on_both_backends!(

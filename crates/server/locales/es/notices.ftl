@@ -22,7 +22,10 @@ perk-exclusive_vendors = acceso a proveedores exclusivos
 notice-earned-title = Has ganado { $amount }
 notice-earned-body = { $reason }.
 notice-earned-when = Podrás canjearlo a partir del { $day }, cuando el cliente haya superado el periodo de espera.
-notice-eligible-title = { $amount } listos para canjear
+notice-eligible-title = { $count ->
+    [one] { $amount } listo para canjear
+   *[other] { $amount } listos para canjear
+}
 notice-eligible-body = { $reason }: el periodo de espera ha terminado.
 notice-eligible-until = Canjéalo antes del { $day }.
 notice-tier-title = Has alcanzado el nivel { $tier }
@@ -33,9 +36,15 @@ notice-tier-body = Nivel { $tier } ({ $count ->
 notice-held-title = Estamos revisando una recomendación
 notice-held-body = Una conversión reciente a través de tu recomendación está retenida para una revisión rutinaria, y { $amount } con ella. No tienes que hacer nada; te avisaremos cuando se decida.
 notice-approved-title = Tu recomendación ha sido aprobada
-notice-approved-body = La revisión ha terminado: { $amount } vuelven a ser tuyos y cuentan para tu nivel.
+notice-approved-body = La revisión ha terminado: { $count ->
+    [one] { $amount } vuelve a ser tuyo
+   *[other] { $amount } vuelven a ser tuyos
+} y la recomendación cuenta para tu nivel.
 notice-rejected-title = Tu recomendación no ha sido aprobada
-notice-rejected-body = La revisión ha concluido que esta conversión no cumple los requisitos, así que { $amount } se han anulado. Responde a este correo si crees que es un error.
+notice-rejected-body = La revisión ha concluido que esta conversión no cumple los requisitos, así que { $count ->
+    [one] { $amount } se ha anulado
+   *[other] { $amount } se han anulado
+}. Responde a este correo si crees que es un error.
 notice-campaign-title = Ha empezado { $name }
 notice-campaign-body = Las recomendaciones que hagas hasta el { $day } cuentan para { $name }.
 notice-campaign-boost-body = Las recomendaciones que hagas hasta el { $day } cuentan para { $name }: { $boost }.

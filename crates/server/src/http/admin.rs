@@ -193,11 +193,17 @@ pub struct LoginForm {
     password: String,
 }
 
-pub async fn log_in(State(state): State<AppState>, jar: CookieJar, axum::Form(form): axum::Form<LoginForm>) -> Response {
+pub async fn log_in(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ip: super::landing::ClientIp,
+    axum::Form(form): axum::Form<LoginForm>,
+) -> Response {
     let refused = |message: &str| page(StatusCode::UNAUTHORIZED, LoginPage { error: Some(message), email: &form.email });
     let session = match accounts::log_in(
         &state.store,
         CreateSession { email: form.email.clone(), password: form.password.clone(), device_name: Some("admin console".into()) },
+        &accounts::AttemptFrom { secret: &state.ip_secret, client: ip.0 },
     )
     .await
     {

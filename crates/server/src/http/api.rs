@@ -31,13 +31,14 @@ pub async fn register(
 
 /// Signs a device in: returns its bearer token and code namespace.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", request_body = CreateSession,
-    responses((status = 201, body = SessionView), (status = 401, description = "wrong email or password", body = ErrorBody)))]
+    responses((status = 201, body = SessionView), (status = 401, description = "wrong email or password", body = ErrorBody),
+              (status = 429, description = "too many attempts: `rate_limited` (this address) or `account_locked` (wrong passwords for this email from here); see Retry-After", body = ErrorBody)))]
 pub async fn log_in(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<CreateSession>,
 ) -> Result<(StatusCode, Json<SessionView>), ApiError> {
-    let session = accounts::log_in(&state.store, req).await?;
+    let session = accounts::log_in(&state.store, req, &accounts::AttemptFrom { secret: &state.ip_secret, client: ip }).await?;
     super::extract::note_account_seen(&state, session.account.id).await;
     // The referrer's own network: fraud rules compare referees with it.
     if let Some(ip) = ip {

@@ -91,6 +91,18 @@ fn cross_site(headers: &HeaderMap) -> Option<Response> {
     (site == Some("cross-site")).then(|| (StatusCode::FORBIDDEN, "This form can only be sent from Bouquet's own pages.").into_response())
 }
 
+/// The Language choices: Bouquet's languages, the account's own marked; a language the
+/// account chose that Bouquet lacks (set through the API) is offered as it is, so saving
+/// the form does not quietly replace it.
+fn language_choices(chosen: Option<&str>) -> Vec<(String, String, bool)> {
+    let mut choices: Vec<(String, String, bool)> =
+        Tr::languages().into_iter().map(|(tag, name)| (tag.to_string(), name, chosen.is_some_and(|c| c == tag || c.starts_with(&format!("{tag}-"))))).collect();
+    if let Some(other) = chosen.filter(|_| !choices.iter().any(|c| c.2)) {
+        choices.push((other.to_string(), other.to_string(), true));
+    }
+    choices
+}
+
 /// The language of a page before sign-in: the browser's.
 fn language(headers: &HeaderMap) -> Tr {
     Tr::negotiate(accept_language(headers))
@@ -164,7 +176,7 @@ pub async fn use_link(State(state): State<AppState>, headers: HeaderMap, jar: Co
     if let Some(refused) = cross_site(&headers) {
         return refused;
     }
-    match couples::sign_in_with_link(&state.store, &token, chrono::Utc::now()).await {
+    match couples::sign_in_with_link(&state.store, &state.ip_secret, &token, chrono::Utc::now()).await {
         Ok(Some(session)) => signed_in(&state, jar, session.token),
         Ok(None) => {
             let tr = language(&headers);
@@ -181,7 +193,13 @@ pub struct LoginForm {
     password: String,
 }
 
-pub async fn log_in(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar, axum::Form(form): axum::Form<LoginForm>) -> Response {
+pub async fn log_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    ip: super::landing::ClientIp,
+    axum::Form(form): axum::Form<LoginForm>,
+) -> Response {
     if let Some(refused) = cross_site(&headers) {
         return refused;
     }
@@ -191,7 +209,8 @@ pub async fn log_in(State(state): State<AppState>, headers: HeaderMap, jar: Cook
         page(StatusCode::UNAUTHORIZED, LoginPage::new(&state, tr.clone(), Some(&message), &form.email, None))
     };
     let request = CreateSession { email: form.email.clone(), password: form.password.clone(), device_name: Some("couple's phone".into()) };
-    let session = match accounts::log_in(&state.store, request).await {
+    let from = accounts::AttemptFrom { secret: &state.ip_secret, client: ip.0 };
+    let session = match accounts::log_in(&state.store, request, &from).await {
         Ok(s) => s,
         Err(ApiError::Unauthorized(_)) => return refused("couple-wrong-password"),
         Err(ApiError::Locked { until }) => {
@@ -259,7 +278,7 @@ struct CouplePage {
     /// The language the couple chose ("" to follow the browser), and those to choose from.
     chosen_locale: String,
     /// (tag, the language's own name, chosen).
-    languages: Vec<(&'static str, String, bool)>,
+    languages: Vec<(String, String, bool)>,
     csrf: String,
     recommend: RecommendBox,
 }
@@ -453,10 +472,7 @@ async fn render_page(state: &AppState, tr: Tr, caller: &Caller, token: &str, sta
             choices: data.choices.iter().map(|c| EmailChoice { kind: c.kind.as_str(), label: tr.t(&format!("notify-{}", c.kind.as_str())), email: c.email }).collect(),
             saved: ask.saved,
             chosen_locale: caller.account.locale.clone().unwrap_or_default(),
-            languages: Tr::languages()
-                .into_iter()
-                .map(|(tag, name)| (tag, name, Tr::for_account(caller.account.locale.as_deref(), None).lang() == tag && caller.account.locale.is_some()))
-                .collect(),
+            languages: language_choices(caller.account.locale.as_deref()),
             csrf: csrf_token(state, token),
             recommend,
             tr,

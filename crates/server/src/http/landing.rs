@@ -105,8 +105,9 @@ fn unavailable(u: Unavailable, tr: Tr, typed: &str) -> Response {
     }
 }
 
-/// The visitor's IP address: the socket's peer, or the first X-Forwarded-For address
-/// when the server is configured to trust its proxy.
+/// The visitor's IP address: the socket's peer, or — when the server is configured to
+/// trust its proxy — the last `X-Forwarded-For` address, the one that proxy appended
+/// (what the client itself sent comes before it and is not believed).
 pub struct ClientIp(pub Option<IpAddr>);
 
 impl FromRequestParts<AppState> for ClientIp {
@@ -115,7 +116,7 @@ impl FromRequestParts<AppState> for ClientIp {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         if state.settings.trust_forwarded_for {
             let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-            if let Some(ip) = forwarded.and_then(|v| v.split(',').next()).and_then(|s| s.trim().parse().ok()) {
+            if let Some(ip) = forwarded.and_then(|v| v.rsplit(',').next()).and_then(|s| s.trim().parse().ok()) {
                 return Ok(Self(Some(ip)));
             }
         }

@@ -4,7 +4,8 @@
 //! a client gets `429 Too Many Requests` with `Retry-After`. Limits live in each server
 //! process: several processes behind a balancer each allow the limit.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -48,7 +49,10 @@ pub struct RateLimits {
     /// `/api/v1/events`, the platform's own calls: sized for a national platform's peak
     /// (1,000 a second, a burst of 2,000), not for people.
     pub events: Limit,
-    /// The unsubscribe link's page and its one-click `POST`.
+    /// The unsubscribe link's page and its one-click `POST` (RFC 8058). The `POST` comes
+    /// from mail providers' servers on their users' behalf — after a large send, many
+    /// recipients through a few addresses — so this is sized for a provider, not a person:
+    /// a refused unsubscribe is a complaint.
     pub unsubscribe: Limit,
 }
 
@@ -58,7 +62,7 @@ impl Default for RateLimits {
             landing: Limit { per_minute: 300, burst: 150 },
             sign_in: Limit { per_minute: 20, burst: 10 },
             events: Limit { per_minute: 60_000, burst: 2_000 },
-            unsubscribe: Limit { per_minute: 30, burst: 10 },
+            unsubscribe: Limit { per_minute: 1_200, burst: 600 },
         }
     }
 }
@@ -124,14 +128,34 @@ impl Limiters {
 }
 
 /// Addresses that have not been seen for a while are forgotten, so a flood of addresses
-/// cannot grow the limiter's memory for ever.
+/// cannot grow the limiter's memory for ever: at most every [`FORGET_EVERY_SECONDS`], when
+/// more than this many are held.
 const FORGET_ABOVE: usize = 100_000;
+const FORGET_EVERY_SECONDS: u64 = 10;
+
+/// Whom a limit counts: an IPv4 address, or an IPv6 address's /64 — one subscriber's
+/// network, where a client may take a new address for every request.
+fn client_key(ip: Option<IpAddr>) -> IpAddr {
+    // No peer address (a test calling the router directly): one shared key.
+    match ip.map(|ip| ip.to_canonical()) {
+        Some(IpAddr::V6(v6)) => {
+            let [a, b, c, d, ..] = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+        }
+        Some(v4) => v4,
+        None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    }
+}
 
 async fn check(limiter: &DefaultKeyedRateLimiter<IpAddr>, ip: ClientIp, request: Request, next: Next) -> Response {
-    // No peer address (a test calling the router directly): one shared key.
-    let key = ip.0.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let key = client_key(ip.0);
     if limiter.len() > FORGET_ABOVE {
-        limiter.retain_recent();
+        static LAST_FORGOT: AtomicU64 = AtomicU64::new(0);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let last = LAST_FORGOT.load(Ordering::Relaxed);
+        if now >= last + FORGET_EVERY_SECONDS && LAST_FORGOT.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+            limiter.retain_recent();
+        }
     }
     match limiter.check_key(&key) {
         Ok(()) => next.run(request).await,
@@ -178,6 +202,18 @@ pub async fn unsubscribe(State(state): State<AppState>, ip: ClientIp, request: R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_its_network() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let elsewhere: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_key(Some(a)), client_key(Some(b)));
+        assert_ne!(client_key(Some(a)), client_key(Some(elsewhere)));
+        let v4: IpAddr = "203.0.113.7".parse().unwrap();
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        assert_eq!((client_key(Some(v4)), client_key(Some(mapped))), (v4, v4));
+    }
 
     #[test]
     fn limits_change_by_group_and_refuse_nonsense() {

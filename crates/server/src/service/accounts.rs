@@ -6,7 +6,7 @@ use std::sync::{Arc, LazyLock};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use bouquet_core::account::{FAILURES_FORGOTTEN_AFTER_MINUTES, FailurePenalty, failure_penalty, normalize_email};
+use bouquet_core::account::{FAILURES_FORGOTTEN_AFTER_MINUTES, FailurePenalty, LOCK_AFTER_FAILURES, LOCK_MINUTES, failure_penalty, normalize_email};
 use bouquet_core::api::{AccountView, CreateSession, RegisterAccount, SessionView};
 use bouquet_core::AccountKind;
 use chrono::Utc;
@@ -98,43 +98,73 @@ pub async fn create_admin(store: &Arc<dyn Store>, email: &str, password: String)
     Ok(store.create_account(account).await?)
 }
 
-/// Signs in with a password. Wrong passwords in a row slow the answer and then lock the
-/// account for a while (`bouquet_core::account::failure_penalty`); while it is locked even
-/// the right password is refused, with the time it opens — an emailed sign-in link opens
-/// it sooner.
-pub async fn log_in(store: &Arc<dyn Store>, req: CreateSession) -> Result<SessionView, ApiError> {
+/// Where a password attempt comes from, for counting wrong passwords: the deployment's
+/// secret that keys the hashes, and the client's address.
+pub struct AttemptFrom<'a> {
+    pub secret: &'a str,
+    pub client: Option<std::net::IpAddr>,
+}
+
+impl AttemptFrom<'_> {
+    fn client_hash(&self) -> String {
+        self.client.map_or_else(|| "unknown".to_string(), |ip| crate::service::visitors::hash_ip(self.secret, ip))
+    }
+}
+
+/// An email as the wrong-password count knows it: keyed, so the table holds no address.
+pub fn email_key(secret: &str, email: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(b"sign-in email:");
+    mac.update(email.as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..16])
+}
+
+/// Signs in with a password. Attempts without success for one email from one client
+/// count in a row (`bouquet_core::account::failure_penalty`): the third and fourth wrong
+/// answers are held back, the fifth locks that email's sign-in from that client for a
+/// while — even the right password waits, and an emailed sign-in link lifts it. Counted
+/// before the password is checked, so guesses sent at once cannot slip past the count;
+/// counted whether or not the email has an account, so the answers tell nobody which
+/// emails are registered; per client, so nobody can lock an account holder out from
+/// elsewhere.
+pub async fn log_in(store: &Arc<dyn Store>, req: CreateSession, from: &AttemptFrom<'_>) -> Result<SessionView, ApiError> {
     const WRONG: ApiError = ApiError::Unauthorized("wrong email or password");
     let now = Utc::now();
     let email = normalize_email(&req.email).ok_or(WRONG)?;
-    let found = store.account_by_email(&email).await?;
-    if let Some((account, _)) = &found
-        && let Some(until) = store.sign_in_locked_until(account.id).await?.filter(|until| *until > now)
-    {
+    let (email_hash, client_hash) = (email_key(from.secret, &email), from.client_hash());
+    let forget_before = now - chrono::Duration::minutes(FAILURES_FORGOTTEN_AFTER_MINUTES);
+    let (attempt, locked) = store.begin_sign_in(&email_hash, &client_hash, now, forget_before).await?;
+    if let Some(until) = locked.filter(|until| *until > now) {
         return Err(ApiError::Locked { until });
     }
+    let lock = |until| async move {
+        store.lock_sign_in(&email_hash, &client_hash, until).await?;
+        tracing::warn!("sign-in locked after wrong passwords");
+        Err::<SessionView, ApiError>(ApiError::Locked { until })
+    };
+    if attempt > LOCK_AFTER_FAILURES {
+        // Guesses sent together: the ones past the limit are not even checked.
+        return lock(now + chrono::Duration::minutes(LOCK_MINUTES)).await;
+    }
+    let found = store.account_by_email(&email).await?;
     // Verify against a dummy hash when there is no account, so timing does not reveal
     // which emails are registered.
     let hash = found.as_ref().map(|(_, h)| h.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
-    if !verify_password(req.password, hash).await? {
-        if let Some((account, _)) = &found {
-            let forget_before = now - chrono::Duration::minutes(FAILURES_FORGOTTEN_AFTER_MINUTES);
-            let in_a_row = store.record_sign_in_failure(account.id, now, forget_before).await?;
-            match failure_penalty(in_a_row) {
-                FailurePenalty::None => {}
-                FailurePenalty::SlowDown { seconds } => tokio::time::sleep(std::time::Duration::from_secs(seconds)).await,
-                FailurePenalty::Lock { minutes } => {
-                    let until = now + chrono::Duration::minutes(minutes);
-                    store.lock_sign_in(account.id, until).await?;
-                    tracing::warn!(account = %account.id, "an account was locked after wrong passwords");
-                    return Err(ApiError::Locked { until });
-                }
-            }
-        }
-        return Err(WRONG);
+    if verify_password(req.password, hash).await?
+        && let Some((account, _)) = found
+    {
+        store.clear_sign_in_failures(&email_key(from.secret, &email), Some(&from.client_hash())).await?;
+        return open_session(store, account, req.device_name).await;
     }
-    let (account, _) = found.ok_or(WRONG)?;
-    store.clear_sign_in_failures(account.id).await?;
-    open_session(store, account, req.device_name).await
+    match failure_penalty(attempt) {
+        FailurePenalty::None => Err(WRONG),
+        FailurePenalty::SlowDown { seconds } => {
+            tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
+            Err(WRONG)
+        }
+        FailurePenalty::Lock { minutes } => lock(now + chrono::Duration::minutes(minutes)).await,
+    }
 }
 
 /// A new session (a device token) for an account already proven: by its password, or by

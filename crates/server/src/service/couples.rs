@@ -66,12 +66,13 @@ async fn send_link(store: &Arc<dyn Store>, settings: &Settings, address: &str, a
     email::send_now(&settings.email, message).await
 }
 
-/// Signs in with an emailed link (once, before it expires): a new session.
-pub async fn sign_in_with_link(store: &Arc<dyn Store>, token: &str, now: DateTime<Utc>) -> Result<Option<SessionView>, ApiError> {
+/// Signs in with an emailed link (once, before it expires): a new session. `secret` keys
+/// the wrong-password counts this lifts.
+pub async fn sign_in_with_link(store: &Arc<dyn Store>, secret: &str, token: &str, now: DateTime<Utc>) -> Result<Option<SessionView>, ApiError> {
     let Some(account_id) = store.use_sign_in_link(&accounts::sign_in_token_hash(token), now).await? else { return Ok(None) };
     let Some(account) = store.account(account_id).await? else { return Ok(None) };
-    // Holding the mailbox proves the account: a lock from wrong passwords is lifted.
-    store.clear_sign_in_failures(account.id).await?;
+    // Holding the mailbox proves the account: locks from wrong passwords are lifted.
+    store.clear_sign_in_failures(&accounts::email_key(secret, &account.email), None).await?;
     Ok(Some(accounts::open_session(store, account, Some("couple's phone (email link)".into())).await?))
 }
 

@@ -1,7 +1,8 @@
-//! What an account is told when something happens to its referrals, in the account's own
-//! language (docs/notifications.md, docs/couples.md): the words live in `notices.ftl`; the
-//! text is written once, when the notification is made, in the language the account chose
-//! then (English when it chose none: a notification has no browser to ask).
+//! What an account is told when something happens to its referrals, in its reader's
+//! language (docs/notifications.md, docs/couples.md): the words live in `notices.ftl`. A
+//! notification keeps what happened (`Notice`) and is told again whenever it is read —
+//! in the app or on the couple's page in the reader's language, by email in the account's
+//! chosen one (English when it chose none: an email has no browser to ask).
 
 use bouquet_core::Money;
 use bouquet_core::money::CREDITS;
@@ -34,6 +35,11 @@ pub fn shown(tr: &Tr, stored: StoredNotification) -> NotificationView {
         }
         None => stored.view,
     }
+}
+
+/// How many, for a message's plural: the amount in whole units (1 credit, 2.5 credits).
+fn count(m: &Money) -> fluent_templates::fluent_bundle::FluentValue<'static> {
+    (m.amount_minor as f64 / 100.0).into()
 }
 
 /// An amount as people read it: credits by name, money with its currency.
@@ -84,7 +90,7 @@ fn reward_earned(tr: &Tr, m: &Money, reason: &str, eligible_at: Option<DateTime<
 fn reward_eligible(tr: &Tr, m: &Money, reason: &str, expires_at: Option<DateTime<Utc>>) -> Message {
     Message {
         kind: NotificationKind::RewardEligible,
-        title: tr.t_with("notice-eligible-title", &[("amount", amount(tr, m).into())]),
+        title: tr.t_with("notice-eligible-title", &[("amount", amount(tr, m).into()), ("count", count(m))]),
         body: sentences(
             tr.t_with("notice-eligible-body", &[("reason", reason.to_string().into())]),
             expires_at.map(|at| tr.t_with("notice-eligible-until", &[("day", tr.date(at).into())])),
@@ -106,13 +112,13 @@ fn referral_held(tr: &Tr, m: &Money) -> Message {
     Message {
         kind: NotificationKind::ReferralHeld,
         title: tr.t("notice-held-title"),
-        body: tr.t_with("notice-held-body", &[("amount", amount(tr, m).into())]),
+        body: tr.t_with("notice-held-body", &[("amount", amount(tr, m).into()), ("count", count(m))]),
     }
 }
 
 fn review_decided(tr: &Tr, approved: bool, m: &Money) -> Message {
     let (title, body) = if approved { ("notice-approved-title", "notice-approved-body") } else { ("notice-rejected-title", "notice-rejected-body") };
-    Message { kind: NotificationKind::ReviewDecided, title: tr.t(title), body: tr.t_with(body, &[("amount", amount(tr, m).into())]) }
+    Message { kind: NotificationKind::ReviewDecided, title: tr.t(title), body: tr.t_with(body, &[("amount", amount(tr, m).into()), ("count", count(m))]) }
 }
 
 fn campaign_started(tr: &Tr, name: &str, multiplier_bp: u32, bonus: Option<&Money>, ends: NaiveDate) -> Message {
@@ -185,6 +191,11 @@ mod tests {
         assert_eq!(m.title, "Your referral was not approved");
         assert!(m.body.contains("so 10 credits was voided"), "{}", m.body);
         assert_eq!(referral_held(&spanish(), &Money::credits(100)).title, "Estamos revisando una recomendación");
+        // Spanish agrees with the amount: one credit is "listo", "vuelve", "se ha anulado".
+        assert_eq!(reward_eligible(&spanish(), &Money::credits(100), "r", None).title, "1 crédito listo para canjear");
+        assert!(review_decided(&spanish(), true, &Money::credits(100)).body.contains("1 crédito vuelve a ser tuyo"));
+        assert!(review_decided(&spanish(), false, &Money::credits(100)).body.contains("1 crédito se ha anulado"));
+        assert!(review_decided(&spanish(), false, &Money::credits(300)).body.contains("3 créditos se han anulado"));
     }
 
     #[test]

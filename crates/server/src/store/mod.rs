@@ -219,14 +219,15 @@ pub trait Store: EmailStore + WebhookStore + NotificationStore + SignInLinkStore
     async fn account(&self, id: Uuid) -> StoreResult<Option<AccountView>>;
     /// The account's language (BCP 47), or none to follow the browser.
     async fn set_locale(&self, account_id: Uuid, locale: Option<&str>) -> StoreResult<()>;
-    /// Until when the account is locked after wrong passwords, if it ever was.
-    async fn sign_in_locked_until(&self, account_id: Uuid) -> StoreResult<Option<DateTime<Utc>>>;
-    /// Counts a wrong password; how many came in a row, this one included. The count
-    /// starts again after a lock has passed or when the last one is older than `forget_before`.
-    async fn record_sign_in_failure(&self, account_id: Uuid, at: DateTime<Utc>, forget_before: DateTime<Utc>) -> StoreResult<i64>;
-    async fn lock_sign_in(&self, account_id: Uuid, until: DateTime<Utc>) -> StoreResult<()>;
-    /// A right password or a used sign-in link: the count and any lock are gone.
-    async fn clear_sign_in_failures(&self, account_id: Uuid) -> StoreResult<()>;
+    /// Counts a password attempt for an email from a client (both keyed hashes), before it
+    /// is checked, so attempts in flight at once each get their own number: how many came
+    /// in a row without success, this one included, and the lock if one holds. The count
+    /// starts again once a lock has passed or when the last attempt is older than
+    /// `forget_before`.
+    async fn begin_sign_in(&self, email_hash: &str, client_hash: &str, at: DateTime<Utc>, forget_before: DateTime<Utc>) -> StoreResult<(i64, Option<DateTime<Utc>>)>;
+    async fn lock_sign_in(&self, email_hash: &str, client_hash: &str, until: DateTime<Utc>) -> StoreResult<()>;
+    /// A right password (that client's count) or a used sign-in link (every client's).
+    async fn clear_sign_in_failures(&self, email_hash: &str, client_hash: Option<&str>) -> StoreResult<()>;
     /// Registers a device with its token hash and allocates it a fresh, unique code
     /// namespace.
     async fn create_device(&self, account_id: Uuid, name: Option<&str>, token_hash: &str) -> StoreResult<(Uuid, CodeNamespace)>;

@@ -193,41 +193,37 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn sign_in_locked_until(&self, account_id: Uuid) -> StoreResult<Option<DateTime<Utc>>> {
-        let row = self.pool.fetch_optional("SELECT locked_until FROM sign_in_failures WHERE account_id = $1", &args![account_id]).await?;
-        Ok(match row {
-            Some(row) => row.opt_time("locked_until")?,
-            None => None,
-        })
-    }
-
-    async fn record_sign_in_failure(&self, account_id: Uuid, at: DateTime<Utc>, forget_before: DateTime<Utc>) -> StoreResult<i64> {
+    async fn begin_sign_in(&self, email_hash: &str, client_hash: &str, at: DateTime<Utc>, forget_before: DateTime<Utc>) -> StoreResult<(i64, Option<DateTime<Utc>>)> {
         let mut tx = self.pool.begin_write().await?;
         let row = tx
             .fetch_one(
-                "INSERT INTO sign_in_failures (account_id, failures, last_failed_at) VALUES ($1, 1, $2)
-                 ON CONFLICT (account_id) DO UPDATE SET
-                     failures = CASE WHEN sign_in_failures.last_failed_at < $3
-                                       OR (sign_in_failures.locked_until IS NOT NULL AND sign_in_failures.locked_until <= $2)
+                "INSERT INTO sign_in_failures (email_hash, client_hash, failures, last_failed_at) VALUES ($1, $2, 1, $3)
+                 ON CONFLICT (email_hash, client_hash) DO UPDATE SET
+                     failures = CASE WHEN sign_in_failures.last_failed_at < $4
+                                       OR (sign_in_failures.locked_until IS NOT NULL AND sign_in_failures.locked_until <= $3)
                                      THEN 1 ELSE sign_in_failures.failures + 1 END,
-                     locked_until = CASE WHEN sign_in_failures.locked_until <= $2 THEN NULL ELSE sign_in_failures.locked_until END,
-                     last_failed_at = $2
-                 RETURNING failures",
-                &args![account_id, at, forget_before],
+                     locked_until = CASE WHEN sign_in_failures.locked_until <= $3 THEN NULL ELSE sign_in_failures.locked_until END,
+                     last_failed_at = $3
+                 RETURNING failures, locked_until",
+                &args![email_hash, client_hash, at, forget_before],
             )
             .await?;
-        let failures = row.int("failures")?;
+        let answer = (row.int("failures")?, row.opt_time("locked_until")?);
         tx.commit().await?;
-        Ok(failures)
+        Ok(answer)
     }
 
-    async fn lock_sign_in(&self, account_id: Uuid, until: DateTime<Utc>) -> StoreResult<()> {
-        self.pool.execute("UPDATE sign_in_failures SET locked_until = $2 WHERE account_id = $1", &args![account_id, until]).await?;
+    async fn lock_sign_in(&self, email_hash: &str, client_hash: &str, until: DateTime<Utc>) -> StoreResult<()> {
+        self.pool
+            .execute("UPDATE sign_in_failures SET locked_until = $3 WHERE email_hash = $1 AND client_hash = $2", &args![email_hash, client_hash, until])
+            .await?;
         Ok(())
     }
 
-    async fn clear_sign_in_failures(&self, account_id: Uuid) -> StoreResult<()> {
-        self.pool.execute("DELETE FROM sign_in_failures WHERE account_id = $1", &args![account_id]).await?;
+    async fn clear_sign_in_failures(&self, email_hash: &str, client_hash: Option<&str>) -> StoreResult<()> {
+        self.pool
+            .execute("DELETE FROM sign_in_failures WHERE email_hash = $1 AND ($2 IS NULL OR client_hash = $2)", &args![email_hash, client_hash])
+            .await?;
         Ok(())
     }
 
