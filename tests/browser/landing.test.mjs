@@ -76,6 +76,13 @@ test("a couple scans the QR code, leaves their details, and the conversion is at
 
   const response = await page.goto(referral.qr_link);
   assert.equal(response.status(), 200);
+  // No script may run on the page, it cannot be framed, and its form may only go here (and
+  // on to the platform's sign-up page).
+  const headers = response.headers();
+  assert.match(headers["content-security-policy"], /^default-src 'none';.*form-action 'self'/);
+  assert.doesNotMatch(headers["content-security-policy"], /script-src/);
+  assert.equal(headers["x-frame-options"], "DENY");
+  assert.equal(headers["x-content-type-options"], "nosniff");
   assert.match(await page.locator("h1").innerText(), /Golden Hour Studio invited you/);
   assert.match(await page.locator(".offer").innerText(), /£100 off your engagement shoot/);
   assert.match(await page.locator(".note").innerText(), /Harrogate wedding fair/);
@@ -123,7 +130,8 @@ test("a couple scans the QR code, leaves their details, and the conversion is at
   await es.goto(`${server.url}/welcome`);
   assert.equal(await es.locator("html").getAttribute("lang"), "es");
   assert.equal(await es.locator("h1").innerText(), "¡Gracias, ya estás dentro!");
-  await es.goto(`${server.url}/api/v1/unsubscribe/${"x".repeat(43)}`);
+  const unsubscribe = await es.goto(`${server.url}/api/v1/unsubscribe/${"x".repeat(43)}`);
+  assert.match(unsubscribe.headers()["content-security-policy"], /^default-src 'none';/);
   assert.equal(await es.locator("h1").innerText(), "Este enlace no es válido");
   await spanish.close();
 

@@ -29,11 +29,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
+use axum::http::{HeaderName, HeaderValue, Request, header};
 use axum::middleware;
 use axum::routing::{delete, get, patch, post, put};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -229,6 +230,12 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/fraud/{id}", get(admin_fraud::show))
         .route("/admin/fraud/{id}/decision", post(admin_fraud::decide))
         .fallback(landing::not_found)
+        // Security headers for every response that has not set its own: no framing, no
+        // sniffing, no referrer, and the pages' Content Security Policy.
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, page_csp(&state.settings)))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
         .layer(CompressionLayer::new())
@@ -247,6 +254,24 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+/// The scheme, host and port of a URL: "https://wedsync.example".
+fn origin(url: &str) -> Option<&str> {
+    let after_scheme = url.find("://")? + 3;
+    Some(url[after_scheme..].find('/').map_or(url, |path| &url[..after_scheme + path]))
+}
+
+/// The Content Security Policy of every page that does not set its own (the admin console
+/// and the couples' pages set stricter ones): no script at all for the pages rendered here
+/// (the landing, welcome, unsubscribe and not-found pages), whose only form posts here and
+/// is then sent on to the platform's sign-up page — so that origin may receive a form too.
+fn page_csp(settings: &Settings) -> HeaderValue {
+    let signup = origin(&settings.signup_url).filter(|o| !o.contains([' ', ';', '\'', ','])).unwrap_or("");
+    let csp = format!("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self' {signup}; frame-ancestors 'none'; base-uri 'none'");
+    HeaderValue::from_str(&csp).unwrap_or_else(|_| {
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    })
 }
 
 /// Serves on `listener` until `shutdown` resolves, then finishes in-flight requests.
@@ -281,4 +306,15 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod origin_tests {
+    #[test]
+    fn an_origin_is_scheme_host_and_port() {
+        assert_eq!(super::origin("https://wedsync.example/signup?x=1"), Some("https://wedsync.example"));
+        assert_eq!(super::origin("http://127.0.0.1:8080/welcome"), Some("http://127.0.0.1:8080"));
+        assert_eq!(super::origin("https://wedsync.example"), Some("https://wedsync.example"));
+        assert_eq!(super::origin("not a url"), None);
+    }
 }
