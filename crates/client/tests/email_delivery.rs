@@ -32,16 +32,14 @@ fn recipient(message: &Value) -> String {
 
 /// A server whose mail goes to `relay`, with the tests' short pacing and retry waits.
 async fn server_sending_to(db: &TestDb, relay: &Relay) -> TestServer {
-    let port = relay.port;
-    TestServer::start_with(db, move |s| {
-        s.email.relay = Some(SmtpRelay { host: "127.0.0.1".into(), port, tls: SmtpTls::None, credentials: None });
-        s.email.pacing.pause_seconds = PAUSE_SECONDS;
-        s.email.tick = StdDuration::from_millis(100);
-        s.email.first_retry = chrono::Duration::seconds(1);
-        s.email.lease = chrono::Duration::seconds(3);
-        s.email.timeout = StdDuration::from_secs(20);
-    })
-    .await
+    relay
+        .server(db, |s| {
+            s.email.pacing.pause_seconds = PAUSE_SECONDS;
+            s.email.first_retry = chrono::Duration::seconds(1);
+            s.email.lease = chrono::Duration::seconds(3);
+            s.email.timeout = StdDuration::from_secs(20);
+        })
+        .await
 }
 
 async fn signed_in_supplier(server: &TestServer, email: &str) -> Device {

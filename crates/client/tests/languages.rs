@@ -6,29 +6,16 @@
 
 mod sync_support;
 
-use std::time::Duration as StdDuration;
-
 use bouquet_client::store::contacts::ContactInput;
 use bouquet_core::api::{AccountView, SessionView};
 use bouquet_core::notifications::NotificationView;
 use bouquet_core::template::DEFAULT_TEMPLATE;
-use bouquet_server::config::{SmtpRelay, SmtpTls};
 use bouquet_server::on_both_backends;
 use bouquet_server::testing::{TestDb, TestServer};
 use chrono::Utc;
 use serde_json::{Value, json};
 use sync_support::relay::Relay;
 use sync_support::{Device, PASSWORD, Purchase, platform_converts, supplier};
-
-async fn server_sending_to(db: &TestDb, relay: &Relay) -> TestServer {
-    let port = relay.port;
-    TestServer::start_with(db, move |s| {
-        s.email.relay = Some(SmtpRelay { host: "127.0.0.1".into(), port, tls: SmtpTls::None, credentials: None });
-        s.email.tick = StdDuration::from_millis(100);
-        s.email.pacing.pause_seconds = 1;
-    })
-    .await
-}
 
 fn http() -> reqwest::Client {
     reqwest::Client::new()
@@ -59,7 +46,7 @@ fn subject(message: &Value) -> &str {
 
 async fn a_spanish_couple_is_told_in_spanish(db: &TestDb) {
     let relay = Relay::start();
-    let server = server_sending_to(db, &relay).await;
+    let server = relay.server(db, |s| s.email.pacing.pause_seconds = 1).await;
     // A language tag, or nothing: anything else is refused and changes nothing.
     let resp = http()
         .post(format!("{}/api/v1/accounts", server.url))
@@ -129,7 +116,7 @@ async fn a_spanish_couple_is_told_in_spanish(db: &TestDb) {
 
 async fn an_invitation_is_in_its_readers_language_else_the_suppliers(db: &TestDb) {
     let relay = Relay::start();
-    let server = server_sending_to(db, &relay).await;
+    let server = relay.server(db, |s| s.email.pacing.pause_seconds = 1).await;
     supplier(&server, "studio@example.com").await;
     let device = Device::signed_in(&server, "studio@example.com").await;
     // The studio writes in Spanish; one couple it invites already reads Bouquet in English.

@@ -13,22 +13,12 @@ use bouquet_client::{ServerClient, sync};
 use bouquet_core::ReferralMethod;
 use bouquet_core::api::SessionView;
 use bouquet_core::notifications::{NotificationKind, NotificationView};
-use bouquet_server::config::{SmtpRelay, SmtpTls};
 use bouquet_server::on_both_backends;
 use bouquet_server::testing::{TestDb, TestServer};
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use sync_support::relay::Relay;
 use sync_support::{Device, PASSWORD, Purchase, platform_converts, supplier};
-
-async fn server_sending_to(db: &TestDb, relay: &Relay) -> TestServer {
-    let port = relay.port;
-    TestServer::start_with(db, move |s| {
-        s.email.relay = Some(SmtpRelay { host: "127.0.0.1".into(), port, tls: SmtpTls::None, credentials: None });
-        s.email.tick = StdDuration::from_millis(100);
-    })
-    .await
-}
 
 fn subject(message: &Value) -> &str {
     message["headers"]["Subject"].as_str().unwrap()
@@ -40,7 +30,7 @@ fn kinds(list: &[NotificationView]) -> Vec<NotificationKind> {
 
 async fn a_supplier_hears_in_the_app_and_by_email_as_they_chose(db: &TestDb) {
     let relay = Relay::start();
-    let server = server_sending_to(db, &relay).await;
+    let server = relay.server(db, |_| {}).await;
     supplier(&server, "studio@example.com").await;
     let device = Device::signed_in(&server, "studio@example.com").await;
     let code = device.store.create_code(CodeInput { method: ReferralMethod::Link, ..Default::default() }).unwrap();
@@ -130,7 +120,7 @@ async fn operator(server: &TestServer) -> String {
 
 async fn a_campaign_start_is_told_once_to_the_accounts_it_admits(db: &TestDb) {
     let relay = Relay::start();
-    let server = server_sending_to(db, &relay).await;
+    let server = relay.server(db, |_| {}).await;
     supplier(&server, "studio@example.com").await; // a photographer
     let florist = json!({"kind": "supplier", "email": "flo@example.com", "password": PASSWORD, "business_name": "Petal & Stem", "vendor_type": "florist"});
     let resp = reqwest::Client::new().post(format!("{}/api/v1/accounts", server.url)).json(&florist).send().await.unwrap();

@@ -8,21 +8,11 @@ mod sync_support;
 use std::time::Duration as StdDuration;
 
 use bouquet_core::api::SessionView;
-use bouquet_server::config::{SmtpRelay, SmtpTls};
 use bouquet_server::on_both_backends;
 use bouquet_server::testing::{TestDb, TestServer};
 use serde_json::{Value, json};
 use sync_support::relay::Relay;
 use sync_support::{PASSWORD, supplier};
-
-async fn server_sending_to(db: &TestDb, relay: &Relay) -> TestServer {
-    let port = relay.port;
-    TestServer::start_with(db, move |s| {
-        s.email.relay = Some(SmtpRelay { host: "127.0.0.1".into(), port, tls: SmtpTls::None, credentials: None });
-        s.email.tick = StdDuration::from_millis(100);
-    })
-    .await
-}
 
 async fn session(server: &TestServer, email: &str) -> SessionView {
     let resp = reqwest::Client::new().post(format!("{}/api/v1/sessions", server.url)).json(&json!({"email": email, "password": PASSWORD})).send().await.unwrap();
@@ -42,7 +32,7 @@ fn to(message: &Value) -> &str {
 
 async fn a_friend_who_unsubscribes_gets_no_more_recommendations(db: &TestDb) {
     let relay = Relay::start();
-    let server = server_sending_to(db, &relay).await;
+    let server = relay.server(db, |_| {}).await;
     supplier(&server, "studio@example.com").await;
     let studio = session(&server, "studio@example.com").await.account.id;
     let body = json!({"kind": "couple", "email": "amy.ben@example.com", "password": PASSWORD, "couple_names": "Amy y Ben", "locale": "es"});

@@ -60,6 +60,12 @@ impl Tr {
         Self { lang, format }
     }
 
+    /// For a request: the account's own language (when one is signed in), else the
+    /// request's `Accept-Language`, else English.
+    pub fn for_request(locale: Option<&str>, headers: &axum::http::HeaderMap) -> Self {
+        Self::for_account(locale, headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+    }
+
     /// The languages the pages can be read in: (tag, the language's own name).
     pub fn languages() -> Vec<(&'static str, String)> {
         SUPPORTED.iter().map(|(l, _)| (*l, LOCALES.lookup(&l.parse().expect("a valid language tag"), "language-name"))).collect()

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration as StdDuration, Instant};
 
+use bouquet_server::config::{Settings, SmtpRelay, SmtpTls};
+use bouquet_server::testing::{TestDb, TestServer};
 use serde_json::Value;
 
 const RELAY_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/smtp/relay.py");
@@ -38,12 +40,24 @@ impl Relay {
         Relay { child, dir, port }
     }
 
-    /// Everything accepted so far, in arrival order.
+    /// A server whose mail goes to this relay, looking for mail to send every 100 ms, with
+    /// whatever else the test changes in `tweak`.
+    pub async fn server(&self, db: &TestDb, tweak: impl FnOnce(&mut Settings)) -> TestServer {
+        let port = self.port;
+        TestServer::start_with(db, move |s| {
+            s.email.relay = Some(SmtpRelay { host: "127.0.0.1".into(), port, tls: SmtpTls::None, credentials: None });
+            s.email.tick = StdDuration::from_millis(100);
+            tweak(s);
+        })
+        .await
+    }
+
     /// How many times a recipient was refused for good (550).
     pub fn refusals(&self) -> usize {
         std::fs::read_to_string(self.dir.path().join("refused.txt")).map_or(0, |t| t.lines().count())
     }
 
+    /// Everything accepted so far, in arrival order.
     pub fn received(&self) -> Vec<Value> {
         let mut files: Vec<PathBuf> =
             std::fs::read_dir(self.dir.path()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();

@@ -105,16 +105,12 @@ fn language_choices(chosen: Option<&str>) -> Vec<(String, String, bool)> {
 
 /// The language of a page before sign-in: the browser's.
 fn language(headers: &HeaderMap) -> Tr {
-    Tr::negotiate(accept_language(headers))
-}
-
-fn accept_language(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())
+    Tr::for_request(None, headers)
 }
 
 /// The signed-in couple's language: the one they chose, else their browser's.
 fn their_language(caller: &Caller, headers: &HeaderMap) -> Tr {
-    Tr::for_account(caller.account.locale.as_deref(), accept_language(headers))
+    Tr::for_request(caller.account.locale.as_deref(), headers)
 }
 
 pub async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -149,7 +145,7 @@ pub async fn ask_for_link(State(state): State<AppState>, headers: HeaderMap, axu
         let message = tr.t("couple-links-unavailable");
         return page(StatusCode::SERVICE_UNAVAILABLE, LoginPage::new(&state, tr, Some(&message), &form.email, None));
     }
-    let asked_in = accept_language(&headers).map(str::to_string);
+    let asked_in = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map(str::to_string);
     match couples::email_sign_in_link(&state.store, &state.settings, &form.email, asked_in, chrono::Utc::now()).await {
         Ok(()) => page(StatusCode::OK, LoginPage::new(&state, tr, None, &form.email, Some(&form.email))),
         Err(ApiError::Invalid { .. }) => {
@@ -504,14 +500,11 @@ pub struct RecommendForm {
 /// Sends a recommendation to the friends in the form; a mistake shows the page again with
 /// what was typed and what is wrong.
 pub async fn recommend(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar, axum::Form(form): axum::Form<RecommendForm>) -> Response {
-    let (caller, token) = match couple(&state, &jar).await {
+    let (caller, token) = match posting_couple(&state, &jar, &form.csrf).await {
         Ok(found) => found,
-        Err(elsewhere) => return elsewhere,
+        Err(refused) => return refused,
     };
     let tr = their_language(&caller, &headers);
-    if !csrf_matches(&state, &token, &form.csrf) {
-        return (StatusCode::FORBIDDEN, "The form expired; reload the page and try again.").into_response();
-    }
     let friends = vec![form.friend1, form.friend2, form.friend3];
     let again = |error: String| PageAsk {
         name: form.q.clone(),
@@ -541,6 +534,16 @@ fn csrf_matches(state: &AppState, token: &str, sent: &str) -> bool {
     super::admin::csrf_ok_for(state, "couple", token, sent)
 }
 
+/// The signed-in couple behind a form, and their session token, when the form carries
+/// their CSRF token; else the sign-in page or a refusal.
+async fn posting_couple(state: &AppState, jar: &CookieJar, csrf: &str) -> Result<(Caller, String), Response> {
+    let (caller, token) = couple(state, jar).await?;
+    if !csrf_matches(state, &token, csrf) {
+        return Err((StatusCode::FORBIDDEN, "The form expired; reload the page and try again.").into_response());
+    }
+    Ok((caller, token))
+}
+
 /// Saves which kinds of notification come by email: a checkbox per kind (an unchecked
 /// box is not sent, so every kind not in the form is off).
 pub async fn save_emails(
@@ -548,13 +551,10 @@ pub async fn save_emails(
     jar: CookieJar,
     axum::Form(form): axum::Form<std::collections::HashMap<String, String>>,
 ) -> Response {
-    let (caller, token) = match couple(&state, &jar).await {
+    let (caller, _) = match posting_couple(&state, &jar, form.get("csrf").map_or("", String::as_str)).await {
         Ok(found) => found,
-        Err(elsewhere) => return elsewhere,
+        Err(refused) => return refused,
     };
-    if !csrf_matches(&state, &token, form.get("csrf").map_or("", String::as_str)) {
-        return (StatusCode::FORBIDDEN, "The form expired; reload the page and try again.").into_response();
-    }
     let now = chrono::Utc::now();
     let choices: Vec<NotificationPreference> = NotificationKind::ALL
         .into_iter()
@@ -575,13 +575,10 @@ pub struct LanguageForm {
 
 /// The language of the couple's pages and emails; empty follows the browser.
 pub async fn save_language(State(state): State<AppState>, jar: CookieJar, axum::Form(form): axum::Form<LanguageForm>) -> Response {
-    let (caller, token) = match couple(&state, &jar).await {
+    let (caller, _) = match posting_couple(&state, &jar, &form.csrf).await {
         Ok(found) => found,
-        Err(elsewhere) => return elsewhere,
+        Err(refused) => return refused,
     };
-    if !csrf_matches(&state, &token, &form.csrf) {
-        return (StatusCode::FORBIDDEN, "The form expired; reload the page and try again.").into_response();
-    }
     match accounts::set_locale(&state.store, &caller.account, Some(form.locale)).await {
         Ok(_) => Redirect::to("/couple#language").into_response(),
         Err(e) => e.into_response(),
@@ -594,13 +591,10 @@ pub struct CsrfForm {
 }
 
 pub async fn log_out(State(state): State<AppState>, jar: CookieJar, axum::Form(form): axum::Form<CsrfForm>) -> Response {
-    let (caller, token) = match couple(&state, &jar).await {
+    let (caller, _) = match posting_couple(&state, &jar, &form.csrf).await {
         Ok(found) => found,
-        Err(elsewhere) => return elsewhere,
+        Err(refused) => return refused,
     };
-    if !csrf_matches(&state, &token, &form.csrf) {
-        return (StatusCode::FORBIDDEN, "The form expired; reload the page and try again.").into_response();
-    }
     // Signed out means the token is dead, not only forgotten by this browser.
     if let Err(e) = state.store.revoke_device(caller.device_id, chrono::Utc::now()).await {
         return ApiError::from(e).into_response();

@@ -58,7 +58,7 @@ fn unknown(tr: Tr) -> Response {
 }
 
 fn language(headers: &HeaderMap) -> Tr {
-    Tr::negotiate(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+    Tr::for_request(None, headers)
 }
 
 /// The page an email's visible unsubscribe link opens: it asks, and a button unsubscribes.

@@ -75,7 +75,7 @@ fn message(status: StatusCode, tr: Tr, heading: String, body: String, show_looku
 
 /// The visitor's language: pages here are opened by anyone, signed in or not.
 fn language(headers: &HeaderMap) -> Tr {
-    Tr::negotiate(header_text(headers, header::ACCEPT_LANGUAGE))
+    Tr::for_request(None, headers)
 }
 
 /// What is wrong with a typed code, in words.

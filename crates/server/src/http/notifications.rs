@@ -35,8 +35,7 @@ pub async fn list(
     if !(1..=200).contains(&limit) {
         return Err(ApiError::BadRequest { code: "invalid_query", message: "limit must be between 1 and 200".into() });
     }
-    let accept_language = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    let tr = crate::i18n::Tr::for_account(caller.account.locale.as_deref(), accept_language);
+    let tr = crate::i18n::Tr::for_request(caller.account.locale.as_deref(), &headers);
     let stored = state.store.notifications_of(caller.account.id, limit).await?;
     Ok(Json(stored.into_iter().map(|n| crate::service::notices::shown(&tr, n)).collect()))
 }

@@ -56,7 +56,7 @@ pub async fn to_friends(
     headers: HeaderMap,
     ApiJson(req): ApiJson<RecommendToFriends>,
 ) -> Result<(StatusCode, Json<RecommendedToFriends>), ApiError> {
-    let tr = Tr::for_account(caller.account.locale.as_deref(), headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    let tr = Tr::for_request(caller.account.locale.as_deref(), &headers);
     let sent = recommendations::recommend_to_friends(&state.store, &state.settings, &state.unsubscribe_key, &caller, req, &tr).await?;
     Ok((StatusCode::CREATED, Json(sent)))
 }

@@ -138,8 +138,9 @@ pub async fn log_in(store: &Arc<dyn Store>, req: CreateSession, from: &AttemptFr
     if let Some(until) = locked.filter(|until| *until > now) {
         return Err(ApiError::Locked { until });
     }
-    let lock = |until| async move {
-        store.lock_sign_in(&email_hash, &client_hash, until).await?;
+    let (email_ref, client_ref) = (email_hash.as_str(), client_hash.as_str());
+    let lock = move |until| async move {
+        store.lock_sign_in(email_ref, client_ref, until).await?;
         tracing::warn!("sign-in locked after wrong passwords");
         Err::<SessionView, ApiError>(ApiError::Locked { until })
     };
@@ -154,7 +155,7 @@ pub async fn log_in(store: &Arc<dyn Store>, req: CreateSession, from: &AttemptFr
     if verify_password(req.password, hash).await?
         && let Some((account, _)) = found
     {
-        store.clear_sign_in_failures(&email_key(from.secret, &email), Some(&from.client_hash())).await?;
+        store.clear_sign_in_failures(&email_hash, Some(&client_hash)).await?;
         return open_session(store, account, req.device_name).await;
     }
     match failure_penalty(attempt) {
