@@ -38,8 +38,9 @@ BUILD_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev libg
 # pg_dump/psql copy a PostgreSQL database for the restore-from-backup sync test;
 # dbus-daemon + gnome-keyring (read back with secret-tool) are a real keyring for the token test;
 # fonts-noto-color-emoji draws the tier badges in screenshots, as a desktop's fonts would.
+# python3-venv holds schemathesis (PyPI), which attacks the API through its OpenAPI document.
 TEST_PACKAGES=(chromium xvfb imagemagick xauth zbar-tools python3-aiosmtpd librsvg2-bin poppler-utils webkit2gtk-driver postgresql-client
-  dbus-daemon gnome-keyring libsecret-tools fonts-noto-color-emoji)
+  dbus-daemon gnome-keyring libsecret-tools fonts-noto-color-emoji python3-venv)
 
 # The WebDriver server that drives the built app (its end-to-end tests).
 ensure_tauri_driver() {
@@ -47,6 +48,19 @@ ensure_tauri_driver() {
     echo "==> cargo install tauri-driver"
     cargo install tauri-driver --locked --quiet
   fi
+}
+
+# schemathesis in a virtual environment of Debian's Python (pinned: a new release may judge
+# the same document differently).
+SCHEMATHESIS_VERSION="4.32.5"
+ensure_schemathesis() {
+  local venv="$HOME/.cache/bouquet-venv"
+  if [ "$("$venv/bin/st" --version 2>/dev/null)" != "st, version $SCHEMATHESIS_VERSION" ]; then
+    echo "==> pip install schemathesis==$SCHEMATHESIS_VERSION (in $venv)"
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  export BOUQUET_SCHEMATHESIS="$venv/bin/st"
 }
 
 ensure_rust() {

@@ -11,6 +11,6 @@ pub mod store;
 pub mod sync;
 pub mod token;
 
-pub use error::ClientError;
+pub use error::{ClientError, DataProblem};
 pub use server::{ServerClient, ServerStatus};
 pub use store::LocalStore;

@@ -144,6 +144,25 @@ impl ServerClient {
         self.send(self.http.get(self.url("/api/v1/me/analytics")).query(&[("period", period.as_str())])).await
     }
 
+    /// Everything the server holds about the account (`bouquet-account-export/1`).
+    pub async fn export_account(&self) -> Result<serde_json::Value, ClientError> {
+        self.get("/api/v1/me/export").await
+    }
+
+    /// Deletes the account on the server, confirmed by its email (docs/privacy.md).
+    pub async fn delete_account(&self, confirm_email: &str) -> Result<(), ClientError> {
+        let request = self.http.delete(self.url("/api/v1/me")).json(&bouquet_core::api::DeleteAccount { confirm_email: confirm_email.into() });
+        let request = match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        let response = request.send().await.map_err(|e| ClientError::Offline { url: self.base_url.clone(), reason: e.to_string() })?;
+        if response.status().is_success() {
+            return Ok(());
+        }
+        Self::answer::<serde_json::Value>(response).await.map(|_| ())
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
@@ -170,7 +189,10 @@ impl ServerClient {
         } else {
             let body: ErrorBody = serde_json::from_slice(&bytes)
                 .map_err(|_| ClientError::Protocol(format!("HTTP {status} without an error body")))?;
-            Err(ClientError::Server { code: body.code, message: body.message })
+            Err(match body.change {
+                Some(seq) => ClientError::Refused { seq, code: body.code, message: body.message },
+                None => ClientError::Server { code: body.code, message: body.message },
+            })
         }
     }
 }

@@ -245,11 +245,11 @@ async fn a_server_restored_from_a_backup_loses_nothing(db: &TestDb) {
     server.stop().await;
 
     // The database is restored from the backup, on the same address.
-    let restored = TestServer::start_on(&backup, &addr, |_| {}).await;
+    let restored = TestServer::start_on(db.restore(&backup).await, &addr, |_| {}).await;
     let report_b = b.sync().await;
     let report_a = a.sync().await;
     b.sync().await;
-    assert!(report_a.reset || report_b.reset, "the clients noticed the restore");
+    assert!(report_a.reset && report_b.reset, "both clients noticed the restore's new epoch");
     assert_eq!(a.records(), before_restore, "nothing lost on A");
     assert_eq!(b.records(), before_restore, "nothing lost on B");
     assert_eq!(a.server_view(500).await, before_restore, "the server has everything again");

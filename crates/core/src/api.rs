@@ -26,6 +26,11 @@ use crate::tiers::{PerkInfo, Tier, TierInfo};
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
+    /// A refused sync push: the number of the change the server would not take (the
+    /// changes before it are fine; the device sets it aside, docs/sync.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub change: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -56,6 +61,14 @@ pub struct RegisterAccount {
 #[serde(deny_unknown_fields)]
 pub struct SetLocale {
     pub locale: Option<String>,
+}
+
+/// `DELETE /api/v1/me`: deleting the account, confirmed by typing its email address.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteAccount {
+    #[schema(example = "studio@example.com")]
+    pub confirm_email: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

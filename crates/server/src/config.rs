@@ -27,6 +27,22 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Writes a consistent copy of the SQLite database to PATH while servers keep serving
+    /// (PostgreSQL: use pg_dump, docs/operations.md).
+    Backup {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// Where the copy goes; must not exist yet.
+        path: PathBuf,
+    },
+    /// Replaces the SQLite database with the backup at PATH (every server on it stopped)
+    /// and starts a new sync epoch, so devices send again what the backup lacks.
+    Restore {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The backup to restore.
+        path: PathBuf,
+    },
     /// Platform API keys (for `POST /api/v1/events`).
     ApiKey {
         #[command(subcommand)]
@@ -151,6 +167,13 @@ pub struct ServeArgs {
     /// `landing=300/150,sign_in=20/10` (requests a minute / burst); docs/security.md.
     #[arg(long, env = "BOUQUET_RATE_LIMITS")]
     pub rate_limits: Option<String>,
+    /// Days a visit keeps what identifies its visitor (IP hash, browser, cookie; default
+    /// 540); the scheduler clears it afterwards. docs/privacy.md.
+    #[arg(long, env = "BOUQUET_RETENTION_TOUCH_DAYS")]
+    pub retention_touch_days: Option<i64>,
+    /// Days a landing-page lead keeps the couple's names and email (default 540).
+    #[arg(long, env = "BOUQUET_RETENTION_LEAD_DAYS")]
+    pub retention_lead_days: Option<i64>,
 }
 
 /// The same settings as read from a TOML file.
@@ -186,6 +209,8 @@ struct FileSettings {
     funnel_benchmarks: Option<bouquet_core::metrics::FunnelBenchmarks>,
     /// Rate limits per endpoint group (`[rate_limits.landing]` etc., docs/security.md).
     rate_limits: Option<crate::http::RateLimits>,
+    retention_touch_days: Option<i64>,
+    retention_lead_days: Option<i64>,
 }
 
 #[derive(Clone)]
@@ -224,6 +249,8 @@ pub struct Settings {
     pub webhooks: crate::service::webhooks::WebhookSettings,
     /// Rate limits on the public and credential endpoints (docs/security.md).
     pub rate_limits: crate::http::RateLimits,
+    /// How long touches and leads keep personal data (docs/privacy.md).
+    pub retention: crate::service::privacy::Retention,
     /// Whether public_url (and the default signup_url) were derived from `bind`, and so
     /// must follow the address actually bound (port 0 picks one at start).
     derived_from_bind: bool,
@@ -444,6 +471,23 @@ impl Settings {
             },
             &public_url,
         )?;
+        let cookie_lifetime = positive_days("cookie_days", args.cookie_days.or(file.cookie_days), DEFAULT_COOKIE_DAYS)?;
+        let defaults = crate::service::privacy::Retention::default();
+        let retention = crate::service::privacy::Retention {
+            touch_days: args.retention_touch_days.or(file.retention_touch_days).unwrap_or(defaults.touch_days),
+            lead_days: args.retention_lead_days.or(file.retention_lead_days).unwrap_or(defaults.lead_days),
+        };
+        // A visit's cookie and fingerprint decide whether a return visit is new: they must
+        // outlive the cookie that names the visitor.
+        if retention.touch_days < cookie_lifetime.num_days().max(30) {
+            return Err(ConfigError::Invalid(format!(
+                "retention_touch_days must be at least 30 and at least cookie_days ({})",
+                cookie_lifetime.num_days()
+            )));
+        }
+        if retention.lead_days < 30 {
+            return Err(ConfigError::Invalid("retention_lead_days must be at least 30".into()));
+        }
         if log_format != "text" && log_format != "json" {
             return Err(ConfigError::Invalid(format!("log_format must be text or json, not {log_format}")));
         }
@@ -470,7 +514,7 @@ impl Settings {
                 args.referral_lifetime_days.or(file.referral_lifetime_days),
                 DEFAULT_WINDOW_DAYS,
             )?,
-            cookie_lifetime: positive_days("cookie_days", args.cookie_days.or(file.cookie_days), DEFAULT_COOKIE_DAYS)?,
+            cookie_lifetime,
             ip_hash_secret: args.ip_hash_secret.or(file.ip_hash_secret),
             trust_forwarded_for: args.trust_forwarded_for.or(file.trust_forwarded_for).unwrap_or(false),
             body_limit_bytes: args.body_limit_bytes.or(file.body_limit_bytes).unwrap_or(DEFAULT_BODY_LIMIT),
@@ -485,6 +529,7 @@ impl Settings {
             email,
             webhooks: Default::default(),
             rate_limits,
+            retention,
             derived_from_bind,
         })
     }
@@ -525,6 +570,8 @@ impl Settings {
             email_batch_pause_seconds: None,
             email_daily_cap: None,
             rate_limits: None,
+            retention_touch_days: None,
+            retention_lead_days: None,
         })
         .expect("test settings are valid");
         // In-process tests call from one address far faster than people do; the tests of

@@ -25,6 +25,10 @@ pub enum ApiError {
     /// A sync push that skips changes the server has not seen.
     #[error("{0}")]
     PushGap(String),
+    /// A sync push whose change `seq` the server will not take (the whole push is refused;
+    /// the body names the change, so the device can set it aside and send the rest).
+    #[error("{message}")]
+    RefusedChange { seq: i64, code: &'static str, message: String, conflict: bool },
     #[error("the request body is larger than {0} bytes")]
     TooLarge(usize),
     #[error("send JSON with the header Content-Type: application/json")]
@@ -46,10 +50,21 @@ impl ApiError {
         Self::Invalid { code, message: message.into() }
     }
 
+    /// This error, as the refusal of a pushed change `seq` when it is one (a rule or a
+    /// conflict the change itself ran into), else unchanged.
+    pub fn for_change(self, seq: i64) -> Self {
+        match self {
+            Self::Invalid { code, message } => Self::RefusedChange { seq, code, message, conflict: false },
+            Self::Conflict(message) => Self::RefusedChange { seq, code: "conflict", message, conflict: true },
+            other => other,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Invalid { .. } | Self::RefusedChange { conflict: false, .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RefusedChange { conflict: true, .. } => StatusCode::CONFLICT,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -64,7 +79,7 @@ impl ApiError {
 
     pub fn code(&self) -> &'static str {
         match self {
-            Self::BadRequest { code, .. } | Self::Invalid { code, .. } => code,
+            Self::BadRequest { code, .. } | Self::Invalid { code, .. } | Self::RefusedChange { code, .. } => code,
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
@@ -80,7 +95,8 @@ impl ApiError {
     }
 
     pub fn body(&self) -> ErrorBody {
-        ErrorBody { code: self.code().to_string(), message: self.to_string() }
+        let change = if let Self::RefusedChange { seq, .. } = self { Some(*seq) } else { None };
+        ErrorBody { code: self.code().to_string(), message: self.to_string(), change }
     }
 }
 

@@ -36,6 +36,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             let mut settings = Settings::resolve(args).map_err(|e| e.to_string())?;
             init_logs(settings.log_json);
             tracing::info!(?settings, "starting");
+            // A restore of this SQLite file waits for every server on it to stop.
+            let _serving = store::backup::hold_serving_lock(&settings.database_url).map_err(|e| e.to_string())?;
             let store = store::open(&settings.database_url).await.map_err(|e| e.to_string())?;
             let listener = tokio::net::TcpListener::bind(settings.bind)
                 .await
@@ -44,6 +46,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             settings.bound_to(address);
             let every = settings.scheduler_interval;
             let seed = settings.seed_calendar;
+            let retention = settings.retention;
             if seed {
                 let added = bouquet_server::service::campaigns::seed_calendar(&store, chrono::Utc::now()).await.map_err(|e| e.to_string())?;
                 if added > 0 {
@@ -58,13 +61,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Err(e) => tracing::warn!(error = %e, "queuing invitations from before email delivery failed; they will be tried at the next start"),
             }
             // Time-driven reward changes (eligible, expired) happen without a request.
-            tokio::spawn(bouquet_server::service::rewards::run_scheduler(store, every, seed));
+            tokio::spawn(bouquet_server::service::rewards::run_scheduler(store.clone(), every, seed, retention));
             state.start_email_sender()?;
             state.start_webhook_dispatcher();
             // Tests and scripts read this line to find a port chosen with :0.
             println!("bouquet-server listening on http://{address}");
             tracing::info!(%address, "listening");
             http::serve(listener, state, http::shutdown_signal()).await.map_err(|e| e.to_string())?;
+            store.close().await;
             tracing::info!("stopped");
             Ok(())
         }
@@ -81,6 +85,20 @@ async fn run(cli: Cli) -> Result<(), String> {
             let epoch = uuid::Uuid::now_v7().simple().to_string();
             store.replace_shared_secret(http::SYNC_EPOCH, &epoch).await.map_err(|e| e.to_string())?;
             println!("new sync epoch {epoch}: devices will pull from the start and resend their changes");
+            Ok(())
+        }
+        Command::Backup { db, path } => {
+            init_logs(false);
+            let url = config::database_url(&db).map_err(|e| e.to_string())?;
+            let written = store::backup::backup(&url, &path).await.map_err(|e| e.to_string())?;
+            println!("backed up to {} ({} bytes)", written.path.display(), written.bytes);
+            Ok(())
+        }
+        Command::Restore { db, path } => {
+            init_logs(false);
+            let url = config::database_url(&db).map_err(|e| e.to_string())?;
+            let epoch = store::backup::restore(&url, &path).await.map_err(|e| e.to_string())?;
+            println!("restored from {}; new sync epoch {epoch}: devices will pull from the start and resend their changes", path.display());
             Ok(())
         }
         Command::ApiKey { command: ApiKeyCommand::Create { db, name } } => {

@@ -45,14 +45,14 @@ impl TestDb {
         Some(Self { url: format!("{base}/{name}"), _dir: None, pg_name: Some((admin, name)) })
     }
 
-    /// A copy of the database as it is now, as a backup would hold it.
+    /// A copy of the database as it is now, as a backup would hold it: SQLite's through
+    /// `bouquet-server backup`'s code, PostgreSQL's through `pg_dump` and `psql`.
     pub async fn backup(&self) -> TestDb {
         match &self.pg_name {
             None => {
                 let copy = Self::sqlite();
                 let path = copy.url.trim_start_matches("sqlite://").to_string();
-                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.expect("open sqlite");
-                sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{path}'"))).execute(&mut conn).await.expect("vacuum into");
+                store::backup::backup(&self.url, std::path::Path::new(&path)).await.expect("backup");
                 copy
             }
             Some(_) => {
@@ -71,6 +71,64 @@ impl TestDb {
                 copy
             }
         }
+    }
+
+    /// Restores `backup` as the operator's guide says (docs/operations.md) and returns the
+    /// database to serve: SQLite's file replaced in place by `bouquet-server restore`'s
+    /// code; PostgreSQL's restored copy given a new sync epoch (`admin new-sync-epoch`).
+    pub async fn restore<'a>(&'a self, backup: &'a TestDb) -> &'a TestDb {
+        match &self.pg_name {
+            None => {
+                let path = backup.url.trim_start_matches("sqlite://").to_string();
+                store::backup::restore(&self.url, std::path::Path::new(&path)).await.expect("restore");
+                self
+            }
+            Some(_) => {
+                let store = backup.open().await;
+                store.replace_shared_secret(http::SYNC_EPOCH, &uuid::Uuid::now_v7().simple().to_string()).await.expect("new epoch");
+                backup
+            }
+        }
+    }
+
+    /// The tables holding `needle` anywhere in any column, read straight from the
+    /// database: what a privacy test asserts is gone is gone from every table.
+    pub async fn tables_containing(&self, needle: &str) -> Vec<String> {
+        use sqlx::Row;
+        let mut found = Vec::new();
+        if self.pg_name.is_some() {
+            let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+            let tables: Vec<String> = sqlx::query_scalar("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'")
+                .fetch_all(&mut conn)
+                .await
+                .expect("tables");
+            for table in tables {
+                let sql = format!("SELECT COUNT(*) FROM \"{table}\" t WHERE strpos(t::text, $1) > 0");
+                let n: i64 = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(needle).fetch_one(&mut conn).await.expect("search").get(0);
+                if n > 0 {
+                    found.push(table);
+                }
+            }
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.url).await.expect("connect");
+            let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                .fetch_all(&mut conn)
+                .await
+                .expect("tables");
+            for table in tables {
+                let columns: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT name FROM pragma_table_info('{table}')")))
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect("columns");
+                let row_text = columns.iter().map(|c| format!("COALESCE(CAST(\"{c}\" AS TEXT), '')")).collect::<Vec<_>>().join(" || '|' || ");
+                let sql = format!("SELECT COUNT(*) FROM \"{table}\" WHERE instr({row_text}, ?1) > 0");
+                let n: i64 = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(needle).fetch_one(&mut conn).await.expect("search").get(0);
+                if n > 0 {
+                    found.push(table);
+                }
+            }
+        }
+        found
     }
 
     pub async fn open(&self) -> Arc<dyn Store> {
@@ -106,6 +164,8 @@ pub struct TestServer {
     sender: Option<tokio::task::JoinHandle<()>>,
     /// The webhook dispatcher.
     dispatcher: Option<tokio::task::JoinHandle<()>>,
+    /// As a real server, it holds its SQLite file against a restore while it serves.
+    _serving: Option<store::backup::ServingLock>,
 }
 
 impl TestServer {
@@ -124,6 +184,7 @@ impl TestServer {
         let mut settings = Settings::for_tests(&db.url);
         settings.public_url = url.clone();
         tweak(&mut settings);
+        let serving = store::backup::hold_serving_lock(&db.url).expect("no restore under way");
         let store = db.open().await;
         let state = AppState::new(store.clone(), settings).await.expect("state");
         let sender = state.start_email_sender().expect("the mail settings are valid");
@@ -136,7 +197,7 @@ impl TestServer {
             .await
             .expect("serve");
         });
-        Self { url, store, stop: Some(stop), task: Some(task), sender, dispatcher: Some(dispatcher) }
+        Self { url, store, stop: Some(stop), task: Some(task), sender, dispatcher: Some(dispatcher), _serving: serving }
     }
 
     /// Stops the server abruptly, as a killed process would: requests in flight are
@@ -156,12 +217,15 @@ impl TestServer {
         }
     }
 
+    /// Stops the server as a shutdown signal would, and closes its database.
     pub async fn stop(mut self) {
         if let Some(sender) = self.sender.take() {
             sender.abort();
+            let _ = sender.await;
         }
         if let Some(dispatcher) = self.dispatcher.take() {
             dispatcher.abort();
+            let _ = dispatcher.await;
         }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -169,6 +233,7 @@ impl TestServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        self.store.close().await;
     }
 }
 

@@ -4,54 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use bouquet_core::api::{EventOutcome, ReferralView, SessionView, StatsView};
 use chrono::Utc;
 use common::TestDb;
+use common::process::{ServerProcess, cli};
 use serde_json::json;
-
-const BIN: &str = env!("CARGO_BIN_EXE_bouquet-server");
-
-struct ServerProcess {
-    child: Child,
-    url: String,
-    config: std::path::PathBuf,
-}
-
-impl ServerProcess {
-    fn start(database_url: &str) -> Self {
-        // These tests fire bursts of identical scripted conversions at one referrer — what
-        // fraud rules rightly hold — to prove exactly-once rewards; scoring is off here
-        // (fraud has its own tests, tests/fraud_api.rs).
-        // One file per process: two starting at once must not read each other's half-written one.
-        let config = std::env::temp_dir().join(format!("bouquet-multi-process-{}.toml", uuid::Uuid::new_v4()));
-        std::fs::write(&config, "[fraud]\nenabled = false\n").expect("write the config file");
-        let mut child = Command::new(BIN)
-            .args(["serve", "--bind", "127.0.0.1:0", "--database-url", database_url, "--config", config.to_str().unwrap()])
-            .env("BOUQUET_LOG", "warn")
-            // No seasonal calendar: the rewards asserted here must not depend on the date.
-            .env("BOUQUET_SEED_CALENDAR", "false")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start bouquet-server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read the listening line");
-        let url = line.trim().rsplit(' ').next().expect("url").to_string();
-        assert!(url.starts_with("http://127.0.0.1:"), "unexpected first line: {line}");
-        Self { child, url, config }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.config);
-    }
-}
 
 /// Two server processes started together on one database (they migrate it at once).
 fn start_two(database_url: &str) -> (ServerProcess, ServerProcess) {
@@ -62,11 +19,6 @@ fn start_two(database_url: &str) -> (ServerProcess, ServerProcess) {
     })
 }
 
-fn cli(args: &[&str]) -> String {
-    let out = Command::new(BIN).args(args).output().expect("run bouquet-server");
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_count_a_racing_conversion_once() {

@@ -3,4 +3,9 @@
 /**
  * Every error the API returns: a stable machine-readable code and a sentence for people.
  */
-export type ErrorBody = { code: string, message: string, };
+export type ErrorBody = { code: string, message: string, 
+/**
+ * A refused sync push: the number of the change the server would not take (the
+ * changes before it are fine; the device sets it aside, docs/sync.md).
+ */
+change?: number, };

@@ -16,6 +16,7 @@ use crate::error::ApiError;
 use crate::service::analytics::{self, RangeRequest};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AnalyticsParams {
     /// `day`, `week` (default) or `month`; buckets are in UTC, weeks start on Monday.
@@ -30,6 +31,7 @@ pub struct AnalyticsParams {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AdminAnalyticsParams {
     /// `day`, `week` (default) or `month`.

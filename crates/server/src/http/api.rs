@@ -21,6 +21,7 @@ use bouquet_core::sync::{CodeStatus, PullPage, PushRequest, PushResponse, SyncSt
 /// Registers a supplier or couple account.
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = RegisterAccount,
     responses((status = 201, body = AccountView), (status = 409, description = "email taken", body = ErrorBody),
+              (status = 403, description = "`kind: admin`: operators are made with `bouquet-server admin create`", body = ErrorBody),
               (status = 422, description = "invalid field", body = ErrorBody)))]
 pub async fn register(
     State(state): State<AppState>,
@@ -66,6 +67,7 @@ pub async fn create_referral(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Page size, 1–200 (default 50).
@@ -150,6 +152,7 @@ pub async fn sync_push(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PullParams {
     /// The `next_after` of the previous page (0 to start).

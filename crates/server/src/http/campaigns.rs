@@ -2,14 +2,14 @@
 //! couple now, `/api/v1/campaigns/active`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use bouquet_core::api::{ActiveCampaign, CampaignPage, CampaignView, CreateCampaign, ErrorBody, UpdateCampaign};
 use chrono::Utc;
 use uuid::Uuid;
 
 use super::AppState;
-use super::extract::{Admin, ApiJson, Device};
+use super::extract::{Admin, ApiJson, ApiPath, Device};
 use crate::error::ApiError;
 use crate::service::campaigns;
 
@@ -33,7 +33,7 @@ pub async fn list(State(state): State<AppState>, Admin(_admin): Admin) -> Result
 #[utoipa::path(get, path = "/api/v1/admin/campaigns/{id}", tag = "admin", params(("id" = Uuid, Path)), security(("device_token" = [])),
     responses((status = 200, body = CampaignView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
-pub async fn get(State(state): State<AppState>, Admin(_admin): Admin, Path(id): Path<Uuid>) -> Result<Json<CampaignView>, ApiError> {
+pub async fn get(State(state): State<AppState>, Admin(_admin): Admin, ApiPath(id): ApiPath<Uuid>) -> Result<Json<CampaignView>, ApiError> {
     let row = state.store.campaign(id).await?.ok_or(ApiError::NotFound("no such campaign"))?;
     Ok(Json(campaigns::view(&row)))
 }
@@ -43,7 +43,7 @@ pub async fn get(State(state): State<AppState>, Admin(_admin): Admin, Path(id): 
     security(("device_token" = [])),
     responses((status = 200, body = CampaignView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn update(State(state): State<AppState>, Admin(_admin): Admin, Path(id): Path<Uuid>, ApiJson(req): ApiJson<UpdateCampaign>) -> Result<Json<CampaignView>, ApiError> {
+pub async fn update(State(state): State<AppState>, Admin(_admin): Admin, ApiPath(id): ApiPath<Uuid>, ApiJson(req): ApiJson<UpdateCampaign>) -> Result<Json<CampaignView>, ApiError> {
     Ok(Json(campaigns::update(&state.store, id, req, Utc::now()).await?))
 }
 
@@ -63,7 +63,7 @@ pub async fn active(State(state): State<AppState>, Device(caller): Device) -> Re
 pub async fn create_experiment(
     State(state): State<AppState>,
     Admin(_admin): Admin,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(req): ApiJson<bouquet_core::api::CreateExperiment>,
 ) -> Result<(StatusCode, Json<bouquet_core::api::ExperimentView>), ApiError> {
     Ok((StatusCode::CREATED, Json(crate::service::experiments::create(&state.store, id, req, Utc::now()).await?)))
@@ -74,7 +74,7 @@ pub async fn create_experiment(
 #[utoipa::path(get, path = "/api/v1/admin/experiments/{id}", tag = "admin", params(("id" = Uuid, Path)), security(("device_token" = [])),
     responses((status = 200, body = bouquet_core::api::ExperimentView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
-pub async fn experiment(State(state): State<AppState>, Admin(_admin): Admin, Path(id): Path<Uuid>) -> Result<Json<bouquet_core::api::ExperimentView>, ApiError> {
+pub async fn experiment(State(state): State<AppState>, Admin(_admin): Admin, ApiPath(id): ApiPath<Uuid>) -> Result<Json<bouquet_core::api::ExperimentView>, ApiError> {
     Ok(Json(crate::service::experiments::results(&state.store, id).await?))
 }
 
@@ -82,6 +82,6 @@ pub async fn experiment(State(state): State<AppState>, Admin(_admin): Admin, Pat
 #[utoipa::path(post, path = "/api/v1/admin/experiments/{id}/apply", tag = "admin", params(("id" = Uuid, Path)), security(("device_token" = [])),
     responses((status = 200, body = bouquet_core::api::ExperimentView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, description = "no winner yet", body = ErrorBody)))]
-pub async fn apply_experiment(State(state): State<AppState>, Admin(_admin): Admin, Path(id): Path<Uuid>) -> Result<Json<bouquet_core::api::ExperimentView>, ApiError> {
+pub async fn apply_experiment(State(state): State<AppState>, Admin(_admin): Admin, ApiPath(id): ApiPath<Uuid>) -> Result<Json<bouquet_core::api::ExperimentView>, ApiError> {
     Ok(Json(crate::service::experiments::apply(&state.store, id, Utc::now()).await?))
 }

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use bouquet_core::api::ErrorBody;
@@ -13,6 +13,7 @@ use bouquet_core::delivery::DeliveryReport;
 use chrono::Utc;
 
 use super::AppState;
+use super::extract::ApiPath;
 use super::extract::Device;
 use crate::error::ApiError;
 use crate::i18n::Tr;
@@ -66,7 +67,7 @@ fn language(headers: &HeaderMap) -> Tr {
     params(("token" = String, Path, description = "The token from the email's unsubscribe link")),
     responses((status = 200, description = "An HTML page asking to confirm", content_type = "text/html"),
         (status = 404, description = "No email went out with this token", content_type = "text/html")))]
-pub async fn confirm_page(State(state): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Result<Response, ApiError> {
+pub async fn confirm_page(State(state): State<AppState>, headers: HeaderMap, ApiPath(token): ApiPath<String>) -> Result<Response, ApiError> {
     let tr = language(&headers);
     if !UnsubscribeKey::well_formed(&token) {
         return Ok(unknown(tr));
@@ -85,7 +86,7 @@ pub async fn confirm_page(State(state): State<AppState>, headers: HeaderMap, Pat
     params(("token" = String, Path, description = "The token from the email's List-Unsubscribe header")),
     responses((status = 200, description = "Unsubscribed (an HTML page)", content_type = "text/html"),
         (status = 404, description = "No email went out with this token", content_type = "text/html")))]
-pub async fn unsubscribe(State(state): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Result<Response, ApiError> {
+pub async fn unsubscribe(State(state): State<AppState>, headers: HeaderMap, ApiPath(token): ApiPath<String>) -> Result<Response, ApiError> {
     let tr = language(&headers);
     if !UnsubscribeKey::well_formed(&token) || !state.store.suppress(&token, Utc::now()).await? {
         return Ok(unknown(tr));

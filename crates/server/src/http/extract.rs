@@ -59,6 +59,25 @@ where
     }
 }
 
+/// `axum::extract::Path` with our error body on rejection: an id that is not one is a 400
+/// `invalid_path` in JSON, like every other API error.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(|e| ApiError::BadRequest { code: "invalid_path", message: e.body_text() })
+    }
+}
+
 /// `axum::extract::Query` with our error body on rejection.
 pub struct ApiQuery<T>(pub T);
 

@@ -2,7 +2,7 @@
 //! assessments. Every path needs an operator (admin) account.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use bouquet_core::api::{ErrorBody, FraudAssessmentPage, ReviewCase, ReviewDecision, ReviewPage};
 use chrono::Utc;
 use serde::Deserialize;
@@ -10,12 +10,13 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::AppState;
-use super::extract::{Admin, ApiJson, ApiQuery};
+use super::extract::{Admin, ApiJson, ApiPath, ApiQuery};
 use super::rewards::{PageParams, encode_cursor, page};
 use crate::error::ApiError;
 use crate::service::fraud;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewParams {
     /// `pending` (default) or `decided`.
@@ -46,7 +47,7 @@ pub async fn reviews(State(state): State<AppState>, Admin(_admin): Admin, ApiQue
 /// emails as compared, the IP-hash cluster sizes and sign-up times.
 #[utoipa::path(get, path = "/api/v1/admin/fraud/reviews/{id}", tag = "admin", params(("id" = Uuid, Path)), security(("device_token" = [])),
     responses((status = 200, body = ReviewCase), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn review(State(state): State<AppState>, Admin(_admin): Admin, Path(id): Path<Uuid>) -> Result<Json<ReviewCase>, ApiError> {
+pub async fn review(State(state): State<AppState>, Admin(_admin): Admin, ApiPath(id): ApiPath<Uuid>) -> Result<Json<ReviewCase>, ApiError> {
     Ok(Json(fraud::case_view(&state.store, id).await?))
 }
 
@@ -56,11 +57,12 @@ pub async fn review(State(state): State<AppState>, Admin(_admin): Admin, Path(id
     request_body = ReviewDecision, security(("device_token" = [])),
     responses((status = 200, body = ReviewCase), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, description = "already decided", body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn decide(State(state): State<AppState>, Admin(admin): Admin, Path(id): Path<Uuid>, ApiJson(req): ApiJson<ReviewDecision>) -> Result<Json<ReviewCase>, ApiError> {
+pub async fn decide(State(state): State<AppState>, Admin(admin): Admin, ApiPath(id): ApiPath<Uuid>, ApiJson(req): ApiJson<ReviewDecision>) -> Result<Json<ReviewCase>, ApiError> {
     Ok(Json(fraud::decide(&state.store, admin.account.id, id, &req, Utc::now()).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AssessmentParams {
     /// The platform's id of the user.

@@ -112,7 +112,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+    responses((status = 200, description = "OpenMetrics text format (Prometheus reads it)", content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
 pub async fn serve(State(state): State<AppState>) -> Response {
     ([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.render()).into_response()
 }

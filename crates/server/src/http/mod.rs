@@ -17,6 +17,7 @@ mod landing;
 mod limits;
 pub use limits::{Limit, RateLimits};
 mod notifications;
+mod privacy;
 mod rewards;
 mod webhooks;
 pub mod metrics;
@@ -159,6 +160,9 @@ pub fn router(state: AppState) -> Router {
         .route("/referrals", post(api::create_referral).get(api::list_referrals))
         .route("/me/stats", get(api::my_stats))
         .route("/me/locale", put(api::set_locale))
+        .route("/me", delete(privacy::delete_account))
+        .route("/me/export", get(privacy::export))
+        .route("/platform/users/{id}", delete(privacy::erase_platform_user))
         .route("/me/rewards", get(rewards::my_rewards))
         .route("/me/rewards/{id}/claim", post(rewards::claim_reward))
         .route("/me/balance", get(rewards::my_balance))

@@ -14,6 +14,7 @@ use super::extract::{ApiJson, ApiQuery, Device};
 use crate::error::ApiError;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NotificationParams {
     /// How many, newest first: 1–200 (default 50).

@@ -2,7 +2,7 @@
 //! platform's reports of suppliers' reputation (docs/metrics.md, "Recommendations").
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use bouquet_core::api::ErrorBody;
 use axum::http::HeaderMap;
@@ -13,7 +13,7 @@ use bouquet_core::recommend::{
 use uuid::Uuid;
 
 use super::AppState;
-use super::extract::{ApiJson, ApiQuery, Device, Platform};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Device, Platform};
 use crate::error::ApiError;
 use crate::i18n::Tr;
 use crate::service::recommendations::{self, RecommendationQuery};
@@ -82,7 +82,7 @@ pub async fn received(State(state): State<AppState>, Device(caller): Device) -> 
 pub async fn set_reputation(
     State(state): State<AppState>,
     _platform: Platform,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(reputation): ApiJson<SupplierReputation>,
 ) -> Result<StatusCode, ApiError> {
     recommendations::set_reputation(&state.store, id, reputation).await?;

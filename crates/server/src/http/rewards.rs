@@ -2,7 +2,7 @@
 //! `/api/v1/leaderboards`, `/api/v1/platform/users/{id}/rewards` and the admin ledger.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use bouquet_core::AccountKind;
 use bouquet_core::api::{
@@ -16,11 +16,12 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
-use super::extract::{Admin, ApiJson, ApiQuery, Device, Platform};
+use super::extract::{Admin, ApiJson, ApiPath, ApiQuery, Device, Platform};
 use crate::error::ApiError;
 use crate::service::rewards;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
     /// Page size, 1–200 (default 50).
@@ -80,7 +81,7 @@ pub async fn my_ledger(State(state): State<AppState>, Device(caller): Device, Ap
     params(("id" = Uuid, Path, description = "the reward")),
     responses((status = 200, body = RewardView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, description = "not eligible (pending, claimed, voided…)", body = ErrorBody)))]
-pub async fn claim_reward(State(state): State<AppState>, Device(caller): Device, Path(id): Path<Uuid>) -> Result<Json<RewardView>, ApiError> {
+pub async fn claim_reward(State(state): State<AppState>, Device(caller): Device, ApiPath(id): ApiPath<Uuid>) -> Result<Json<RewardView>, ApiError> {
     Ok(Json(rewards::claim(&state.store, caller.account.id, id, Utc::now()).await?))
 }
 
@@ -110,9 +111,11 @@ pub async fn set_visibility(State(state): State<AppState>, Device(caller): Devic
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LeaderboardParams {
     /// `supplier` or `couple`.
+    #[param(example = "supplier")]
     kind: String,
     /// `week` (the last 7 days), `month` (the last 30 days) or `all` (default).
     period: Option<String>,
@@ -140,7 +143,7 @@ pub async fn leaderboards(State(state): State<AppState>, Device(caller): Device,
 #[utoipa::path(get, path = "/api/v1/platform/users/{id}/rewards", tag = "rewards", security(("platform_key" = [])),
     params(("id" = String, Path, description = "the platform's user id")),
     responses((status = 200, body = PlatformUserRewards), (status = 401, body = ErrorBody)))]
-pub async fn platform_user_rewards(State(state): State<AppState>, _platform: Platform, Path(user_id): Path<String>) -> Result<Json<PlatformUserRewards>, ApiError> {
+pub async fn platform_user_rewards(State(state): State<AppState>, _platform: Platform, ApiPath(user_id): ApiPath<String>) -> Result<Json<PlatformUserRewards>, ApiError> {
     let holder = rewards::platform_holder(user_id.trim());
     let rows = state.store.rewards_of(holder, None, 200).await?;
     Ok(Json(PlatformUserRewards { user_id, items: rows.iter().map(rewards::view).collect() }))
@@ -161,7 +164,7 @@ pub async fn adjust(State(state): State<AppState>, Admin(admin): Admin, ApiJson(
     security(("device_token" = [])),
     responses((status = 200, body = LedgerPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
-pub async fn account_ledger(State(state): State<AppState>, Admin(_admin): Admin, Path(id): Path<Uuid>, ApiQuery(params): ApiQuery<PageParams>) -> Result<Json<LedgerPage>, ApiError> {
+pub async fn account_ledger(State(state): State<AppState>, Admin(_admin): Admin, ApiPath(id): ApiPath<Uuid>, ApiQuery(params): ApiQuery<PageParams>) -> Result<Json<LedgerPage>, ApiError> {
     state.store.account(id).await?.ok_or(ApiError::NotFound("no such account"))?;
     let (after, limit) = page(&params)?;
     let (items, next) = rewards::ledger_entries(&state.store, id, after, limit).await?;

@@ -2,7 +2,7 @@
 //! delivery log. Operators only.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use bouquet_core::api::ErrorBody;
 use bouquet_core::webhooks::{CreateWebhook, DeliveryView, WebhookView};
@@ -10,7 +10,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::AppState;
-use super::extract::{Admin, ApiJson};
+use super::extract::{Admin, ApiJson, ApiPath};
 use crate::error::ApiError;
 use crate::service::webhooks;
 
@@ -32,7 +32,7 @@ pub async fn list(State(state): State<AppState>, Admin(_admin): Admin) -> Result
 /// Deletes a subscription: nothing more is sent to it.
 #[utoipa::path(delete, path = "/api/v1/admin/webhooks/{id}", tag = "admin", params(("id" = Uuid, Path)), security(("device_token" = [])),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn remove(State(state): State<AppState>, Admin(_admin): Admin, Path(id): Path<Uuid>) -> Result<StatusCode, ApiError> {
+pub async fn remove(State(state): State<AppState>, Admin(_admin): Admin, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, ApiError> {
     if state.store.delete_webhook(id, Utc::now()).await? { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound("no such webhook subscription")) }
 }
 
@@ -40,6 +40,6 @@ pub async fn remove(State(state): State<AppState>, Admin(_admin): Admin, Path(id
 /// error, duration).
 #[utoipa::path(get, path = "/api/v1/admin/webhooks/{id}/deliveries", tag = "admin", params(("id" = Uuid, Path)), security(("device_token" = [])),
     responses((status = 200, body = Vec<DeliveryView>), (status = 404, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn deliveries(State(state): State<AppState>, Admin(_admin): Admin, Path(id): Path<Uuid>) -> Result<Json<Vec<DeliveryView>>, ApiError> {
+pub async fn deliveries(State(state): State<AppState>, Admin(_admin): Admin, ApiPath(id): ApiPath<Uuid>) -> Result<Json<Vec<DeliveryView>>, ApiError> {
     Ok(Json(webhooks::deliveries(&state.store, id).await?))
 }

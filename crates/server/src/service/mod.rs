@@ -12,6 +12,7 @@ pub mod experiments;
 pub mod fraud;
 pub mod landing;
 pub mod notices;
+pub mod privacy;
 pub mod recommendations;
 pub mod referrals;
 pub mod rewards;

@@ -435,7 +435,8 @@ pub async fn process_due(store: &Arc<dyn Store>, now: DateTime<Utc>, batch: i64)
 /// Runs [`process_due`] every `every` until the process ends, and rebuilds the analytics
 /// days marked since the last round.
 /// With `seed_calendar`, it also puts each new year's seasons on the calendar.
-pub async fn run_scheduler(store: Arc<dyn Store>, every: std::time::Duration, seed_calendar: bool) {
+/// It also clears personal data that has outlived `retention` (docs/privacy.md).
+pub async fn run_scheduler(store: Arc<dyn Store>, every: std::time::Duration, seed_calendar: bool, retention: crate::service::privacy::Retention) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -463,6 +464,11 @@ pub async fn run_scheduler(store: Arc<dyn Store>, every: std::time::Duration, se
             Ok(0) => {}
             Ok(days) => tracing::info!(days, "analytics days rebuilt"),
             Err(e) => tracing::warn!(error = %e, "rebuilding analytics days failed; it will try again"),
+        }
+        match crate::service::privacy::apply_retention(&store, retention, Utc::now()).await {
+            Ok((0, 0)) => {}
+            Ok((touches, leads)) => tracing::info!(touches, leads, "visits and leads past their retention anonymised"),
+            Err(e) => tracing::warn!(error = %e, "applying the retention failed; it will try again"),
         }
     }
 }

@@ -85,7 +85,7 @@ pub async fn push(store: &Arc<dyn Store>, caller: &Caller, req: PushRequest, ref
     let mut push = Push { store, caller, referral_lifetime, now, own_namespaces: HashSet::new(), campaigns: None };
     for change in changes.into_iter().filter(|c| c.seq > applied) {
         last = change.seq;
-        push.apply(&mut *tx, change).await?;
+        push.apply(&mut *tx, change).await.map_err(|e| e.for_change(last))?;
     }
     tx.set_applied_through(caller.device_id, last).await?;
     tx.commit().await?;

@@ -146,6 +146,57 @@ macro_rules! run {
     };
 }
 
+impl Row {
+    /// Every column as JSON, named as the statement names it — for exports, where a
+    /// table's own columns are the document. Times come out as both databases' shared text
+    /// form; SQLite's booleans as 0/1.
+    pub fn to_json(&self) -> StoreResult<serde_json::Map<String, serde_json::Value>> {
+        use serde_json::Value;
+        use sqlx::{Column, TypeInfo, ValueRef};
+        let mut map = serde_json::Map::new();
+        match self {
+            Row::Sqlite(row) => {
+                for (i, column) in row.columns().iter().enumerate() {
+                    let raw = row.try_get_raw(i)?;
+                    let value = if raw.is_null() {
+                        Value::Null
+                    } else {
+                        match raw.type_info().name() {
+                            "INTEGER" => Value::from(row.try_get::<i64, _>(i)?),
+                            "REAL" => Value::from(row.try_get::<f64, _>(i)?),
+                            "BLOB" => Value::from(hex::encode(row.try_get::<Vec<u8>, _>(i)?)),
+                            _ => Value::from(row.try_get::<String, _>(i)?),
+                        }
+                    };
+                    map.insert(column.name().to_string(), value);
+                }
+            }
+            Row::Postgres(row) => {
+                for (i, column) in row.columns().iter().enumerate() {
+                    if row.try_get_raw(i)?.is_null() {
+                        map.insert(column.name().to_string(), Value::Null);
+                        continue;
+                    }
+                    let value = match column.type_info().name() {
+                        "UUID" => Value::from(row.try_get::<Uuid, _>(i)?.to_string()),
+                        "TIMESTAMPTZ" => Value::from(to_text(row.try_get::<DateTime<Utc>, _>(i)?)),
+                        "DATE" => Value::from(row.try_get::<NaiveDate, _>(i)?.to_string()),
+                        "INT8" => Value::from(row.try_get::<i64, _>(i)?),
+                        "INT4" => Value::from(row.try_get::<i32, _>(i)?),
+                        "INT2" => Value::from(row.try_get::<i16, _>(i)?),
+                        "BOOL" => Value::from(row.try_get::<bool, _>(i)?),
+                        "FLOAT8" => Value::from(row.try_get::<f64, _>(i)?),
+                        "BYTEA" => Value::from(hex::encode(row.try_get::<Vec<u8>, _>(i)?)),
+                        _ => Value::from(row.try_get::<String, _>(i)?),
+                    };
+                    map.insert(column.name().to_string(), value);
+                }
+            }
+        }
+        Ok(map)
+    }
+}
+
 impl From<SqliteRow> for Row {
     fn from(row: SqliteRow) -> Self {
         Row::Sqlite(row)
@@ -198,6 +249,15 @@ macro_rules! statements {
 
 impl Pool {
     statements!(&Self);
+
+    /// Waits for every connection to finish and closes them (SQLite then checkpoints its
+    /// write-ahead log into the file).
+    pub async fn close(&self) {
+        match self {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
 
     fn target(&self) -> Target<'_> {
         match self {

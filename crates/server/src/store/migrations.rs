@@ -36,6 +36,7 @@ const SHARED: &[(i64, &str, &str)] = &[
     (19, "notification notice", include_str!("../../../../migrations/server/0019_notification_notice.sql")),
     (20, "friend recommendation address", include_str!("../../../../migrations/server/0020_friend_recommendation_address.sql")),
     (21, "sign in failures", include_str!("../../../../migrations/server/0021_sign_in_failures.sql")),
+    (22, "account deletion", include_str!("../../../../migrations/server/0022_account_deletion.sql")),
 ];
 
 /// The placeholders of shared migrations and what each database calls the type.

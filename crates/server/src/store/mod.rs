@@ -8,6 +8,7 @@
 //! - `migrations`: the schema, shared where the databases agree.
 
 mod analytics;
+pub mod backup;
 mod analytics_days;
 mod analytics_referrers;
 mod campaigns;
@@ -20,6 +21,7 @@ mod fraud;
 mod migrations;
 mod network;
 mod notifications;
+mod privacy;
 mod recommendations;
 mod rewards;
 mod rewards_sql;
@@ -52,6 +54,7 @@ pub use sql::SqlStore;
 pub use webhooks::{Attempt, AttemptOutcome, DueDelivery, WebhookStore};
 pub use sign_in_links::SignInLinkStore;
 pub use network::NetworkStore;
+pub use privacy::PrivacyStore;
 pub use notifications::{AudienceMember, NotificationEmail, NotificationEmailOutcome, NotificationLogRow, NotificationStore, StoredNotification};
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +71,9 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// An operator's command (backup, restore) cannot be done, and why.
+    #[error("{0}")]
+    Operation(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -207,7 +213,7 @@ pub struct StatsRow {
 }
 
 #[async_trait]
-pub trait Store: EmailStore + WebhookStore + NotificationStore + SignInLinkStore + RewardStore + CampaignStore + ExperimentStore + FraudStore + AnalyticsStore + RecommendationStore + NetworkStore + Send + Sync + 'static {
+pub trait Store: EmailStore + WebhookStore + NotificationStore + SignInLinkStore + RewardStore + CampaignStore + ExperimentStore + FraudStore + AnalyticsStore + RecommendationStore + NetworkStore + PrivacyStore + Send + Sync + 'static {
     /// "sqlite" or "postgres", for health and logs.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
@@ -245,6 +251,9 @@ pub trait Store: EmailStore + WebhookStore + NotificationStore + SignInLinkStore
     async fn shared_secret(&self, name: &str, candidate: &str) -> StoreResult<String>;
     /// Sets the shared secret `name` to `value`, whatever it was.
     async fn replace_shared_secret(&self, name: &str, value: &str) -> StoreResult<()>;
+    /// Waits for the connections in use and closes them all (SQLite folds its write-ahead
+    /// log into the file); the store refuses work afterwards.
+    async fn close(&self);
 
     // --- referrals ---
     async fn create_referral(&self, referral: NewReferral) -> StoreResult<StoredReferral>;

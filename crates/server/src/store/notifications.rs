@@ -20,8 +20,10 @@ use super::{StoreError, StoreResult};
 /// and its email is sent, if and only if the transaction commits.
 pub(super) async fn notify(tx: &mut Tx, account_id: Uuid, notice: &Notice, m: &Message, at: DateTime<Utc>) -> StoreResult<()> {
     let notice = serde_json::to_string(notice).map_err(|e| StoreError::Corrupt(format!("a notice: {e}")))?;
+    // A deleted account is told nothing more (its rewards still move, so the books do).
     tx.execute(
-        "INSERT INTO notifications (id, account_id, kind, title, body, notice, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO notifications (id, account_id, kind, title, body, notice, created_at)
+         SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE id = $2 AND deleted_at IS NOT NULL)",
         &args![Uuid::now_v7(), account_id, m.kind.as_str(), m.title.as_str(), m.body.as_str(), notice.as_str(), at],
     )
     .await?;
@@ -284,7 +286,7 @@ impl NotificationStore for SqlStore {
             .fetch_all(
                 "SELECT a.id, a.kind, a.vendor_type, a.location, a.locale, COALESCE(s.successful_referrals, 0) AS successful
                  FROM accounts a LEFT JOIN referrer_standing s ON s.account_id = a.id
-                 WHERE a.kind <> 'admin' AND ($1 IS NULL OR a.kind = $1)",
+                 WHERE a.kind <> 'admin' AND a.deleted_at IS NULL AND ($1 IS NULL OR a.kind = $1)",
                 &args![kind.map(AccountKind::as_str)],
             )
             .await?;

@@ -308,6 +308,10 @@ impl Store for SqlStore {
         self.pool.fetch_one("SELECT value FROM server_secrets WHERE name = $1", &args![name]).await?.text("value")
     }
 
+    async fn close(&self) {
+        self.pool.close().await
+    }
+
     async fn replace_shared_secret(&self, name: &str, value: &str) -> StoreResult<()> {
         self.pool
             .execute(

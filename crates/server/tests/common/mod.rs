@@ -5,6 +5,7 @@
 pub use bouquet_server::testing::*;
 
 pub mod people;
+pub mod process;
 
 /// A plain HTTP client for the API.
 #[allow(dead_code)]
