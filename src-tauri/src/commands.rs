@@ -23,7 +23,7 @@ use chrono::NaiveDate;
 use tauri::State;
 use uuid::Uuid;
 
-use crate::AppState;
+use crate::{AppState, Recovery};
 
 type Answer<T> = Result<T, ClientError>;
 
@@ -33,6 +33,35 @@ fn changed<T>(state: &AppState, answer: Answer<T>) -> Answer<T> {
         state.sync.nudge();
     }
     answer
+}
+
+/// Why the data could not be opened at start, if it could not (the app then shows its
+/// way out instead of its screens).
+#[tauri::command]
+pub fn data_problem(recovery: State<'_, Recovery>) -> Option<ClientError> {
+    recovery.problem.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// The way out of unusable data: the file is moved aside (kept beside it as
+/// `bouquet.db.unreadable-<time>` when `keep_copy`), a fresh one is made and the app starts
+/// on it. Returns where the copy went.
+#[tauri::command]
+pub fn start_fresh(app: tauri::AppHandle, recovery: State<'_, Recovery>, keep_copy: bool) -> Answer<Option<String>> {
+    let mut problem = recovery.problem.lock().unwrap_or_else(|p| p.into_inner());
+    if problem.is_none() {
+        return Err(ClientError::Invalid("Bouquet's data opened normally; there is nothing to start afresh from".into()));
+    }
+    let kept = bouquet_client::store::set_aside_data(&recovery.data_dir, keep_copy)?;
+    let store = bouquet_client::LocalStore::open(&recovery.data_dir)?;
+    crate::start(&app, store, recovery.default_server_url.clone());
+    *problem = None;
+    Ok(kept.map(|p| p.display().to_string()))
+}
+
+/// Closes the app (the data is left as it is).
+#[tauri::command]
+pub fn quit(app: tauri::AppHandle) {
+    app.exit(0);
 }
 
 /// The server this device syncs with: the one it signed in to, else the default.
@@ -67,6 +96,15 @@ pub fn sync_status(state: State<'_, AppState>) -> SyncView {
 #[tauri::command(async)]
 pub fn sync_now(state: State<'_, AppState>) {
     state.sync.nudge();
+}
+
+/// Discards a change the server refused: the record takes the server's values again at
+/// the next sync (one the server never had is removed here).
+#[tauri::command(async)]
+pub fn discard_refused_change(state: State<'_, AppState>, id: i64) -> Answer<SyncView> {
+    state.store.discard_refused(id)?;
+    state.sync.nudge();
+    Ok(state.sync.refresh(&state.store))
 }
 
 /// The server's figures as of the last sync (usable offline).
@@ -293,6 +331,20 @@ pub fn export_qr(state: State<'_, AppState>, code: String, link: String, format:
     let path = dir.join(format!("{code}.{format}"));
     qr::export(&link, 1024, &path)?;
     Ok(path.display().to_string())
+}
+
+/// Saves everything the server holds about the account as JSON; returns where.
+#[tauri::command(async)]
+pub async fn export_account_data(state: State<'_, AppState>) -> Answer<String> {
+    Ok(sync::export_account(&state.store, &export_dir(&state)).await?.display().to_string())
+}
+
+/// Deletes the account on the server, then everything of it on this computer.
+#[tauri::command(async)]
+pub async fn delete_account(state: State<'_, AppState>, confirm_email: String) -> Answer<()> {
+    sync::delete_account(&state.store, &confirm_email).await?;
+    state.sync.nudge();
+    Ok(())
 }
 
 /// Saves every contact as CSV and returns where.

@@ -3,16 +3,29 @@
 
 mod commands;
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
-use bouquet_client::LocalStore;
+use bouquet_client::{ClientError, LocalStore};
 use bouquet_client::background::SyncLoop;
 use bouquet_client::store::default_data_dir;
-use tauri::Emitter;
+use tauri::{Emitter, Manager};
 
 /// Where the sync server is until the user signs in to another: `BOUQUET_SERVER_URL`,
 /// else a server on this machine.
 pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8080";
+
+/// Puts the opened store in the app's state and starts background sync: `sync-status`
+/// events reach the UI.
+pub fn start(app: &tauri::AppHandle, store: LocalStore, default_server_url: String) {
+    let store = Arc::new(store);
+    let sync = Arc::new(SyncLoop::new());
+    app.manage(AppState { default_server_url, store: store.clone(), sync: sync.clone() });
+    let handle = app.clone();
+    tauri::async_runtime::spawn(sync.run(store, move |view| {
+        let _ = handle.emit("sync-status", view);
+    }));
+}
 
 pub struct AppState {
     pub default_server_url: String,
@@ -22,30 +35,38 @@ pub struct AppState {
     pub sync: Arc<SyncLoop>,
 }
 
+/// The data folder and, when its database could not be opened, why: the app then shows
+/// only its way out (keep a copy and start fresh, or quit) until the person chooses.
+pub struct Recovery {
+    pub data_dir: PathBuf,
+    pub default_server_url: String,
+    pub problem: Mutex<Option<ClientError>>,
+}
+
 pub fn run() {
     let default_server_url = std::env::var("BOUQUET_SERVER_URL").unwrap_or_else(|_| DEFAULT_SERVER_URL.to_string());
     let data_dir = default_data_dir();
-    let store = match LocalStore::open(&data_dir) {
-        Ok(store) => store,
+    // A damaged file or one from a newer Bouquet is not a crash: the window opens on the
+    // way out instead (the store is opened once the person has chosen).
+    let (store, problem) = match LocalStore::open(&data_dir) {
+        Ok(store) => (Some(store), None),
         Err(e) => {
             eprintln!("error: cannot open Bouquet's data in {}: {e}", data_dir.display());
-            std::process::exit(1);
+            (None, Some(e))
         }
     };
-    let store = Arc::new(store);
-    let sync = Arc::new(SyncLoop::new());
-    let background = (sync.clone(), store.clone());
     tauri::Builder::default()
-        .manage(AppState { default_server_url, store, sync })
+        .manage(Recovery { data_dir, default_server_url: default_server_url.clone(), problem: Mutex::new(problem) })
         .setup(move |app| {
-            let handle = app.handle().clone();
-            let (sync, store) = background;
-            tauri::async_runtime::spawn(sync.run(store, move |view| {
-                let _ = handle.emit("sync-status", view);
-            }));
+            if let Some(store) = store {
+                start(app.handle(), store, default_server_url);
+            }
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
+            commands::data_problem,
+            commands::start_fresh,
+            commands::quit,
             commands::server_status,
             commands::session,
             commands::sign_in,
@@ -82,6 +103,9 @@ pub fn run() {
             commands::token_place,
             commands::sync_status,
             commands::sync_now,
+            commands::discard_refused_change,
+            commands::export_account_data,
+            commands::delete_account,
             commands::server_stats,
             commands::code_statuses,
             commands::rewards_summary,

@@ -23,6 +23,7 @@ import type { LocalSession } from "./bindings/LocalSession";
 import type { Saved } from "./bindings/Saved";
 import type { ServerStatus } from "./bindings/ServerStatus";
 import type { SyncView } from "./bindings/SyncView";
+import type { RefusedChange } from "./bindings/RefusedChange";
 import type { StatsView } from "./bindings/StatsView";
 import type { CodeStatus } from "./bindings/CodeStatus";
 import type { CodeReward } from "./bindings/CodeReward";
@@ -51,7 +52,7 @@ import type { NotificationList } from "./bindings/NotificationList";
 export type { ImportReport, ProfileInput, SupplierProfile };
 export type { AnalyticsReport, DirectionReport, FunnelStep, FunnelStepReport, PeriodFigures };
 export type { Network, NetworkMember, RecommendationProgress, RecommendationSent, RecommendationsReceived };
-export type { ActiveCampaign, AsOf, CodeReward, CodeStatus, Money, RewardsSummary, StatsView, SyncView, TokenPlace };
+export type { ActiveCampaign, AsOf, CodeReward, CodeStatus, Money, RefusedChange, RewardsSummary, StatsView, SyncView, TokenPlace };
 export type { DeliveryReport, InvitationStatus };
 export type { NotificationChoice, NotificationItem, NotificationList };
 export type { BulkResult, CapturedLead, Contact, Dashboard, ErrorBody, Fair, Invitation, LocalCode, LocalSession, ServerStatus };
@@ -111,6 +112,12 @@ export const backend = {
   allCodes: () => call<LocalCode[]>("all_codes"),
   syncStatus: () => call<SyncView>("sync_status"),
   syncNow: () => call<null>("sync_now"),
+  dataProblem: () => call<ErrorBody | null>("data_problem"),
+  startFresh: (keepCopy: boolean) => call<string | null>("start_fresh", { keepCopy }),
+  quit: () => call<null>("quit"),
+  exportAccountData: () => call<string>("export_account_data"),
+  deleteAccount: (confirmEmail: string) => call<null>("delete_account", { confirmEmail }),
+  discardRefusedChange: (id: number) => call<SyncView>("discard_refused_change", { id }),
   serverStats: () => call<AsOf<StatsView> | null>("server_stats"),
   codeStatuses: () => call<AsOf<CodeStatus[]> | null>("code_statuses"),
   rewardsSummary: () => call<AsOf<RewardsSummary> | null>("rewards_summary"),

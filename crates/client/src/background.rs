@@ -42,6 +42,8 @@ pub struct SyncView {
     pub pending: i64,
     pub last_sync_at: Option<String>,
     pub error: Option<String>,
+    /// Changes the server refused, set aside until the user fixes or discards them.
+    pub refused: Vec<crate::store::refused::RefusedChange>,
 }
 
 pub struct SyncLoop {
@@ -57,7 +59,7 @@ impl Default for SyncLoop {
 
 impl SyncLoop {
     pub fn new() -> Self {
-        Self { nudged: Notify::new(), view: Mutex::new(SyncView { phase: SyncPhase::SignedOut, pending: 0, last_sync_at: None, error: None }) }
+        Self { nudged: Notify::new(), view: Mutex::new(SyncView { phase: SyncPhase::SignedOut, pending: 0, last_sync_at: None, error: None, refused: Vec::new() }) }
     }
 
     /// Something changed (or the network came back): sync soon.
@@ -72,6 +74,9 @@ impl SyncLoop {
     /// The view as the store and the last outcome say, with pending changes counted now.
     pub fn refresh(&self, store: &LocalStore) -> SyncView {
         let mut view = self.view.lock().unwrap_or_else(|p| p.into_inner());
+        if let Ok(refused) = store.refused_changes() {
+            view.refused = refused;
+        }
         if let Ok(status) = store.sync_status() {
             view.pending = status.pending;
             view.last_sync_at = status.last_sync_at;

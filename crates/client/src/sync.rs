@@ -66,6 +66,24 @@ pub async fn log_in(store: &LocalStore, server_url: &str, email: &str, password:
     Ok(local)
 }
 
+/// Saves everything the server holds about the account as JSON in `dir`; returns where.
+pub async fn export_account(store: &LocalStore, dir: &std::path::Path) -> Result<std::path::PathBuf, ClientError> {
+    let document = server_of(store)?.export_account().await?;
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("bouquet-account-{}.json", Utc::now().format("%Y-%m-%d")));
+    let text = serde_json::to_vec_pretty(&document).map_err(|e| ClientError::Protocol(e.to_string()))?;
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+/// Deletes the account (the server first: offline, nothing is deleted), then everything
+/// this device kept of it: its records, its session and its token.
+pub async fn delete_account(store: &LocalStore, confirm_email: &str) -> Result<(), ClientError> {
+    server_of(store)?.delete_account(confirm_email).await?;
+    store.forget_everything()?;
+    token::forget(store.data_dir())
+}
+
 /// The signed-in server, calling with this device's token.
 pub fn server_of(store: &LocalStore) -> Result<ServerClient, ClientError> {
     let session = store.session()?.ok_or(ClientError::NotSignedIn)?;
@@ -166,8 +184,10 @@ async fn push_all(store: &LocalStore, server: &ServerClient) -> Result<i64, Clie
 /// server has less of this device's history than it acknowledged: it was restored from
 /// a backup) queues everything again, numbered to follow what the server has.
 pub async fn push_once(store: &LocalStore, server: &ServerClient, limit: i64) -> Result<i64, ClientError> {
-    for _attempt in 0..2 {
-        let changes = store.changes_to_push(limit)?;
+    let mut batch_limit = limit;
+    let mut gaps = 0;
+    loop {
+        let changes = store.changes_to_push(batch_limit)?;
         if changes.is_empty() {
             return Ok(0);
         }
@@ -189,13 +209,31 @@ pub async fn push_once(store: &LocalStore, server: &ServerClient, limit: i64) ->
                 return Ok(store.acknowledge(answer.applied_through)? as i64);
             }
             Err(ClientError::Server { code, .. }) if code == "push_gap" => {
+                gaps += 1;
+                if gaps > 1 {
+                    return Err(ClientError::Protocol("the server refused this device's change numbers twice in a row".into()));
+                }
                 let state = server.sync_state().await?;
                 store.resend_everything(state.applied_through)?;
+            }
+            // One change the server will not take (nothing of the push was applied): the
+            // changes before it go first; then it is set aside for the user to fix or
+            // discard, and the rest follow (docs/sync.md, "Refused changes").
+            Err(ClientError::Refused { seq, code, message }) => {
+                let first = changes[0].seq;
+                if seq > first {
+                    batch_limit = seq - first;
+                    continue;
+                }
+                if seq != first {
+                    return Err(ClientError::Protocol(format!("the server refused change {seq}, which this push did not carry")));
+                }
+                store.set_aside_refused(seq, &code, &message)?;
+                batch_limit = limit;
             }
             Err(e) => return Err(e),
         }
     }
-    Err(ClientError::Protocol("the server refused this device's change numbers twice in a row".into()))
 }
 
 /// What one pulled page did.

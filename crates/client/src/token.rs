@@ -52,6 +52,14 @@ pub fn load(dir: &Path) -> Result<Option<String>, ClientError> {
     Ok(entry.and_then(|entry| entry.get_password().ok()))
 }
 
+/// Forgets the token wherever it is kept (the account was deleted, or the device signed out).
+pub fn forget(dir: &Path) -> Result<(), ClientError> {
+    if let Some(entry) = keyring_entry(dir) {
+        let _ = entry.delete_credential();
+    }
+    remove_file(dir)
+}
+
 /// Where the token is kept now, if there is one.
 pub fn place(dir: &Path) -> Result<Option<TokenPlace>, ClientError> {
     if read_file(dir)?.is_some() {

@@ -12,6 +12,7 @@ pub mod leads;
 pub mod notifications;
 pub mod outbox;
 pub mod profile;
+pub mod refused;
 pub mod session;
 pub mod syncing;
 pub(crate) mod tracking;
@@ -38,6 +39,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../../../migrations/client/0004_profile.sql")),
         M::up(include_str!("../../../../migrations/client/0005_notifications.sql")),
         M::up(include_str!("../../../../migrations/client/0006_supplier_invitations.sql")),
+        M::up(include_str!("../../../../migrations/client/0007_refused_changes.sql")),
     ])
 }
 
@@ -58,6 +60,10 @@ impl LocalStore {
     /// Opens (creating if needed) the database in `dir` and migrates it.
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
+        Self::open_file(dir).map_err(|e| unusable(dir, e))
+    }
+
+    fn open_file(dir: &Path) -> Result<Self> {
         let mut conn = Connection::open(dir.join(DATABASE_FILE))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -95,6 +101,41 @@ impl LocalStore {
     }
 }
 
+/// Names the file in a data problem's message, so the person knows which one it is.
+fn unusable(dir: &Path, error: ClientError) -> ClientError {
+    match error {
+        ClientError::Unusable { problem, message } => {
+            ClientError::Unusable { problem, message: format!("{message}: {}", dir.join(DATABASE_FILE).display()) }
+        }
+        other => other,
+    }
+}
+
+/// Moves an unusable data file aside (kept as `bouquet.db.unreadable-<time>` when `keep`)
+/// so a fresh one can be made; returns where the copy went.
+pub fn set_aside_data(dir: &Path, keep: bool) -> Result<Option<PathBuf>> {
+    let path = dir.join(DATABASE_FILE);
+    let stamp = Utc::now().format("%Y%m%d-%H%M%S");
+    let copy = dir.join(format!("{DATABASE_FILE}.unreadable-{stamp}"));
+    let mut kept = None;
+    for suffix in ["", "-wal", "-shm"] {
+        let from = PathBuf::from(format!("{}{suffix}", path.display()));
+        if !from.exists() {
+            continue;
+        }
+        if keep {
+            let to = PathBuf::from(format!("{}{suffix}", copy.display()));
+            std::fs::rename(&from, &to)?;
+            if suffix.is_empty() {
+                kept = Some(to);
+            }
+        } else {
+            std::fs::remove_file(&from)?;
+        }
+    }
+    Ok(kept)
+}
+
 pub(crate) fn now_text() -> String {
     time_text(Utc::now())
 }
@@ -128,6 +169,6 @@ mod tests {
         drop(LocalStore::open(dir.path()).unwrap());
         let store = LocalStore::open(dir.path()).unwrap();
         let version: i64 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(version, 6);
+        assert_eq!(version, 7);
     }
 }

@@ -57,6 +57,28 @@ impl LocalStore {
         self.session()?.ok_or(ClientError::NotSignedIn)
     }
 
+    /// Empties the data folder's database — every record, the outbox, what the server last
+    /// said, the session — after the account was deleted, so nothing of it stays and the
+    /// folder can serve another account. One transaction: all of it or none.
+    pub fn forget_everything(&self) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        // Children before parents; the search index follows the contacts (its triggers).
+        for table in [
+            "refused_changes", "outbox", "sync_meta", "server_view", "notifications_seen", "notification_choices",
+            "fair_leads", "invitations", "codes", "contacts", "fairs", "profiles", "session",
+        ] {
+            tx.execute(&format!("DELETE FROM {table}"), [])?;
+        }
+        tx.execute(
+            "UPDATE sync_state SET cursor = 0, epoch = NULL, seq_base = 0, last_clock = NULL, clock_offset_ms = 0,
+                last_sync_at = NULL, last_attempt_at = NULL, last_error = NULL, needs_snapshot = 0 WHERE id = 1",
+            [],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     pub fn session(&self) -> Result<Option<LocalSession>> {
         let row = self
             .conn()

@@ -157,6 +157,8 @@ pub(crate) fn correct_clock(conn: &Connection, server_time: DateTime<Utc>) -> Re
 
 fn append_outbox(conn: &Connection, entity: Entity, id: &str, change: &RecordState) -> Result<()> {
     let payload = serde_json::to_string(change).map_err(|e| corrupt("change", e))?;
+    // A new change of the record supersedes one the server refused (the user fixed it).
+    conn.prepare_cached("DELETE FROM refused_changes WHERE entity = ?1 AND entity_id = ?2")?.execute(params![entity.as_str(), id])?;
     let op = if change.deleted.is_some() { "delete" } else { "upsert" };
     conn.execute(
         "INSERT INTO outbox (entity, entity_id, op, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -185,6 +187,50 @@ pub(crate) fn record(conn: &Connection, entity: Entity, id: &str) -> Result<()> 
     meta.merge(&change.fields, &change.clocks, change.deleted.as_ref());
     write_meta(conn, entity, id, &meta)?;
     append_outbox(conn, entity, id, &change)
+}
+
+/// Forgets that `fields` of the record were stamped (a refused change carried them), so
+/// saving the record again sends them again; with `clocks`, also their clocks, so a pull
+/// takes the server's values. True when nothing of the record is left stamped or waiting
+/// to be sent: the server never had it.
+pub(crate) fn forget_stamped<'a>(conn: &Connection, entity: Entity, id: &str, fields: impl Iterator<Item = &'a String>, clocks: bool) -> Result<bool> {
+    let Some(mut meta) = read_meta(conn, entity, id)? else { return Ok(true) };
+    for name in fields {
+        meta.fields.remove(name);
+        if clocks {
+            meta.clocks.remove(name);
+        }
+    }
+    write_meta(conn, entity, id, &meta)?;
+    let pending: i64 = conn.query_row("SELECT COUNT(*) FROM outbox WHERE entity = ?1 AND entity_id = ?2", params![entity.as_str(), id], |r| r.get(0))?;
+    Ok(meta.fields.is_empty() && pending == 0)
+}
+
+/// Removes a record the server never had, without telling the server (there is nothing
+/// to tell). A record something else here still refers to is kept.
+pub(crate) fn remove_local_only(conn: &Connection, entity: Entity, id: &str) -> Result<()> {
+    let (table, _) = table(entity);
+    match conn.execute(&format!("DELETE FROM {table} WHERE id = ?1"), [id]) {
+        Ok(_) => {}
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
+    conn.execute("DELETE FROM sync_meta WHERE entity = ?1 AND entity_id = ?2", params![entity.as_str(), id])?;
+    Ok(())
+}
+
+/// What a person calls the record: a contact's or invitation's names, a fair's name, a
+/// code; `None` when it is gone or has no name.
+pub(crate) fn label(conn: &Connection, entity: Entity, id: &str) -> Result<Option<String>> {
+    let column = match entity {
+        Entity::Contact => "names",
+        Entity::Fair => "name",
+        Entity::Code => "code",
+        Entity::Invitation => "couple_names",
+        Entity::Lead | Entity::Profile => return Ok(None),
+    };
+    let Some((fields, _)) = read_row(conn, entity, id)? else { return Ok(None) };
+    Ok(fields.get(column).and_then(Value::as_str).map(str::to_string))
 }
 
 /// Queues every record as it is, each field with its own clock, so the server can be
