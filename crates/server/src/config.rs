@@ -488,6 +488,10 @@ impl Settings {
         if retention.lead_days < 30 {
             return Err(ConfigError::Invalid("retention_lead_days must be at least 30".into()));
         }
+        // A century is "keep": beyond it the dates would overflow.
+        if retention.touch_days > 36_500 || retention.lead_days > 36_500 {
+            return Err(ConfigError::Invalid("retention_touch_days and retention_lead_days must be at most 36500 (100 years)".into()));
+        }
         if log_format != "text" && log_format != "json" {
             return Err(ConfigError::Invalid(format!("log_format must be text or json, not {log_format}")));
         }

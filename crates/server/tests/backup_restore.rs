@@ -126,6 +126,8 @@ async fn a_backup_taken_under_load_restores_a_consistent_snapshot_with_a_new_epo
 
     let restored = cli(&["restore", "--database-url", &url, backup_str]);
     assert!(restored.contains("new sync epoch"), "{restored}");
+    let kept: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(kept.iter().any(|f| f.starts_with("bouquet.db.pre-restore-") && !f.ends_with("-wal") && !f.ends_with("-shm")), "the replaced database is kept: {kept:?}");
     let server = ServerProcess::start(&url);
     let codes = all_codes(&server.url, &session.token).await;
     // The snapshot: every referral acknowledged before the backup began, none the backup

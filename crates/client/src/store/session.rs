@@ -76,6 +76,9 @@ impl LocalStore {
             [],
         )?;
         tx.commit()?;
+        // Deleted rows linger in free pages and the write-ahead log until overwritten:
+        // fold the log in and rebuild the file so nothing of the account stays on disk.
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")?;
         Ok(())
     }
 

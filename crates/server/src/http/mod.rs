@@ -249,9 +249,15 @@ pub fn router(state: AppState) -> Router {
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
                     let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    // A sign-in link's path is a live credential: never logged.
+                    // A sign-in link's and an unsubscribe link's paths are credentials: never logged.
                     let path = req.uri().path();
-                    let path = if path.starts_with("/couple/login/bql_") { "/couple/login/{token}" } else { path };
+                    let path = if path.starts_with("/couple/login/bql_") {
+                        "/couple/login/{token}"
+                    } else if path.starts_with("/api/v1/unsubscribe/") {
+                        "/api/v1/unsubscribe/{token}"
+                    } else {
+                        path
+                    };
                     tracing::info_span!("request", method = %req.method(), uri = %path, request_id = %id)
                 })
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),

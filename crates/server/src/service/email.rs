@@ -267,7 +267,7 @@ impl Sender {
             BeginSend::Go(email) => email,
             BeginSend::Gone => return Ok(false),
             BeginSend::Failed(reason) => {
-                tracing::info!(invitation = %id, reason, "invitation not sent");
+                tracing::info!(invitation = %id, reason = %without_addresses(&reason), "invitation not sent");
                 return Ok(false);
             }
         };
@@ -277,8 +277,10 @@ impl Sender {
         };
         match &outcome {
             SendOutcome::Sent => tracing::info!(invitation = %id, "invitation sent"),
-            SendOutcome::Retry { error, at } => tracing::info!(invitation = %id, error, retry_at = %at, "invitation will be tried again"),
-            SendOutcome::Failed(reason) => tracing::warn!(invitation = %id, reason, "invitation failed"),
+            SendOutcome::Retry { error, at } => {
+                tracing::info!(invitation = %id, error = %without_addresses(error), retry_at = %at, "invitation will be tried again")
+            }
+            SendOutcome::Failed(reason) => tracing::warn!(invitation = %id, reason = %without_addresses(reason), "invitation failed"),
         }
         self.store.finish_send(id, &self.worker, &outcome, Utc::now()).await?;
         Ok(outcome == SendOutcome::Sent)
@@ -326,7 +328,7 @@ impl Sender {
                     })
                 };
                 if let NotificationEmailOutcome::Send(SendOutcome::Failed(reason) | SendOutcome::Retry { error: reason, .. }) = &outcome {
-                    tracing::info!(notification = %n.id, reason, "notification email not sent");
+                    tracing::info!(notification = %n.id, reason = %without_addresses(&reason), "notification email not sent");
                 }
                 sent += usize::from(outcome == NotificationEmailOutcome::Send(SendOutcome::Sent));
                 self.store.finish_notification_email(n.id, &outcome, Utc::now()).await?;
@@ -457,6 +459,15 @@ pub fn compose_notification(n: &NotificationEmail, from: &Mailbox, public_url: &
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn relay_answers_are_logged_without_addresses() {
+        assert_eq!(
+            super::without_addresses("550 5.1.1 <amy.ben@example.com>: Recipient address rejected; cc: dan@example.org, ok"),
+            "550 5.1.1 <[address]>: Recipient address rejected; cc: [address], ok"
+        );
+        assert_eq!(super::without_addresses("connection refused"), "connection refused");
+    }
+
     use super::*;
 
     #[test]
@@ -470,4 +481,16 @@ mod tests {
         assert!(!UnsubscribeKey::well_formed("short"));
         assert!(!UnsubscribeKey::well_formed(&"!".repeat(43)));
     }
+}
+
+/// A mail relay's answer without the addresses in it ("550 <amy@example.com>: no such
+/// user"): logs carry no email address (docs/security.md). The supplier still sees the
+/// whole answer on their own invitation.
+pub fn without_addresses(text: &str) -> String {
+    text.split_inclusive(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | '(' | ')' | ',' | ';'))
+        .map(|piece| {
+            let word = piece.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | '(' | ')' | ',' | ';'));
+            if word.contains('@') { piece.replacen(word, "[address]", 1) } else { piece.to_string() }
+        })
+        .collect()
 }

@@ -131,12 +131,34 @@ pub async fn restore(url: &str, source: &Path) -> StoreResult<String> {
         store.close().await;
     }
     // The staged copy is checkpointed and closed: its -wal and -shm are gone. The old
-    // database's go first, or SQLite would replay them onto the restored file; then one
-    // rename replaces the file, so there is never a moment without a database.
-    for leftover in [sibling(&db, "-wal"), sibling(&db, "-shm")] {
-        remove_file_if_present(&leftover)?;
+    // database and its log are moved aside whole (kept as `<db>.pre-restore-<time>`, and
+    // put back if the swap fails), so SQLite never replays an old log onto the restored
+    // file and nothing committed is ever deleted.
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+    let aside = sibling(&db, &format!(".pre-restore-{stamp}"));
+    let pairs: Vec<(PathBuf, PathBuf)> = ["", "-wal", "-shm"]
+        .iter()
+        .map(|suffix| (sibling(&db, suffix), sibling(&aside, suffix)))
+        .filter(|(from, _)| from.exists())
+        .collect();
+    let mut moved = Vec::new();
+    for (from, to) in &pairs {
+        if let Err(e) = std::fs::rename(from, to) {
+            for (from, to) in moved.iter().rev() {
+                let _ = std::fs::rename(to, from);
+            }
+            let _ = remove_database_files(&staging);
+            return Err(operation(format!("cannot move {} aside: {e}; nothing was changed", from.display())));
+        }
+        moved.push((from.clone(), to.clone()));
     }
-    std::fs::rename(&staging, &db).map_err(|e| operation(format!("cannot move the restored copy into place at {}: {e}", db.display())))?;
+    if let Err(e) = std::fs::rename(&staging, &db) {
+        for (from, to) in moved.iter().rev() {
+            let _ = std::fs::rename(to, from);
+        }
+        let _ = remove_database_files(&staging);
+        return Err(operation(format!("cannot move the restored copy into place at {}: {e}; the database was put back", db.display())));
+    }
     drop(lock);
     Ok(epoch)
 }

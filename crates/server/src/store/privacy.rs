@@ -75,6 +75,27 @@ const DELETE_ACCOUNT_AT: &[&str] = &[
      WHERE referrer_id = $1",
 ];
 
+/// What an erased finding's sentence says instead: the rules' sentences quote addresses and
+/// names ("the referee's address is the referrer's own (…)"); which signals fired, and how
+/// strongly, stays for the review's record.
+const ERASED_SENTENCE: &str = "(details erased at a person's request)";
+
+/// Rewrites the sentences of the fraud findings `sql` selects (`id, signals`; `$1`, `$2`
+/// as given) so no address or name stays in them.
+async fn erase_fraud_sentences(tx: &mut super::db::Tx, sql: &'static str, args: &[super::db::Arg<'_>]) -> StoreResult<()> {
+    use super::rows::Columns;
+    for row in tx.fetch_all(sql, args).await? {
+        let Ok(mut findings) = serde_json::from_str::<Value>(&row.text("signals")?) else { continue };
+        for finding in findings.as_array_mut().into_iter().flatten() {
+            if let Some(sentence) = finding.get_mut("sentence") {
+                *sentence = Value::from(ERASED_SENTENCE);
+            }
+        }
+        tx.execute("UPDATE fraud_assessments SET signals = $2 WHERE id = $1", &args![row.uuid("id")?, findings.to_string().as_str()]).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 pub trait PrivacyStore: Send + Sync {
     /// Everything the server holds about the account, section by section.
@@ -136,6 +157,7 @@ impl PrivacyStore for SqlStore {
         for sql in DELETE_ACCOUNT_AT {
             tx.execute(sql, &args![account_id, now]).await?;
         }
+        erase_fraud_sentences(&mut tx, "SELECT id, signals FROM fraud_assessments WHERE referrer_id = $1", &args![account_id]).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -163,26 +185,56 @@ impl PrivacyStore for SqlStore {
         let erased = serde_json::json!({"erased_at": super::time::to_text(now)}).to_string();
         tx.execute("UPDATE events SET payload = $2 WHERE platform_user_id = $1", &args![user_id, erased.as_str()]).await?;
         tx.execute("DELETE FROM fraud_marks WHERE platform_user_id = $1", &args![user_id]).await?;
+        // Their own assessments, and others' that quote their address (a look-alike).
+        let quoted = email.as_deref().map(|e| format!("%{}%", e.to_lowercase()));
+        erase_fraud_sentences(
+            &mut tx,
+            "SELECT id, signals FROM fraud_assessments WHERE platform_user_id = $1 OR LOWER(signals) LIKE $2",
+            &args![user_id, quoted.as_deref()],
+        )
+        .await?;
         tx.execute("UPDATE fraud_subjects SET email_key = NULL, name_key = NULL WHERE platform_user_id = $1", &args![user_id]).await?;
         tx.commit().await?;
         Ok(true)
     }
 
     async fn forget_old_visits(&self, touches_before: DateTime<Utc>, leads_before: DateTime<Utc>) -> StoreResult<(u64, u64)> {
-        let mut tx = self.pool().begin_write().await?;
-        // The predicate repeats the partial index's (migration 22) so the planner uses it.
-        let touches = tx
-            .execute(
-                "UPDATE touches SET visitor_key = NULL, ip_hash = NULL, user_agent = NULL, referer = NULL
-                 WHERE occurred_at < $1
-                   AND (ip_hash IS NOT NULL OR visitor_key IS NOT NULL OR user_agent IS NOT NULL OR referer IS NOT NULL)",
-                &args![touches_before],
-            )
-            .await?;
-        let leads = tx
-            .execute("UPDATE leads SET couple_names = '', email = '', wedding_date = NULL WHERE created_at < $1 AND email <> ''", &args![leads_before])
-            .await?;
-        tx.commit().await?;
+        // In batches, each its own short transaction: the first round on a large database
+        // must not hold the write lock for long. The predicates repeat the partial indexes'
+        // (migration 22) so the planner uses them.
+        const BATCH: i64 = 5_000;
+        let mut touches = 0;
+        loop {
+            let changed = self
+                .pool()
+                .execute(
+                    "UPDATE touches SET visitor_key = NULL, ip_hash = NULL, user_agent = NULL, referer = NULL
+                     WHERE id IN (SELECT id FROM touches WHERE occurred_at < $1
+                        AND (ip_hash IS NOT NULL OR visitor_key IS NOT NULL OR user_agent IS NOT NULL OR referer IS NOT NULL)
+                        LIMIT $2)",
+                    &args![touches_before, BATCH],
+                )
+                .await?;
+            touches += changed;
+            if changed < BATCH as u64 {
+                break;
+            }
+        }
+        let mut leads = 0;
+        loop {
+            let changed = self
+                .pool()
+                .execute(
+                    "UPDATE leads SET couple_names = '', email = '', wedding_date = NULL
+                     WHERE id IN (SELECT id FROM leads WHERE created_at < $1 AND email <> '' LIMIT $2)",
+                    &args![leads_before, BATCH],
+                )
+                .await?;
+            leads += changed;
+            if changed < BATCH as u64 {
+                break;
+            }
+        }
         Ok((touches, leads))
     }
 }

@@ -141,7 +141,7 @@ const SUPPLIERS: &str = "SELECT a.id, a.business_name, a.vendor_type, a.location
  LEFT JOIN sync_records p ON p.account_id = a.id AND p.entity = 'profile' AND p.id = a.id AND p.deleted IS NULL
  LEFT JOIN supplier_reputation r ON r.account_id = a.id
  LEFT JOIN referrer_standing st ON st.account_id = a.id
- WHERE a.kind = 'supplier' AND a.vendor_type = $1 AND a.last_seen_at >= $2";
+ WHERE a.kind = 'supplier' AND a.vendor_type = $1 AND a.last_seen_at >= $2 AND a.deleted_at IS NULL";
 
 fn field_text<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     fields.get(name).and_then(Value::as_str)

@@ -46,7 +46,7 @@ macro_rules! account_columns {
 /// A referral with its referrer's display name, as [`rows::referral`] reads it.
 macro_rules! referral_select {
     () => {
-        "SELECT r.*, COALESCE(a.business_name, a.couple_names, a.email) AS referrer_name
+        "SELECT r.*, COALESCE(a.business_name, a.couple_names, CASE WHEN a.deleted_at IS NULL THEN a.email ELSE 'a former Bouquet member' END) AS referrer_name
          FROM referrals r JOIN accounts a ON a.id = r.referrer_id "
     };
 }
