@@ -150,6 +150,10 @@ impl Push<'_> {
         if change.entity == Entity::Invitation {
             self.follow_invitation(tx, change.id, &state).await?;
         }
+        // A booth contact corrected afterwards (a mistyped email): its fair leads follow.
+        if change.entity == Entity::Contact && !was_new && ["email", "names", "wedding_date"].iter().any(|f| change.fields.contains_key(*f)) {
+            relink_fair_leads(tx, account, change.id, &state, seq).await?;
+        }
         // A code tied to a fair: its traffic on the fair's days is expected (docs/fraud.md).
         if change.entity == Entity::Code && state.deleted.is_none() && (was_new || change.fields.contains_key("fair_id")) {
             if let Some(code) = text(&state, "code") {
@@ -356,6 +360,23 @@ async fn add_fair_lead(tx: &mut dyn SyncTx, account: Uuid, id: Uuid, lead: &Reco
     };
     if !tx.add_fair_lead(&fair_lead).await? {
         return Err(invalid("the lead's code is not one of this account's referrals"));
+    }
+    Ok(())
+}
+
+/// The fair leads captured for a contact take its corrected names, email and date, and are
+/// tied to a couple who already signed up with the corrected email; a lead whose contact
+/// had no email at the booth becomes a fair lead once it has one.
+async fn relink_fair_leads(tx: &mut dyn SyncTx, account: Uuid, contact_id: Uuid, contact: &RecordState, seq: i64) -> Result<(), ApiError> {
+    let names = text(contact, "names").unwrap_or_default();
+    let email = text(contact, "email");
+    let date = text(contact, "wedding_date").and_then(|d| d.parse::<NaiveDate>().ok());
+    for lead_id in tx.leads_of_contact(account, contact_id).await? {
+        if !tx.relink_fair_lead(account, lead_id, &names, email.as_deref(), date).await? {
+            if let Some(lead) = tx.record(account, Entity::Lead, lead_id).await? {
+                add_fair_lead(tx, account, lead_id, &lead, seq).await?;
+            }
+        }
     }
     Ok(())
 }

@@ -310,6 +310,12 @@ pub trait SyncTx: Send {
     async fn end_referral(&mut self, code: &str, referrer_id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
     /// `false` when the referrer has no such code.
     async fn add_fair_lead(&mut self, lead: &NewFairLead) -> StoreResult<bool>;
+    /// The account's fair-lead records captured for `contact_id` (not deleted).
+    async fn leads_of_contact(&mut self, account_id: Uuid, contact_id: Uuid) -> StoreResult<Vec<Uuid>>;
+    /// The fair lead `lead_id` takes its contact's current names, email and date, and is
+    /// tied to the platform user who signed up with that email, if one has and it is not
+    /// tied yet. `false` when the lead has no row (its contact had no email at capture).
+    async fn relink_fair_lead(&mut self, account_id: Uuid, lead_id: Uuid, names: &str, email: Option<&str>, wedding_date: Option<NaiveDate>) -> StoreResult<bool>;
     /// Records a fair's local date (fraud rules expect traffic on its codes that day).
     async fn save_fair(&mut self, account_id: Uuid, fair_id: Uuid, local_date: Option<NaiveDate>) -> StoreResult<()>;
     /// Ties the account's code to one of its fairs (or unties it).

@@ -126,6 +126,45 @@ impl SyncTx for SqlSyncTx {
         Ok(true)
     }
 
+    async fn leads_of_contact(&mut self, account_id: Uuid, contact_id: Uuid) -> StoreResult<Vec<Uuid>> {
+        // A lead's fields are JSON text written by serde (no spaces): its contact reference
+        // is found by its exact text, without a JSON operator the two databases spell apart.
+        let pattern = format!("%\"contact_id\":\"{contact_id}\"%");
+        let rows = self
+            .tx
+            .fetch_all(
+                "SELECT id FROM sync_records WHERE account_id = $1 AND entity = 'lead' AND deleted IS NULL AND fields LIKE $2",
+                &args![account_id, pattern.as_str()],
+            )
+            .await?;
+        rows.iter().map(|r| r.uuid("id")).collect()
+    }
+
+    async fn relink_fair_lead(&mut self, account_id: Uuid, lead_id: Uuid, names: &str, email: Option<&str>, wedding_date: Option<NaiveDate>) -> StoreResult<bool> {
+        let email = email.map(|e| e.trim().to_lowercase());
+        let updated = self
+            .tx
+            .execute(
+                "UPDATE leads SET couple_names = $3, email = $4, wedding_date = $5
+                 WHERE id = $2 AND referral_id IN (SELECT id FROM referrals WHERE referrer_id = $1)",
+                &args![account_id, lead_id, names, email.as_deref().unwrap_or(""), wedding_date],
+            )
+            .await?;
+        if updated == 0 {
+            return Ok(false);
+        }
+        if let Some(email) = email.as_deref().filter(|e| !e.is_empty()) {
+            self.tx
+                .execute(
+                    "UPDATE touches SET platform_user_id = (SELECT MIN(user_id) FROM platform_users WHERE email = $2)
+                     WHERE id = $1 AND platform_user_id IS NULL AND EXISTS (SELECT 1 FROM platform_users WHERE email = $2)",
+                    &args![lead_id, email],
+                )
+                .await?;
+        }
+        Ok(true)
+    }
+
     async fn queue_invitation(&mut self, invitation: &QueuedInvitation) -> StoreResult<()> {
         super::email::queue(&mut self.tx, invitation).await
     }
