@@ -253,3 +253,46 @@ async fn killed_server_and_killed_client(db: TestDb) {
 async fn account_id(server: &TestServer) -> uuid::Uuid {
     server.store.account_by_email("studio@example.com").await.unwrap().unwrap().0.id
 }
+
+/// The app's store killed at random moments while it writes: a 20,000-row import is
+/// killed part-way, again and again, and the database opens every time, intact, with
+/// either the whole import or none of it, every contact with its change waiting to sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_killed_mid_import_keeps_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("crm.csv");
+    let mut rows = String::from("names,email,wedding_date\n");
+    for i in 0..20_000 {
+        rows.push_str(&format!("Couple {i},couple{i}@example.com,2027-06-12\n"));
+    }
+    std::fs::write(&csv, rows).unwrap();
+    let data = dir.path().join("data");
+    ok(&data, &["contacts", "add", "--names", "Before the imports"]).await;
+    let mut expected = 1;
+    for (round, wait_ms) in [60u64, 150, 250, 400, 700].into_iter().enumerate() {
+        let mut import = Command::new(cargo_bin("bouquet")).arg("--data-dir").arg(&data).args(["contacts", "import"]).arg(&csv).spawn().unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+        let finished = import.try_wait().unwrap().is_some();
+        let _ = import.kill();
+        let _ = import.wait();
+        let conn = rusqlite::Connection::open(data.join("bouquet.db")).unwrap();
+        let verdict: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(verdict, "ok", "round {round}");
+        let contacts: i64 = conn.query_row("SELECT COUNT(*) FROM contacts", [], |r| r.get(0)).unwrap();
+        assert!(contacts == expected || contacts == expected + 20_000, "round {round}: {contacts} contacts, expected {expected} or {}", expected + 20_000);
+        if finished {
+            assert_eq!(contacts, expected + 20_000, "round {round}: an import that finished is all there");
+        }
+        let queued: i64 = conn.query_row("SELECT COUNT(*) FROM outbox WHERE entity = 'contact'", [], |r| r.get(0)).unwrap();
+        assert_eq!(queued, contacts, "round {round}: every contact has its change waiting to sync, no more");
+        eprintln!("round {round}: killed after {wait_ms} ms, {} — {contacts} contacts", if finished { "the import had finished" } else { "mid-import" });
+        expected = contacts;
+    }
+    // Left to finish, the same import is all there, once.
+    ok(&data, &["contacts", "import", csv.to_str().unwrap()]).await;
+    let conn = rusqlite::Connection::open(data.join("bouquet.db")).unwrap();
+    let contacts: i64 = conn.query_row("SELECT COUNT(*) FROM contacts", [], |r| r.get(0)).unwrap();
+    assert_eq!(contacts, expected + 20_000);
+    let listed = json_of(&data, &["contacts", "search", "Before"]).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}
