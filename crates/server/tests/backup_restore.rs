@@ -9,31 +9,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use bouquet_core::api::{ReferralPage, ReferralView, SessionView, StatsView};
+use bouquet_core::api::{ReferralPage, ReferralView, StatsView};
 use bouquet_core::sync::SyncState;
-use common::process::{ServerProcess, cli, run};
+use common::process::{ServerProcess, cli, run, studio_session};
 use serde_json::json;
 use tokio::sync::Mutex;
-
-async fn supplier(url: &str) -> SessionView {
-    let http = reqwest::Client::new();
-    let registered = http
-        .post(format!("{url}/api/v1/accounts"))
-        .json(&json!({"kind": "supplier", "email": "studio@example.com", "password": "correct horse battery",
-                      "business_name": "Golden Hour Studio", "vendor_type": "photographer"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status(), 201);
-    let session = http
-        .post(format!("{url}/api/v1/sessions"))
-        .json(&json!({"email": "studio@example.com", "password": "correct horse battery"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(session.status(), 201);
-    session.json().await.unwrap()
-}
 
 async fn get<T: serde::de::DeserializeOwned>(url: &str, token: &str) -> T {
     let resp = reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap();
@@ -70,7 +50,7 @@ async fn a_backup_taken_under_load_restores_a_consistent_snapshot_with_a_new_epo
     let backup_str = backup.to_str().unwrap();
 
     let server = ServerProcess::start(&url);
-    let session = supplier(&server.url).await;
+    let session = studio_session(&server.url).await;
     let before: SyncState = get(&format!("{}/api/v1/sync/state", server.url), &session.token).await;
 
     // A writer makes referrals until told to stop; every code the server acknowledged is kept.

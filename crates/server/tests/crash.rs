@@ -16,7 +16,7 @@ use bouquet_core::Hlc;
 use bouquet_server::store;
 use chrono::Utc;
 use common::TestDb;
-use common::process::{ServerProcess, cli};
+use common::process::{ServerProcess, cli, studio_session};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -114,23 +114,7 @@ async fn killed_at_random_moments_loses_nothing_acknowledged(db: &TestDb) {
 
     let mut server = ServerProcess::start(&db.url);
     let key = cli(&["api-key", "create", "--name", "wedsync", "--database-url", &db.url]);
-    let register = http
-        .post(format!("{}/api/v1/accounts", server.url))
-        .json(&json!({"kind": "supplier", "email": "studio@example.com", "password": "correct horse battery",
-                      "business_name": "Golden Hour Studio", "vendor_type": "photographer"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(register.status(), 201);
-    let device: SessionView = http
-        .post(format!("{}/api/v1/sessions", server.url))
-        .json(&json!({"email": "studio@example.com", "password": "correct horse battery"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let device = studio_session(&server.url).await;
     let mut codes = Vec::new();
     for _ in 0..CODES {
         let referral: Value = http.post(format!("{}/api/v1/referrals", server.url)).bearer_auth(&device.token).json(&json!({"method": "link"})).send().await.unwrap().json().await.unwrap();

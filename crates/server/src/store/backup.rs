@@ -43,6 +43,17 @@ fn lock_path(db: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The lock file beside the database, opened (made if missing) for locking.
+fn open_lock_file(db: &Path) -> StoreResult<File> {
+    let path = lock_path(db);
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| operation(format!("cannot open {}: {e}", path.display())))
+}
+
 fn operation(message: impl Into<String>) -> StoreError {
     StoreError::Operation(message.into())
 }
@@ -51,19 +62,13 @@ fn operation(message: impl Into<String>) -> StoreError {
 /// nothing for PostgreSQL (it is restored with its own tools, servers stopped).
 pub fn hold_serving_lock(url: &str) -> StoreResult<Option<ServingLock>> {
     let Some(db) = sqlite_path(url) else { return Ok(None) };
-    let path = lock_path(&db);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| operation(format!("cannot open {}: {e}", path.display())))?;
+    let file = open_lock_file(&db)?;
     match file.try_lock_shared() {
         Ok(()) => Ok(Some(ServingLock { _file: file })),
         Err(std::fs::TryLockError::WouldBlock) => {
             Err(operation(format!("{} is being restored from a backup; start the server when the restore has finished", db.display())))
         }
-        Err(std::fs::TryLockError::Error(e)) => Err(operation(format!("cannot lock {}: {e}", path.display()))),
+        Err(std::fs::TryLockError::Error(e)) => Err(operation(format!("cannot lock {}: {e}", lock_path(&db).display()))),
     }
 }
 
@@ -103,19 +108,13 @@ pub async fn restore(url: &str, source: &Path) -> StoreResult<String> {
     }
     check(source).await.map_err(|e| operation(format!("{} is not a usable Bouquet backup: {e}", source.display())))?;
 
-    let lock_file = lock_path(&db);
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_file)
-        .map_err(|e| operation(format!("cannot open {}: {e}", lock_file.display())))?;
+    let lock = open_lock_file(&db)?;
     match lock.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
             return Err(operation(format!("a server is using {}; stop every server on it, then restore", db.display())));
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(operation(format!("cannot lock {}: {e}", lock_file.display()))),
+        Err(std::fs::TryLockError::Error(e)) => return Err(operation(format!("cannot lock {}: {e}", lock_path(&db).display()))),
     }
 
     // The copy is prepared beside the database (same file system, so the swap is one

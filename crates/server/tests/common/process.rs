@@ -51,6 +51,27 @@ impl Drop for ServerProcess {
     }
 }
 
+/// Registers the studio@example.com supplier on the server at `url` and signs a device in.
+pub async fn studio_session(url: &str) -> bouquet_core::api::SessionView {
+    let http = reqwest::Client::new();
+    let registered = http
+        .post(format!("{url}/api/v1/accounts"))
+        .json(&serde_json::json!({"kind": "supplier", "email": "studio@example.com", "password": "correct horse battery",
+                      "business_name": "Golden Hour Studio", "vendor_type": "photographer"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let session = http
+        .post(format!("{url}/api/v1/sessions"))
+        .json(&serde_json::json!({"email": "studio@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), 201);
+    session.json().await.unwrap()
+}
+
 /// Runs a CLI command that must succeed; its stdout, trimmed.
 pub fn cli(args: &[&str]) -> String {
     let out = run(args);
