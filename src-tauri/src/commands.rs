@@ -2,7 +2,7 @@
 
 use bouquet_client::store::codes::{CodeInput, LocalCode};
 use bouquet_client::store::contacts::{Contact, ContactInput, Saved};
-use bouquet_client::store::csv_io::ImportReport;
+use bouquet_client::store::csv_io::{ImportProgress, ImportReport};
 use bouquet_client::store::dashboard::Dashboard;
 use bouquet_client::store::fairs::{Fair, FairInput};
 use bouquet_client::store::invitations::{BulkResult, Invitation, InvitationInput};
@@ -303,10 +303,48 @@ pub fn default_template() -> String {
     bouquet_core::template::DEFAULT_TEMPLATE.to_string()
 }
 
-/// A CSV file's text, as read by the UI from the file the user picked.
+/// Starts handing over a CSV file the user picked; the window then sends it in pieces
+/// (`append_contacts_import`) and imports it (`finish_contacts_import`).
 #[tauri::command(async)]
-pub fn import_contacts_csv(state: State<'_, AppState>, text: String) -> Answer<ImportReport> {
-    changed(&state, state.store.import_contacts_csv(text.as_bytes()))
+pub fn begin_contacts_import(state: State<'_, AppState>) -> Answer<Uuid> {
+    state.store.begin_upload()
+}
+
+/// One piece of the file: raw bytes, with the upload's id and the byte it starts at in the
+/// `Upload-Id` and `Upload-Offset` headers. Answers the bytes held so far.
+#[tauri::command]
+pub fn append_contacts_import(state: State<'_, AppState>, request: tauri::ipc::Request<'_>) -> Answer<u64> {
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let id = header("upload-id")
+        .and_then(|v| Uuid::parse_str(&v).ok())
+        .ok_or_else(|| ClientError::Invalid("a piece of an upload needs its Upload-Id header".into()))?;
+    let offset = header("upload-offset")
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(|| ClientError::Invalid("a piece of an upload needs its Upload-Offset header".into()))?;
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err(ClientError::Invalid("a piece of an upload is sent as raw bytes".into()));
+    };
+    state.store.append_upload(id, offset, bytes)
+}
+
+/// Imports the uploaded file as contacts, sending where it is to `on_progress`.
+#[tauri::command(async)]
+pub fn finish_contacts_import(
+    state: State<'_, AppState>,
+    id: Uuid,
+    on_progress: tauri::ipc::Channel<ImportProgress>,
+) -> Answer<ImportReport> {
+    // A closed window stops listening; the import goes on regardless.
+    let report = state.store.import_upload_as_contacts(id, &mut |p| {
+        let _ = on_progress.send(p);
+    });
+    changed(&state, report)
+}
+
+/// The user gave up on the file (or the window failed to send it): drop what arrived.
+#[tauri::command(async)]
+pub fn cancel_contacts_import(state: State<'_, AppState>, id: Uuid) -> Answer<()> {
+    state.store.cancel_upload(id)
 }
 
 /// Where exports go: `BOUQUET_EXPORT_DIR`, else Downloads, else the data folder.

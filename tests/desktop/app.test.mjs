@@ -127,8 +127,8 @@ async function choose(testid, value) {
   await wd("POST", `/session/${session}/element/${option}/click`, {});
 }
 
-async function textBecomes(testid, expected) {
-  const deadline = Date.now() + 15_000;
+async function textBecomes(testid, expected, waitMs = 15_000) {
+  const deadline = Date.now() + waitMs;
   let last;
   while (Date.now() < deadline) {
     last = await text(testid).catch(() => undefined);
@@ -644,6 +644,47 @@ db.commit()
   for (const deadline = Date.now() + 15_000; !/"Zoe & Yannick"/.test(await onServer()); await sleep(500)) {
     assert.ok(Date.now() < deadline, "the fixed contact never reached the server");
   }
+});
+
+test("a 5,000-row CRM export is handed over in pieces and imported with its progress shown; the bad rows are counted, not all listed", { timeout: 150_000 }, async () => {
+  WD = first.url;
+  session = first.session;
+  await click("nav-contacts");
+  const rows = ["names,email,wedding_date,notes"];
+  for (let i = 0; i < 5_000; i++) {
+    const day = String(1 + (i % 28)).padStart(2, "0");
+    rows.push(`Guest ${i} & Partner,guest${i}@crm.example,2027-07-${day},${"Met at the Bath show; wants a relaxed day with family portraits by the lake. ".repeat(3)}`);
+  }
+  for (let i = 0; i < 60; i++) rows.push(`,nameless${i}@crm.example,,`);
+  const big = join(dataDir, "crm-full-export.csv");
+  writeFileSync(big, rows.join("\n") + "\n");
+  assert.ok(statSync(big).size > 1024 * 1024, "the file crosses in more than one piece");
+
+  // Every line the progress shows is recorded as the window renders it.
+  await wd("POST", `/session/${session}/execute/sync`, {
+    script: `window.__importSteps = [];
+      new MutationObserver(() => {
+        const shown = document.querySelector('[data-testid="import-step"]')?.textContent;
+        if (shown && window.__importSteps.at(-1) !== shown) window.__importSteps.push(shown);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });`,
+    args: [],
+  });
+  await type("contact-import", big);
+  // Numbers are written in the system's locale (5,000 or 5000).
+  const report = await textBecomes("import-report", /Imported 5,?000 contacts/, 60_000);
+  assert.match(report, /Line 5002: names are required/);
+  assert.match(report, /and 10 more rows with problems/);
+  const steps = await wd("POST", `/session/${session}/execute/sync`, { script: "return window.__importSteps", args: [] });
+  const phases = [...new Set(steps.map((s) => s.replace(/[\d,.]+%?/g, "#")))];
+  assert.deepEqual(phases, ["Opening the file…", "Reading the file… #", "Checking each row… #", "Saving # of # contacts", "Looking for duplicates: # of #"], steps.join(" | "));
+  assert.ok(steps.some((s) => /^Saving 2,?500 of 5,?000 contacts$/.test(s)), steps.join(" | "));
+  assert.ok(steps.some((s) => /^Reading the file… ([1-9]|[1-9]\d)%$/.test(s)), `the file's sending showed partial progress: ${steps.join(" | ")}`);
+  await gone("import-progress");
+  await type("contact-search", "guest4999");
+  await textBecomes("contact-list", /Guest 4999 & Partner/);
+  await fill("contact-search", "");
+  // Nothing of the file stays in the data folder once imported.
+  assert.deepEqual(readdirSync(join(dataDir, "uploads")), []);
 });
 
 test("a damaged data file opens on the way out: a copy is kept and the app starts fresh", { timeout: 90_000 }, async () => {

@@ -1,6 +1,6 @@
 // The one door from the UI to the Rust side. Types come from ts-rs (./bindings), so the
 // two sides cannot drift; every command's error arrives as { code, message }.
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
 import type { CapturedLead } from "./bindings/CapturedLead";
 import type { CodeInput } from "./bindings/CodeInput";
 import type { Contact } from "./bindings/Contact";
@@ -11,6 +11,8 @@ import type { Fair } from "./bindings/Fair";
 import type { Paper } from "./bindings/Paper";
 import type { TokenPlace } from "./bindings/TokenPlace";
 import type { ImportReport } from "./bindings/ImportReport";
+import type { ImportProgress } from "./bindings/ImportProgress";
+import type { ImportPhase } from "./bindings/ImportPhase";
 import type { FairInput } from "./bindings/FairInput";
 import type { ProfileInput } from "./bindings/ProfileInput";
 import type { SupplierProfile } from "./bindings/SupplierProfile";
@@ -49,7 +51,7 @@ import type { NotificationChoice } from "./bindings/NotificationChoice";
 import type { NotificationItem } from "./bindings/NotificationItem";
 import type { NotificationList } from "./bindings/NotificationList";
 
-export type { ImportReport, ProfileInput, SupplierProfile };
+export type { ImportPhase, ImportProgress, ImportReport, ProfileInput, SupplierProfile };
 export type { AnalyticsReport, DirectionReport, FunnelStep, FunnelStepReport, PeriodFigures };
 export type { Network, NetworkMember, RecommendationProgress, RecommendationSent, RecommendationsReceived };
 export type { ActiveCampaign, AsOf, CodeReward, CodeStatus, Money, RefusedChange, RewardsSummary, StatsView, SyncView, TokenPlace };
@@ -73,6 +75,38 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   }
 }
 
+/** How much of a picked file crosses to the Rust side at once: the window holds one piece,
+ * never the whole file (a CRM export can be tens of megabytes). */
+const PIECE_BYTES = 1024 * 1024;
+
+/** Where an import stands: handing the file over ("sending", bytes), then the Rust side's
+ * phases (see ImportPhase). */
+export type ImportStep = { phase: ImportPhase | "sending"; done: number; total: number };
+
+/** Sends `file` to the Rust side piece by piece, then imports it as contacts. `signal`
+ * stops the sending (what arrived is dropped); the import itself is one transaction. */
+async function importContactsFile(file: File, onStep: (step: ImportStep) => void, signal: AbortSignal): Promise<ImportReport> {
+  const id = await call<string>("begin_contacts_import");
+  try {
+    let offset = 0;
+    onStep({ phase: "sending", done: 0, total: file.size });
+    while (offset < file.size) {
+      if (signal.aborted) throw { code: "cancelled", message: `Import of ${file.name} cancelled; nothing was imported.` };
+      const piece = new Uint8Array(await file.slice(offset, offset + PIECE_BYTES).arrayBuffer());
+      offset = await invoke<number>("append_contacts_import", piece, {
+        headers: { "Upload-Id": id, "Upload-Offset": String(offset) },
+      });
+      onStep({ phase: "sending", done: offset, total: file.size });
+    }
+  } catch (e) {
+    await invoke("cancel_contacts_import", { id }).catch(() => undefined);
+    throw asError(e);
+  }
+  const progress = new Channel<ImportProgress>();
+  progress.onmessage = (p) => onStep(p);
+  return call<ImportReport>("finish_contacts_import", { id, onProgress: progress });
+}
+
 export const backend = {
   serverStatus: () => call<ServerStatus>("server_status"),
   session: () => call<LocalSession | null>("session"),
@@ -86,7 +120,7 @@ export const backend = {
   dataDir: () => call<string>("data_dir"),
   tokenPlace: () => call<TokenPlace | null>("token_place"),
   deleteContact: (id: string) => call<null>("delete_contact", { id }),
-  importContactsCsv: (text: string) => call<ImportReport>("import_contacts_csv", { text }),
+  importContactsFile,
   fairs: () => call<Fair[]>("fairs"),
   createFair: (input: FairInput) => call<Fair>("create_fair", { input }),
   /** The supplier's profile for couples' recommendations, as saved here or synced. */

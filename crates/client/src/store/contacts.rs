@@ -11,6 +11,7 @@ use ts_rs::TS;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::csv_io::{ImportPhase, ImportProgress, PROGRESS_EVERY};
 use super::tracking;
 use bouquet_core::sync::Entity;
 use super::{LocalStore, Result, clean, now_text};
@@ -188,17 +189,29 @@ impl LocalStore {
     }
 
     /// Saves contacts checked with [`prepare`] in one transaction: all of them or none.
-    pub(crate) fn create_contacts(&self, contacts: Vec<Contact>) -> Result<Vec<Saved>> {
+    pub(crate) fn create_contacts(
+        &self,
+        contacts: Vec<Contact>,
+        progress: &mut dyn FnMut(ImportProgress),
+    ) -> Result<Vec<Saved>> {
+        let total = contacts.len() as u64;
+        let report = |progress: &mut dyn FnMut(ImportProgress), phase, done: u64| {
+            if done % PROGRESS_EVERY == 0 || done == total {
+                progress(ImportProgress { phase, done, total });
+            }
+        };
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        for contact in &contacts {
+        for (i, contact) in contacts.iter().enumerate() {
             insert(&tx, contact)?;
+            report(progress, ImportPhase::Saving, i as u64 + 1);
         }
         // Looked up once all are in, so two look-alike rows in one file warn about each other.
-        let saved = contacts
-            .into_iter()
-            .map(|contact| Ok(Saved { possible_duplicates: duplicates_of(&tx, &contact)?, contact }))
-            .collect::<Result<Vec<_>>>()?;
+        let mut saved = Vec::with_capacity(contacts.len());
+        for (i, contact) in contacts.into_iter().enumerate() {
+            saved.push(Saved { possible_duplicates: duplicates_of(&tx, &contact)?, contact });
+            report(progress, ImportPhase::Checking, i as u64 + 1);
+        }
         tx.commit()?;
         Ok(saved)
     }

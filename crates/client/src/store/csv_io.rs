@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::contacts::{Contact, ContactInput, ContactKind, prepare};
 use super::{LocalStore, Result};
+
 use crate::ClientError;
 
 /// The columns written on export and understood on import (header names, any case;
@@ -26,6 +27,30 @@ pub struct RowProblem {
     /// The line in the file (the header is line 1).
     pub line: u64,
     pub reason: String,
+}
+
+/// How often (in rows) an import reports its progress.
+pub(crate) const PROGRESS_EVERY: u64 = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ImportPhase {
+    /// Reading the file: `done` and `total` count bytes (`total` is 0 when unknown).
+    Reading,
+    /// Writing the contacts: rows.
+    Saving,
+    /// Looking up each imported contact's look-alikes: rows.
+    Checking,
+}
+
+/// Where a long import is; sent every few hundred rows and at each phase's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct ImportProgress {
+    pub phase: ImportPhase,
+    pub done: u64,
+    pub total: u64,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -100,6 +125,18 @@ fn parse_amount(text: &str) -> std::result::Result<i64, String> {
 
 impl LocalStore {
     pub fn import_contacts_csv(&self, input: impl Read) -> Result<ImportReport> {
+        self.import_contacts_csv_reporting(input, 0, &mut |_| {})
+    }
+
+    /// Imports as [`Self::import_contacts_csv`] does, telling `progress` how far it is:
+    /// reading (bytes of `total_bytes`, when known), then saving and checking for
+    /// duplicates (rows). The file is read as a stream, never whole.
+    pub fn import_contacts_csv_reporting(
+        &self,
+        input: impl Read,
+        total_bytes: u64,
+        progress: &mut dyn FnMut(ImportProgress),
+    ) -> Result<ImportReport> {
         let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::Fields).from_reader(input);
         let headers: Vec<String> = reader
             .headers()
@@ -112,7 +149,9 @@ impl LocalStore {
         }
         let mut good: Vec<Contact> = Vec::new();
         let mut problems = Vec::new();
+        let mut rows = 0u64;
         for record in reader.records() {
+            rows += 1;
             let record = match record {
                 Ok(r) => r,
                 Err(e) => {
@@ -121,6 +160,10 @@ impl LocalStore {
                     continue;
                 }
             };
+            if rows % PROGRESS_EVERY == 0 {
+                let at = record.position().map(|p| p.byte()).unwrap_or(0);
+                progress(ImportProgress { phase: ImportPhase::Reading, done: at.min(total_bytes), total: total_bytes });
+            }
             let line = record.position().map(|p| p.line()).unwrap_or(0);
             let get = |name: &str| {
                 headers.iter().position(|h| h == name).and_then(|i| record.get(i)).unwrap_or("").to_string()
@@ -130,7 +173,8 @@ impl LocalStore {
                 Err(reason) => problems.push(RowProblem { line, reason }),
             }
         }
-        let saved = if good.is_empty() { Vec::new() } else { self.create_contacts(good)? };
+        progress(ImportProgress { phase: ImportPhase::Reading, done: total_bytes, total: total_bytes });
+        let saved = if good.is_empty() { Vec::new() } else { self.create_contacts(good, progress)? };
         Ok(ImportReport {
             imported: saved.len(),
             possible_duplicates: saved.iter().filter(|s| !s.possible_duplicates.is_empty()).count(),

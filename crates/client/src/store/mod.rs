@@ -15,6 +15,7 @@ pub mod profile;
 pub mod refused;
 pub mod session;
 pub mod syncing;
+pub mod uploads;
 pub(crate) mod tracking;
 
 use std::path::{Path, PathBuf};

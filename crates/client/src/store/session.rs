@@ -79,7 +79,9 @@ impl LocalStore {
         // Deleted rows linger in free pages and the write-ahead log until overwritten:
         // fold the log in and rebuild the file so nothing of the account stays on disk.
         conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")?;
-        Ok(())
+        drop(conn);
+        // An import's staging file holds contacts too.
+        self.sweep_uploads(std::time::Duration::ZERO)
     }
 
     pub fn session(&self) -> Result<Option<LocalSession>> {
