@@ -50,6 +50,17 @@ ensure_tauri_driver() {
   fi
 }
 
+# The HTTP load generator of the benchmarks (crates.io; pinned so figures compare across runs).
+OHA_VERSION="1.16.0"
+ensure_oha() {
+  local oha="${CARGO_HOME:-$HOME/.cargo}/bin/oha"
+  if [ "$("$oha" --version 2>/dev/null)" != "oha $OHA_VERSION" ]; then
+    echo "==> cargo install oha@$OHA_VERSION"
+    cargo install oha --version "$OHA_VERSION" --locked --quiet
+  fi
+  export OHA="$oha"
+}
+
 # schemathesis in a virtual environment of Debian's Python (pinned: a new release may judge
 # the same document differently).
 SCHEMATHESIS_VERSION="4.32.5"

@@ -3,6 +3,8 @@
 //! temp dir, or a fresh PostgreSQL database that is dropped afterwards) and a real
 //! server on a random port. Only built with the `testing` feature.
 
+pub mod seed;
+
 use std::sync::Arc;
 
 use crate::config::Settings;

@@ -1,0 +1,54 @@
+//! `bouquet-bench`: the load half of Bouquet's benchmark suite (`bash scripts/bench`).
+//! Criterion's benchmarks measure code in-process; this drives the release server as a
+//! separate process with a real load generator (`oha`), against a bare axum handler
+//! serving the same bytes in the same run, and writes what both found to
+//! `docs/performance.md` with plots.
+
+mod landing;
+mod oha;
+mod report;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Bouquet's benchmark suite (run it through scripts/bench)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// `GET /r/{code}` for new visitors against a bare handler, per backend and data size.
+    Landing(landing::Args),
+    /// The baseline: a bare axum handler answering every request with one file's bytes.
+    Bare {
+        #[arg(long)]
+        page: PathBuf,
+    },
+    /// Writes docs/performance.md and its plots from the results folder.
+    Report {
+        #[arg(long)]
+        results: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let outcome = match Cli::parse().command {
+        Command::Landing(args) => landing::run(args).await,
+        Command::Bare { page } => landing::serve_bare(page).await,
+        Command::Report { results, out } => report::write(&results, &out),
+    };
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

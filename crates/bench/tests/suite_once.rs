@@ -1,0 +1,60 @@
+//! The suite run once, small and short, as a test (CI catches a benchmark that breaks):
+//! the real server binary under oha on 2,000 referrals for a second per load on both
+//! backends, then the report written into a copy of docs/performance.md.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const BENCH: &str = env!("CARGO_BIN_EXE_bouquet-bench");
+
+/// The server binary the workspace's tests build beside this one.
+fn server_binary() -> PathBuf {
+    let deps = std::env::current_exe().unwrap();
+    let bin = deps.parent().and_then(|d| d.parent()).unwrap().join("bouquet-server");
+    assert!(bin.exists(), "build the server first (cargo build -p bouquet-server): {}", bin.display());
+    bin
+}
+
+#[test]
+fn the_landing_load_runs_and_its_report_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("landing.jsonl");
+    let backends = if std::env::var("BOUQUET_TEST_DATABASE_URL").is_ok() || std::env::var("CI").as_deref() == Ok("true") {
+        "sqlite,postgres"
+    } else {
+        "sqlite"
+    };
+    let status = Command::new(BENCH)
+        .args(["landing", "--sizes", "2000", "--seconds", "1", "--connections", "8", "--backends", backends])
+        .arg("--server")
+        .arg(server_binary())
+        .arg("--results")
+        .arg(&results)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let figures: Vec<serde_json::Value> =
+        std::fs::read_to_string(&results).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(figures.len(), backends.split(',').count());
+    for f in &figures {
+        let ok = f["server"]["ok"].as_u64().unwrap() + f["half_load"]["ok"].as_u64().unwrap();
+        assert!(ok > 100, "{f}");
+        assert_eq!(f["server"]["failed"].as_u64(), Some(0), "{f}");
+        // Every visit answered was recorded once the server stopped.
+        let recorded = f["touches_recorded"].as_u64().unwrap();
+        let cut_off = f["server"]["cut_off"].as_u64().unwrap() + f["half_load"]["cut_off"].as_u64().unwrap();
+        assert!(recorded >= ok && recorded <= ok + cut_off, "{recorded} touches for {ok} answers (+{cut_off} cut off): {f}");
+        assert!(f["bare"]["requests_per_second"].as_f64().unwrap() > 0.0);
+    }
+
+    let doc = dir.path().join("performance.md");
+    std::fs::write(&doc, "# Performance\n\nBefore.\n\n<!-- bench:landing -->\nold figures\n<!-- /bench:landing -->\n\nAfter.\n").unwrap();
+    let status = Command::new(BENCH).args(["report", "--results"]).arg(dir.path()).arg("--out").arg(&doc).status().unwrap();
+    assert!(status.success());
+    let written = std::fs::read_to_string(&doc).unwrap();
+    assert!(written.starts_with("# Performance\n\nBefore.") && written.ends_with("After.\n"), "{written}");
+    assert!(!written.contains("old figures"));
+    assert!(written.contains("| sqlite | 2,000 |"), "{written}");
+    let svg = std::fs::read_to_string(dir.path().join("performance").join("landing.svg")).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("sqlite"), "the plot has its legend");
+}
