@@ -18,6 +18,9 @@ pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8080";
 /// Puts the opened store in the app's state and starts background sync: `sync-status`
 /// events reach the UI.
 pub fn start(app: &tauri::AppHandle, store: LocalStore, default_server_url: String) {
+    // An import the app died in the middle of left couples' details in a staging file;
+    // no upload outlives the window that sent it. (A failure is retried at the next start.)
+    let _ = store.sweep_uploads(std::time::Duration::ZERO);
     let store = Arc::new(store);
     let sync = Arc::new(SyncLoop::new());
     app.manage(AppState { default_server_url, store: store.clone(), sync: sync.clone() });

@@ -98,6 +98,8 @@ async function importContactsFile(file: File, onStep: (step: ImportStep) => void
       });
       onStep({ phase: "sending", done: offset, total: file.size });
     }
+    // Cancelled while the last piece was on its way: still cancelled.
+    if (signal.aborted) throw { code: "cancelled", message: `Import of ${file.name} cancelled; nothing was imported.` };
   } catch (e) {
     await invoke("cancel_contacts_import", { id }).catch(() => undefined);
     throw asError(e);

@@ -9,14 +9,14 @@ use bouquet_server::store;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-/// Logs go to stderr through a background writer: a request never waits on the terminal
-/// or a pipe (writing each request's line synchronously held the landing page to a fifth
-/// of a bare handler's throughput). Colour codes only for a terminal. The guard flushes
-/// what is buffered when `main` returns.
+/// Logs go to stderr through a background writer, so a request does not wait on the
+/// terminal or a pipe while the buffer has room. Colour codes only for a terminal. The
+/// guard flushes what is buffered when `main` returns.
 fn init_logs(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
     use std::io::IsTerminal;
     let filter = EnvFilter::try_from_env("BOUQUET_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+    // Not lossy: when the buffer is full a request waits rather than its line being dropped.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(std::io::stderr().is_terminal());
     if json {
         builder.json().init();

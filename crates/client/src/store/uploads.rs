@@ -7,7 +7,7 @@
 //!
 //! The staging files hold couples' details: they are removed when the import finishes or
 //! is cancelled, with the account's data when it is forgotten, and any left by a crash
-//! are swept the next time an upload begins.
+//! when the app starts again (and, older than six hours, when an upload begins).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, Write};
@@ -97,7 +97,7 @@ impl LocalStore {
     }
 
     /// Removes uploads untouched for `older_than` (all of them for zero).
-    pub(crate) fn sweep_uploads(&self, older_than: Duration) -> Result<()> {
+    pub fn sweep_uploads(&self, older_than: Duration) -> Result<()> {
         let Ok(entries) = fs::read_dir(self.uploads_dir()) else { return Ok(()) };
         let now = SystemTime::now();
         for entry in entries.flatten() {
