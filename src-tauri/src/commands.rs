@@ -311,8 +311,9 @@ pub fn begin_contacts_import(state: State<'_, AppState>) -> Answer<Uuid> {
 }
 
 /// One piece of the file: raw bytes, with the upload's id and the byte it starts at in the
-/// `Upload-Id` and `Upload-Offset` headers. Answers the bytes held so far.
-#[tauri::command]
+/// `Upload-Id` and `Upload-Offset` headers. Answers the bytes held so far. Off the main
+/// thread, so writing a piece never holds up the window.
+#[tauri::command(async)]
 pub fn append_contacts_import(state: State<'_, AppState>, request: tauri::ipc::Request<'_>) -> Answer<u64> {
     let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let id = header("upload-id")

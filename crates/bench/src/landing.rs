@@ -115,7 +115,6 @@ async fn measure(args: &Args, backend: &str, db: &TestDb, n: u64) -> Result<Figu
     // The seeded codes are placeholders; one referral gets a real code to visit.
     let code = ReferralCode::generate(AccountKind::Supplier, &CodeNamespace::random(), 0);
     let referral = seed::id(2, n / 2).to_string();
-    let touches = |db_url: String, referral: String| async move { count_touches(&db_url, &referral).await };
     set_code(&db.url, &referral, code.as_str()).await?;
 
     // Logs at their default level into a file, as a deployment's would go to its journal.
@@ -137,18 +136,18 @@ async fn measure(args: &Args, backend: &str, db: &TestDb, n: u64) -> Result<Figu
         .bytes()
         .await
         .map_err(|e| e.to_string())?;
-    let page_file = std::env::temp_dir().join(format!("bouquet-bench-page-{}.html", std::process::id()));
+    // Kept beside the results: the bytes both servers answered.
+    let page_file = args.results.with_extension(format!("{backend}-{n}.page.html"));
     std::fs::write(&page_file, &page).map_err(|e| e.to_string())?;
     let bare = Process::start(Command::new(std::env::current_exe().map_err(|e| e.to_string())?).args(["bare", "--page", page_file.to_str().unwrap()]))?;
 
-    let before = touches(db.url.clone(), referral.clone()).await?;
+    let before = count_touches(&db.url, &referral).await?;
     let server_load = oha::run(&url, args.seconds, args.connections, None)?;
     let bare_load = oha::run(&format!("{}/r/{}", bare.url, code.as_str()), args.seconds, args.connections, None)?;
     let half_load = oha::run(&url, args.seconds, args.connections, Some(server_load.requests_per_second / 2.0))?;
     server.stop()?;
     bare.stop()?;
-    let _ = std::fs::remove_file(&page_file);
-    let after = touches(db.url.clone(), referral.clone()).await?;
+    let after = count_touches(&db.url, &referral).await?;
     Ok(Figure {
         backend: backend.into(),
         referrals: n,

@@ -460,9 +460,7 @@ fn contacts(store: &LocalStore, out: &Output, command: ContactsCommand) -> Resul
             let report = store.import_contacts_csv(reader)?;
             out.line(&report, || {
                 let mut text = format!("{} imported ({} possible duplicates)", report.imported, report.possible_duplicates);
-                for p in &report.problems {
-                    text += &format!("\n  line {}: {}", p.line, p.reason);
-                }
+                text += &problem_lines(&report);
                 text
             });
         }
@@ -499,9 +497,7 @@ fn invite(store: &LocalStore, out: &Output, command: InviteCommand) -> Result<()
             let value = serde_json::json!({"import": import, "queued": result});
             out.line(&value, || {
                 let mut text = format!("{} queued in {} batches; {} skipped", result.queued, result.batches.len(), result.skipped.len());
-                for p in &import.problems {
-                    text += &format!("\n  line {}: {}", p.line, p.reason);
-                }
+                text += &problem_lines(&import);
                 text += &format!("\n  predicted conversions: {}", result.predicted_conversions);
                 text
             });
@@ -539,4 +535,14 @@ async fn watch(store: &LocalStore, out: &Output, interval: u64) {
             _ = tokio::signal::ctrl_c() => return,
         }
     }
+}
+
+/// An import's refused rows, a line each, and how many more were not listed.
+fn problem_lines(report: &bouquet_client::store::csv_io::ImportReport) -> String {
+    let mut text: String = report.problems.iter().map(|p| format!("\n  line {}: {}", p.line, p.reason)).collect();
+    let unlisted = report.rows_with_problems - report.problems.len();
+    if unlisted > 0 {
+        text += &format!("\n  …and {unlisted} more rows with problems");
+    }
+    text
 }

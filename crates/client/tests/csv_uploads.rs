@@ -133,3 +133,48 @@ fn cancelled_abandoned_and_forgotten_uploads_are_removed() {
     store.forget_everything().unwrap();
     assert_eq!(staged_files(dir.path()), 0);
 }
+
+#[test]
+fn a_wrong_file_lists_the_first_thousand_problems_and_counts_them_all() {
+    let (_dir, store) = store();
+    let mut csv = String::from("names,email\nAnna & Ben,anna@example.com\n");
+    for i in 0..1500 {
+        csv.push_str(&format!(",nameless{i}@example.com\n"));
+    }
+    let report = store.import_contacts_csv(csv.as_bytes()).unwrap();
+    assert_eq!((report.imported, report.rows_with_problems, report.problems.len()), (1, 1500, 1000));
+    assert_eq!(report.problems[0].line, 3);
+}
+
+#[test]
+fn an_excel_windows_csv_keeps_its_accents() {
+    let (_dir, store) = store();
+    // Windows-1252, as Excel on Windows saves "CSV": é is 0xE9, á is 0xE1.
+    let csv = b"names,location\nJos\xe9 & Ana,M\xe1laga\nZo\xeb & Ben,Bath\n";
+    let report = store.import_contacts_csv(&csv[..]).unwrap();
+    assert_eq!((report.imported, report.rows_with_problems), (2, 0), "{:?}", report.problems);
+    let jose = store.search_contacts("ana").unwrap().remove(0);
+    assert_eq!((jose.names.as_str(), jose.location.as_deref()), ("José & Ana", Some("Málaga")));
+    assert_eq!(store.search_contacts("ben").unwrap()[0].names, "Zoë & Ben");
+}
+
+#[test]
+fn an_account_deleted_while_its_file_is_read_gets_nothing_back() {
+    let (_dir, store) = store();
+    let csv = crm_export(1_200);
+    let id = store.begin_upload().unwrap();
+    store.append_upload(id, 0, csv.as_bytes()).unwrap();
+    // The deletion lands while the file is being read (between two progress reports).
+    let mut forgot = false;
+    let err = store
+        .import_upload_as_contacts(id, &mut |p| {
+            if p.phase == ImportPhase::Reading && !forgot {
+                forgot = true;
+                store.forget_everything().unwrap();
+            }
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("deleted while the file was being read"), "{err}");
+    assert!(store.contacts().unwrap().is_empty());
+    assert_eq!(store.pending_changes().unwrap(), 0);
+}

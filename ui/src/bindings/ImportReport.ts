@@ -5,4 +5,12 @@ export type ImportReport = { imported: number,
 /**
  * Imported rows that share an email or phone with another contact.
  */
-possible_duplicates: number, problems: Array<RowProblem>, };
+possible_duplicates: number, 
+/**
+ * The first [`PROBLEMS_LISTED`] rows refused, with why.
+ */
+problems: Array<RowProblem>, 
+/**
+ * How many rows were refused in all (a wrong file can have millions).
+ */
+rows_with_problems: number, };

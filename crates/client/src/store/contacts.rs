@@ -192,6 +192,7 @@ impl LocalStore {
     pub(crate) fn create_contacts(
         &self,
         contacts: Vec<Contact>,
+        forgets_before: u64,
         progress: &mut dyn FnMut(ImportProgress),
     ) -> Result<Vec<Saved>> {
         let total = contacts.len() as u64;
@@ -201,6 +202,11 @@ impl LocalStore {
             }
         };
         let mut conn = self.conn();
+        if self.forgets() != forgets_before {
+            return Err(ClientError::Invalid(
+                "the account's data was deleted while the file was being read; nothing was imported".into(),
+            ));
+        }
         let tx = conn.transaction()?;
         for (i, contact) in contacts.iter().enumerate() {
             insert(&tx, contact)?;

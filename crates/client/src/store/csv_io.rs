@@ -59,7 +59,21 @@ pub struct ImportReport {
     pub imported: usize,
     /// Imported rows that share an email or phone with another contact.
     pub possible_duplicates: usize,
+    /// The first [`PROBLEMS_LISTED`] rows refused, with why.
     pub problems: Vec<RowProblem>,
+    /// How many rows were refused in all (a wrong file can have millions).
+    pub rows_with_problems: usize,
+}
+
+/// Problems listed in a report at most; the rest are counted.
+pub const PROBLEMS_LISTED: usize = 1000;
+
+/// A cell as text: UTF-8, else Windows-1252, which is what Excel on Windows saves as "CSV".
+fn cell_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0,
+    }
 }
 
 fn parse_row(get: &dyn Fn(&str) -> String) -> std::result::Result<ContactInput, String> {
@@ -130,7 +144,8 @@ impl LocalStore {
 
     /// Imports as [`Self::import_contacts_csv`] does, telling `progress` how far it is:
     /// reading (bytes of `total_bytes`, when known), then saving and checking for
-    /// duplicates (rows). The file is read as a stream, never whole.
+    /// duplicates (rows). The file is read as a stream; the contacts it holds are kept
+    /// until they are saved together.
     pub fn import_contacts_csv_reporting(
         &self,
         input: impl Read,
@@ -138,25 +153,33 @@ impl LocalStore {
         progress: &mut dyn FnMut(ImportProgress),
     ) -> Result<ImportReport> {
         let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::Fields).from_reader(input);
+        // Data deleted with the account while the file is read must not come back with it.
+        let forgets = self.forgets();
         let headers: Vec<String> = reader
-            .headers()
+            .byte_headers()
             .map_err(|e| ClientError::Invalid(format!("the file's first line must name the columns: {e}")))?
             .iter()
-            .map(|h| h.trim().to_ascii_lowercase().replace(' ', "_"))
+            .map(|h| cell_text(h).trim().to_ascii_lowercase().replace(' ', "_"))
             .collect();
         if !headers.iter().any(|h| h == "names") {
             return Err(ClientError::Invalid(format!("no 'names' column; expected columns: {}", COLUMNS.join(", "))));
         }
         let mut good: Vec<Contact> = Vec::new();
         let mut problems = Vec::new();
+        let mut rows_with_problems = 0;
+        let mut refuse = |line: u64, reason: String| {
+            rows_with_problems += 1;
+            if problems.len() < PROBLEMS_LISTED {
+                problems.push(RowProblem { line, reason });
+            }
+        };
         let mut rows = 0u64;
-        for record in reader.records() {
+        for record in reader.byte_records() {
             rows += 1;
             let record = match record {
                 Ok(r) => r,
                 Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    problems.push(RowProblem { line, reason: format!("unreadable row: {e}") });
+                    refuse(e.position().map(|p| p.line()).unwrap_or(0), format!("unreadable row: {e}"));
                     continue;
                 }
             };
@@ -166,19 +189,20 @@ impl LocalStore {
             }
             let line = record.position().map(|p| p.line()).unwrap_or(0);
             let get = |name: &str| {
-                headers.iter().position(|h| h == name).and_then(|i| record.get(i)).unwrap_or("").to_string()
+                headers.iter().position(|h| h == name).and_then(|i| record.get(i)).map(|c| cell_text(c).into_owned()).unwrap_or_default()
             };
             match parse_row(&get).and_then(|input| prepare(input).map_err(|e| e.to_string())) {
                 Ok(contact) => good.push(contact),
-                Err(reason) => problems.push(RowProblem { line, reason }),
+                Err(reason) => refuse(line, reason),
             }
         }
         progress(ImportProgress { phase: ImportPhase::Reading, done: total_bytes, total: total_bytes });
-        let saved = if good.is_empty() { Vec::new() } else { self.create_contacts(good, progress)? };
+        let saved = if good.is_empty() { Vec::new() } else { self.create_contacts(good, forgets, progress)? };
         Ok(ImportReport {
             imported: saved.len(),
             possible_duplicates: saved.iter().filter(|s| !s.possible_duplicates.is_empty()).count(),
             problems,
+            rows_with_problems,
         })
     }
 

@@ -19,6 +19,7 @@ pub mod uploads;
 pub(crate) mod tracking;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -55,6 +56,9 @@ pub fn default_data_dir() -> PathBuf {
 pub struct LocalStore {
     conn: Mutex<Connection>,
     dir: PathBuf,
+    /// How many times this store forgot everything (a deleted account): work that read
+    /// data before a forget and writes after it checks this, under the connection's lock.
+    forgets: AtomicU64,
 }
 
 impl LocalStore {
@@ -79,7 +83,7 @@ impl LocalStore {
         conn.set_prepared_statement_cache_capacity(64);
         migrations().to_latest(&mut conn)?;
         conn.execute_batch("CREATE TEMP TABLE clock_skew (ms INTEGER NOT NULL)")?;
-        Ok(Self { conn: Mutex::new(conn), dir: dir.to_path_buf() })
+        Ok(Self { conn: Mutex::new(conn), dir: dir.to_path_buf(), forgets: AtomicU64::new(0) })
     }
 
     /// Makes this store's wall clock run `skew` ahead (negative: behind) of the system's,
@@ -93,6 +97,10 @@ impl LocalStore {
 
     pub fn data_dir(&self) -> &Path {
         &self.dir
+    }
+
+    pub(crate) fn forgets(&self) -> u64 {
+        self.forgets.load(Ordering::SeqCst)
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {

@@ -62,6 +62,7 @@ impl LocalStore {
     /// folder can serve another account. One transaction: all of it or none.
     pub fn forget_everything(&self) -> Result<()> {
         let mut conn = self.conn();
+        self.forgets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let tx = conn.transaction()?;
         // Children before parents; the search index follows the contacts (its triggers).
         for table in [
