@@ -184,27 +184,45 @@ fn kind(row: &Row) -> StoreResult<AccountKind> {
     AccountKind::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("account kind {text}")))
 }
 
+/// Marks folded per write transaction on SQLite. Its one writer is what every visit's
+/// touch waits for, up to the busy timeout: after a bulk load (a restore, a backfill, a
+/// million referrals seeded) one fold of every mark held the write lock past that timeout
+/// and visits failed with 500s.
+const FOLD_BATCH: i64 = 20_000;
+
 /// Folds the marks made since the last fold into the periods' counts: the scheduler's
 /// round, so a report reads few unfolded rows. On PostgreSQL one statement deletes and
 /// adds (of two servers folding at once, the second waits and finds nothing); on SQLite
-/// the write transaction holds the database.
+/// batches of [`FOLD_BATCH`] marks in rowid order, each in its own write transaction, so
+/// writers get the lock between them.
 pub(super) async fn fold(store: &SqlStore) -> StoreResult<u64> {
     const ADD: &str = "INSERT INTO analytics_referrer_counts (period, start, k, n)
-        SELECT period, start, k, COUNT(*) FROM analytics_referrer_new WHERE true GROUP BY period, start, k
+        SELECT period, start, k, COUNT(*) FROM analytics_referrer_new WHERE rowid <= $1 GROUP BY period, start, k
         ON CONFLICT (period, start, k) DO UPDATE SET n = analytics_referrer_counts.n + excluded.n";
     const MOVE: &str = "WITH folded AS (DELETE FROM analytics_referrer_new RETURNING period, start, k)
         INSERT INTO analytics_referrer_counts (period, start, k, n)
         SELECT period, start, k, COUNT(*) FROM folded GROUP BY period, start, k ORDER BY period, start, k
         ON CONFLICT (period, start, k) DO UPDATE SET n = analytics_referrer_counts.n + EXCLUDED.n";
-    let mut tx = store.pool().begin_write().await?;
-    let folded = match tx.dialect() {
-        Dialect::Sqlite => {
-            let added = tx.execute(ADD, &[]).await?;
-            tx.execute("DELETE FROM analytics_referrer_new", &[]).await?;
-            added
+    let mut folded = 0;
+    loop {
+        let mut tx = store.pool().begin_write().await?;
+        match tx.dialect() {
+            Dialect::Sqlite => {
+                // Read inside the write transaction: no mark can arrive between this and the delete.
+                let upto = tx
+                    .fetch_one("SELECT MAX(rowid) AS upto FROM (SELECT rowid FROM analytics_referrer_new ORDER BY rowid LIMIT $1)", &args![FOLD_BATCH])
+                    .await?
+                    .opt_int("upto")?;
+                let Some(upto) = upto else { return Ok(folded) };
+                folded += tx.execute(ADD, &args![upto]).await?;
+                tx.execute("DELETE FROM analytics_referrer_new WHERE rowid <= $1", &args![upto]).await?;
+                tx.commit().await?;
+            }
+            Dialect::Postgres => {
+                folded += tx.execute(MOVE, &[]).await?;
+                tx.commit().await?;
+                return Ok(folded);
+            }
         }
-        Dialect::Postgres => tx.execute(MOVE, &[]).await?,
-    };
-    tx.commit().await?;
-    Ok(folded)
+    }
 }
