@@ -1,7 +1,7 @@
 //! Tauri commands: thin calls into bouquet-client.
 
 use bouquet_client::store::codes::{CodeInput, LocalCode};
-use bouquet_client::store::contacts::{Contact, ContactInput, Saved};
+use bouquet_client::store::contacts::{Contact, ContactInput, ContactPage, Saved};
 use bouquet_client::store::csv_io::{ImportProgress, ImportReport};
 use bouquet_client::store::dashboard::Dashboard;
 use bouquet_client::store::fairs::{Fair, FairInput};
@@ -161,6 +161,12 @@ pub fn all_codes(state: State<'_, AppState>) -> Answer<Vec<LocalCode>> {
 #[tauri::command(async)]
 pub fn contacts(state: State<'_, AppState>, query: Option<String>) -> Answer<Vec<Contact>> {
     state.store.search_contacts(query.as_deref().unwrap_or(""))
+}
+
+/// The first `limit` contacts matching `query`, and how many match: the Contacts screen.
+#[tauri::command(async)]
+pub fn contact_page(state: State<'_, AppState>, query: String, limit: usize) -> Answer<ContactPage> {
+    state.store.contact_page(&query, Some(limit))
 }
 
 #[tauri::command(async)]

@@ -74,6 +74,7 @@ pub fn run() {
             commands::session,
             commands::sign_in,
             commands::contacts,
+            commands::contact_page,
             commands::create_contact,
             commands::delete_contact,
             commands::fairs,

@@ -680,8 +680,13 @@ test("a 5,000-row CRM export is handed over in pieces and imported with its prog
   assert.ok(steps.some((s) => /^Saving 2,?500 of 5,?000 contacts$/.test(s)), steps.join(" | "));
   assert.ok(steps.some((s) => /^Reading the file… ([1-9]|[1-9]\d)%$/.test(s)), `the file's sending showed partial progress: ${steps.join(" | ")}`);
   await gone("import-progress");
+  // A page at a time: the screen shows 200 of them and says how many there are.
+  await textBecomes("contact-more", /^Showing 200 of 5,?0\d\d contacts/);
+  await click("contact-show-more");
+  await textBecomes("contact-more", /^Showing 400 of 5,?0\d\d contacts/);
   await type("contact-search", "guest4999");
   await textBecomes("contact-list", /Guest 4999 & Partner/);
+  await gone("contact-more");
   await fill("contact-search", "");
   // Nothing of the file stays in the data folder once imported.
   assert.deepEqual(readdirSync(join(dataDir, "uploads")), []);

@@ -5,6 +5,7 @@ import type { CapturedLead } from "./bindings/CapturedLead";
 import type { CodeInput } from "./bindings/CodeInput";
 import type { Contact } from "./bindings/Contact";
 import type { ContactInput } from "./bindings/ContactInput";
+import type { ContactPage } from "./bindings/ContactPage";
 import type { Dashboard } from "./bindings/Dashboard";
 import type { ErrorBody } from "./bindings/ErrorBody";
 import type { Fair } from "./bindings/Fair";
@@ -57,7 +58,7 @@ export type { Network, NetworkMember, RecommendationProgress, RecommendationSent
 export type { ActiveCampaign, AsOf, CodeReward, CodeStatus, Money, RefusedChange, RewardsSummary, StatsView, SyncView, TokenPlace };
 export type { DeliveryReport, InvitationStatus };
 export type { NotificationChoice, NotificationItem, NotificationList };
-export type { BulkResult, CapturedLead, Contact, Dashboard, ErrorBody, Fair, Invitation, LocalCode, LocalSession, ServerStatus };
+export type { BulkResult, CapturedLead, Contact, ContactPage, Dashboard, ErrorBody, Fair, Invitation, LocalCode, LocalSession, ServerStatus };
 
 function asError(e: unknown): ErrorBody {
   if (e && typeof e === "object" && "message" in e) {
@@ -115,6 +116,8 @@ export const backend = {
   signIn: (serverUrl: string, email: string, password: string) =>
     call<LocalSession>("sign_in", { serverUrl, email, password }),
   contacts: (query: string) => call<Contact[]>("contacts", { query }),
+  /** The first `limit` contacts matching `query`, and how many match in all. */
+  contactPage: (query: string, limit: number) => call<ContactPage>("contact_page", { query, limit }),
   createContact: (input: ContactInput) => call<Saved>("create_contact", { input }),
   updateContact: (id: string, input: ContactInput) => call<Saved>("update_contact", { id, input }),
   exportContactsCsv: () => call<string>("export_contacts_csv"),

@@ -41,6 +41,14 @@ fn a_large_file_sent_in_pieces_imports_whole_with_progress_in_order() {
     let report = store.import_upload_as_contacts(id, &mut |p| seen.push(p)).unwrap();
     assert_eq!((report.imported, report.problems.len()), (20_000, 0));
     assert_eq!(store.contacts().unwrap().len(), 20_000);
+    // A screen asks for a page: the first by name, and how many there are.
+    let page = store.contact_page("", Some(200)).unwrap();
+    assert_eq!((page.contacts.len(), page.total), (200, 20_000));
+    assert_eq!(page.contacts[0].names, "Couple 0 & Partner");
+    let page = store.contact_page("couple12345", Some(200)).unwrap();
+    assert_eq!((page.contacts.len(), page.total), (1, 1));
+    let page = store.contact_page("bath", Some(50)).unwrap();
+    assert_eq!((page.contacts.len(), page.total), (50, 20_000));
     assert_eq!(store.pending_changes().unwrap(), 20_000);
 
     // Reading, then saving, then checking; each phase counts up and ends at its total.

@@ -268,25 +268,51 @@ impl LocalStore {
 
     /// All contacts, by name.
     pub fn contacts(&self) -> Result<Vec<Contact>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM contacts WHERE deleted_at IS NULL ORDER BY names COLLATE NOCASE, id"))?;
-        let rows = stmt.query_map([], contact_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(self.contact_page("", None)?.contacts)
     }
 
     /// Full-text search: every word must match the start of a word in names, business,
     /// email, phone, place, notes or tags ("ann bat" finds "Anna & Ben, Bath"). Best first.
     pub fn search_contacts(&self, query: &str) -> Result<Vec<Contact>> {
-        let Some(fts_query) = fts_prefix_query(query) else { return self.contacts() };
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {} FROM contacts_fts f JOIN contacts c ON c.rowid = f.rowid
-             WHERE contacts_fts MATCH ?1 AND c.deleted_at IS NULL ORDER BY bm25(contacts_fts), c.names",
-            COLUMNS.split(", ").map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ")
-        ))?;
-        let rows = stmt.query_map([fts_query], contact_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(self.contact_page(query, None)?.contacts)
     }
+
+    /// The first `limit` contacts [`Self::search_contacts`] finds (all contacts by name for
+    /// a blank query), and how many it finds in all: a screen shows a page, not ten
+    /// thousand rows.
+    pub fn contact_page(&self, query: &str, limit: Option<usize>) -> Result<ContactPage> {
+        // SQLite reads a negative LIMIT as none.
+        let limit = limit.map_or(-1, |l| l as i64);
+        let conn = self.conn();
+        let (contacts, total) = match fts_prefix_query(query) {
+            None => {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM contacts WHERE deleted_at IS NULL ORDER BY names COLLATE NOCASE, id LIMIT ?1"
+                ))?;
+                let contacts = stmt.query_map([limit], contact_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+                let total = conn.query_row("SELECT COUNT(*) FROM contacts WHERE deleted_at IS NULL", [], |r| r.get::<_, i64>(0))?;
+                (contacts, total)
+            }
+            Some(fts_query) => {
+                const MATCHING: &str = "FROM contacts_fts f JOIN contacts c ON c.rowid = f.rowid WHERE contacts_fts MATCH ?1 AND c.deleted_at IS NULL";
+                let columns = COLUMNS.split(", ").map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ");
+                let mut stmt =
+                    conn.prepare_cached(&format!("SELECT {columns} {MATCHING} ORDER BY bm25(contacts_fts), c.names LIMIT ?2"))?;
+                let contacts = stmt.query_map(params![fts_query, limit], contact_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+                let total = conn.query_row(&format!("SELECT COUNT(*) {MATCHING}"), [&fts_query], |r| r.get::<_, i64>(0))?;
+                (contacts, total)
+            }
+        };
+        Ok(ContactPage { contacts, total: total as usize })
+    }
+}
+
+/// A page of contacts and how many match in all.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct ContactPage {
+    pub contacts: Vec<Contact>,
+    pub total: usize,
 }
 
 /// The contact's columns in `COLUMNS` order, then the time of the write (?16).
