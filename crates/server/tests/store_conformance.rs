@@ -180,6 +180,47 @@ async fn visits_count_once_per_visitor_per_hour(db: &TestDb) {
     assert_eq!(after.clicked_at.map(|t| t.timestamp_micros()), Some(t0.timestamp_micros()));
 }
 
+/// A fair's burst: hundreds of phones at once on two codes, some visitors twice, and one
+/// visit to a referral that does not exist among them. Every visit answered is recorded,
+/// each visitor counts once per code, and the bad visit fails alone.
+async fn a_burst_of_visits_counts_each_visitor_once(db: &TestDb) {
+    let store = db.open().await;
+    let a = account(&store, "a@example.com", AccountKind::Supplier).await;
+    let ns = store.server_namespace(a).await.unwrap();
+    let codes = [
+        store.create_referral(new_referral(a, &ns, Utc::now())).await.unwrap().view,
+        store.create_referral(new_referral(a, &ns, Utc::now())).await.unwrap().view,
+    ];
+    let t0 = Utc::now();
+    let mut burst = tokio::task::JoinSet::new();
+    for n in 0..400 {
+        // 120 visitors, each on both codes, some of them more than once.
+        let (store, referral) = (store.clone(), codes[(n / 120) % 2].id);
+        let v = visit(referral, a, &format!("phone-{}", n % 120), t0 + Duration::milliseconds(n as i64), Channel::Qr);
+        burst.spawn(async move { (v.touch_id, store.record_visit(v, Duration::hours(1)).await) });
+    }
+    let stray = visit(Uuid::now_v7(), a, "phone-stray", t0, Channel::Link);
+    let stray_id = stray.touch_id;
+    let stray_store = store.clone();
+    burst.spawn(async move { (stray_id, stray_store.record_visit(stray, Duration::hours(1)).await) });
+    let mut unique = 0;
+    while let Some(joined) = burst.join_next().await {
+        let (touch, result) = joined.unwrap();
+        if touch == stray_id {
+            assert!(result.is_err(), "a visit to no referral is refused");
+            assert!(store.touch(touch).await.unwrap().is_none());
+            continue;
+        }
+        unique += usize::from(result.expect("every other visit is recorded"));
+        assert!(store.touch(touch).await.unwrap().is_some(), "an answered visit is in the database");
+    }
+    assert_eq!(unique, 240, "each of 120 visitors counts once on each of the two codes");
+    for code in &codes {
+        let after = store.referral_by_code(code.code.as_str()).await.unwrap().unwrap().view;
+        assert_eq!((after.unique_visits, after.qr_scans), (120, 120));
+    }
+}
+
 fn conversion(event_id: Uuid, user: &str, touch: Uuid, referral: Uuid, referrer: Uuid, value: i64) -> NewConversion {
     NewConversion {
         id: Uuid::now_v7(),
@@ -473,6 +514,7 @@ on_both_backends!(
     accounts_devices_and_namespaces,
     referrals_are_unique_and_paged_newest_first,
     visits_count_once_per_visitor_per_hour,
+    a_burst_of_visits_counts_each_visitor_once,
     events_claim_once_and_conversions_count_once,
     concurrent_claims_of_one_key_apply_once,
     wrong_passwords_count_in_a_row_and_locks_lapse,

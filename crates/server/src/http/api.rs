@@ -148,7 +148,10 @@ pub async fn sync_push(
     Device(caller): Device,
     ApiJson(req): ApiJson<PushRequest>,
 ) -> Result<Json<PushResponse>, ApiError> {
-    Ok(Json(sync::push(&state.store, &caller, req, state.settings.referral_lifetime).await?))
+    let pushed = sync::push(&state.store, &caller, req, state.settings.referral_lifetime).await?;
+    // A code made or changed on a device shows as it now is on this server at once.
+    state.recent_codes.forget_all();
+    Ok(Json(pushed))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

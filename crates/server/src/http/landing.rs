@@ -243,7 +243,7 @@ pub async fn show(
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
     let tr = language(&headers);
-    let referral = match landing::resolve(&state.store, &raw_code, now).await? {
+    let referral = match landing::resolve(&state.store, Some(&state.recent_codes), &raw_code, now).await? {
         Ok(r) => r,
         Err(u) => return Ok(unavailable(u, tr, &raw_code)),
     };
@@ -266,7 +266,13 @@ pub async fn show(
     let utm = Utm { source: param("utm_source"), medium: param("utm_medium"), campaign: param("utm_campaign") };
     let visitor = visitor(&state, &jar, ip, &headers);
     let visitor_id = visitor.visitor_id.clone();
-    let (touch_id, unique) = landing::record_visit(&state.store, &referral, visitor, qr, utm, now).await?;
+    let (touch_id, unique) = match landing::record_visit(&state.store, &referral, visitor, qr, utm, now).await {
+        Ok(recorded) => recorded,
+        Err(e) => {
+            state.recent_codes.forget(referral.view.code.as_str());
+            return Err(e);
+        }
+    };
     state.metrics.visit(if unique { "unique" } else { "repeat" });
     let jar = jar.add(cookie(&state, VISITOR_COOKIE, visitor_id)).add(cookie(&state, TOUCH_COOKIE, touch_id.to_string()));
     let banner = banner(&state, &tr, &referral).await;
@@ -293,7 +299,7 @@ pub async fn submit_lead(
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
     let tr = language(&headers);
-    let referral = match landing::resolve(&state.store, &raw_code, now).await? {
+    let referral = match landing::resolve(&state.store, None, &raw_code, now).await? {
         Ok(r) => r,
         Err(u) => return Ok(unavailable(u, tr, &raw_code)),
     };

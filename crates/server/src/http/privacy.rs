@@ -34,6 +34,8 @@ pub async fn export(State(state): State<AppState>, Device(caller): Device) -> Re
               (status = 422, description = "`confirmation_mismatch`: not the account's email", body = ErrorBody)))]
 pub async fn delete_account(State(state): State<AppState>, Device(caller): Device, ApiJson(req): ApiJson<DeleteAccount>) -> Result<StatusCode, ApiError> {
     privacy::delete(&state.store, &caller, &req.confirm_email, Utc::now()).await?;
+    // Its codes stop working now on this server (on others, within a second).
+    state.recent_codes.forget_all();
     Ok(StatusCode::NO_CONTENT)
 }
 

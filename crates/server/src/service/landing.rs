@@ -21,12 +21,63 @@ pub enum Unavailable {
     Expired(Box<StoredReferral>),
 }
 
-pub async fn resolve(store: &Arc<dyn Store>, raw: &str, now: DateTime<Utc>) -> Result<Result<StoredReferral, Unavailable>, ApiError> {
+/// What codes were found to be, for a second: a fair's burst of phones on one code reads
+/// it once a second instead of once a visit. A change to the referral (its message, the
+/// account's deletion) shows within [`RecentCodes::FRESH_FOR`]; expiry is judged at each
+/// visit from the remembered date. Only the page's view uses it: the lead form and the
+/// API read the database.
+#[derive(Default)]
+pub struct RecentCodes {
+    found: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Option<StoredReferral>)>>,
+}
+
+impl RecentCodes {
+    pub const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+    /// Past this many codes the memory starts again (a crawl of random codes cannot grow it).
+    const MOST: usize = 10_000;
+
+    fn get(&self, code: &str) -> Option<Option<StoredReferral>> {
+        let found = self.found.lock().unwrap_or_else(|e| e.into_inner());
+        found.get(code).filter(|(at, _)| at.elapsed() < Self::FRESH_FOR).map(|(_, r)| r.clone())
+    }
+
+    fn put(&self, code: &str, referral: Option<StoredReferral>) {
+        let mut found = self.found.lock().unwrap_or_else(|e| e.into_inner());
+        if found.len() >= Self::MOST {
+            found.clear();
+        }
+        found.insert(code.to_string(), (std::time::Instant::now(), referral));
+    }
+
+    /// After an account's deletion: its codes must stop working at once here.
+    pub fn forget_all(&self) {
+        self.found.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// After a visit could not be written (its referral gone a moment ago): ask again.
+    pub fn forget(&self, code: &str) {
+        self.found.lock().unwrap_or_else(|e| e.into_inner()).remove(code);
+    }
+}
+
+/// The referral a typed or linked code names, live or expired; `recent` remembers the
+/// answer for a second (the page's view), `None` reads the database.
+pub async fn resolve(store: &Arc<dyn Store>, recent: Option<&RecentCodes>, raw: &str, now: DateTime<Utc>) -> Result<Result<StoredReferral, Unavailable>, ApiError> {
     let code = match ReferralCode::parse(raw) {
         Ok(code) => code,
         Err(e) => return Ok(Err(Unavailable::Typo(e))),
     };
-    let Some(referral) = store.referral_by_code(code.as_str()).await? else {
+    let found = match recent.and_then(|r| r.get(code.as_str())) {
+        Some(found) => found,
+        None => {
+            let found = store.referral_by_code(code.as_str()).await?;
+            if let Some(recent) = recent {
+                recent.put(code.as_str(), found.clone());
+            }
+            found
+        }
+    };
+    let Some(referral) = found else {
         return Ok(Err(Unavailable::Unknown(code)));
     };
     Ok(match liveness(referral.view.expires_at, now) {

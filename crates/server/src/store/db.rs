@@ -20,7 +20,10 @@ use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{PgConnection, PgPool, Postgres, Row as _, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
+
+use std::sync::Arc;
 
 use super::rows::Columns;
 use super::time::{date_from_text, opt_from_text, to_text};
@@ -109,14 +112,39 @@ fn bind_postgres<'q>(sql: &'static str, args: &[Arg<'_>]) -> Query<'q, Postgres,
 /// A connection pool of either database.
 #[derive(Clone)]
 pub enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, WriteGate),
     Postgres(PgPool),
 }
 
-/// A write transaction; dropped without [`Tx::commit`] it rolls back.
+/// A write transaction; dropped without [`Tx::commit`] it rolls back. On SQLite a writer
+/// holds this process's [`WriteGate`] until it ends.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(Transaction<'static, Sqlite>, Option<OwnedSemaphorePermit>),
     Postgres(Transaction<'static, Postgres>),
+}
+
+/// SQLite has one writer at a time. Writers that find the database locked wait in SQLite's
+/// busy handler, which sleeps 1, 2, 5, 10… up to 100 ms between tries, however soon the
+/// lock is free: under a burst most of a write's time was spent asleep. This process's
+/// writers queue here instead, in order, and each starts the moment the one before it
+/// ends. The busy handler still guards against other processes on the same file (the
+/// CLI, a backup). A writer that has waited the busy timeout goes on without the gate,
+/// so a bug that writes while holding a write transaction fails as before (locked)
+/// rather than hanging.
+#[derive(Clone)]
+pub struct WriteGate {
+    permits: Arc<Semaphore>,
+    patience: std::time::Duration,
+}
+
+impl WriteGate {
+    pub fn new(patience: std::time::Duration) -> Self {
+        Self { permits: Arc::new(Semaphore::new(1)), patience }
+    }
+
+    async fn enter(&self) -> Option<OwnedSemaphorePermit> {
+        tokio::time::timeout(self.patience, self.permits.clone().acquire_owned()).await.ok().and_then(Result::ok)
+    }
 }
 
 /// A result row of either database.
@@ -127,7 +155,7 @@ pub enum Row {
 
 /// Where a statement runs: the pool (a connection of its own) or an open transaction.
 enum Target<'c> {
-    SqlitePool(&'c SqlitePool),
+    SqlitePool(&'c SqlitePool, &'c WriteGate),
     SqliteConn(&'c mut SqliteConnection),
     PostgresPool(&'c PgPool),
     PostgresConn(&'c mut PgConnection),
@@ -138,7 +166,7 @@ enum Target<'c> {
 macro_rules! run {
     ($target:expr, $sql:expr, $args:expr, |$q:ident, $exec:ident| $body:expr) => {
         match $target {
-            Target::SqlitePool($exec) => { let $q = bind_sqlite($sql, $args); $body }
+            Target::SqlitePool($exec, _) => { let $q = bind_sqlite($sql, $args); $body }
             Target::SqliteConn($exec) => { let $q = bind_sqlite($sql, $args); $body }
             Target::PostgresPool($exec) => { let $q = bind_postgres($sql, $args); $body }
             Target::PostgresConn($exec) => { let $q = bind_postgres($sql, $args); $body }
@@ -210,7 +238,13 @@ impl From<PgRow> for Row {
 }
 
 impl Target<'_> {
+    /// A statement run alone on SQLite's pool writes (reads are fetched), so it queues
+    /// at the gate like a write transaction.
     async fn execute(self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        let _turn = match &self {
+            Target::SqlitePool(_, gate) => gate.enter().await,
+            _ => None,
+        };
         Ok(run!(self, sql, args, |q, e| q.execute(e).await?.rows_affected()))
     }
 
@@ -254,21 +288,21 @@ impl Pool {
     /// write-ahead log into the file).
     pub async fn close(&self) {
         match self {
-            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Sqlite(pool, _) => pool.close().await,
             Pool::Postgres(pool) => pool.close().await,
         }
     }
 
     fn target(&self) -> Target<'_> {
         match self {
-            Pool::Sqlite(p) => Target::SqlitePool(p),
+            Pool::Sqlite(p, gate) => Target::SqlitePool(p, gate),
             Pool::Postgres(p) => Target::PostgresPool(p),
         }
     }
 
     pub fn dialect(&self) -> Dialect {
         match self {
-            Pool::Sqlite(_) => Dialect::Sqlite,
+            Pool::Sqlite(..) => Dialect::Sqlite,
             Pool::Postgres(_) => Dialect::Postgres,
         }
     }
@@ -278,7 +312,10 @@ impl Pool {
     /// failing half-way after reading; PostgreSQL locks rows as it goes.
     pub async fn begin_write(&self) -> StoreResult<Tx> {
         Ok(match self {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Sqlite(p, gate) => {
+                let turn = gate.enter().await;
+                Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, turn)
+            }
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -289,7 +326,7 @@ impl Pool {
     /// snapshot of its first statement.
     pub async fn begin_read(&self) -> StoreResult<Tx> {
         Ok(match self {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN DEFERRED").await?),
+            Pool::Sqlite(p, _) => Tx::Sqlite(p.begin_with("BEGIN DEFERRED").await?, None),
             Pool::Postgres(p) => Tx::Postgres(p.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?),
         })
     }
@@ -300,21 +337,21 @@ impl Tx {
 
     fn target(&mut self) -> Target<'_> {
         match self {
-            Tx::Sqlite(t) => Target::SqliteConn(&mut **t),
+            Tx::Sqlite(t, _) => Target::SqliteConn(&mut **t),
             Tx::Postgres(t) => Target::PostgresConn(&mut **t),
         }
     }
 
     pub fn dialect(&self) -> Dialect {
         match self {
-            Tx::Sqlite(_) => Dialect::Sqlite,
+            Tx::Sqlite(..) => Dialect::Sqlite,
             Tx::Postgres(_) => Dialect::Postgres,
         }
     }
 
     pub async fn commit(self) -> StoreResult<()> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Sqlite(t, _turn) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -325,7 +362,7 @@ impl Tx {
     /// its row locks make `SKIP LOCKED` readers (the scheduler) pass the rows by.
     pub async fn rollback(self) -> StoreResult<()> {
         match self {
-            Tx::Sqlite(t) => t.rollback().await?,
+            Tx::Sqlite(t, _turn) => t.rollback().await?,
             Tx::Postgres(t) => t.rollback().await?,
         }
         Ok(())

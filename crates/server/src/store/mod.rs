@@ -30,6 +30,7 @@ mod sign_in_links;
 mod sql;
 mod syncing;
 mod time;
+mod visits;
 mod webhooks;
 
 use std::sync::Arc;

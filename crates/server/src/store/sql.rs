@@ -19,12 +19,16 @@ use super::*;
 /// The one implementation of [`Store`], over either database.
 pub struct SqlStore {
     pool: Pool,
-    interest: super::webhooks::Interest,
+    interest: Arc<super::webhooks::Interest>,
+    visits: super::visits::VisitWriter,
 }
 
 impl SqlStore {
     pub async fn open(url: &str) -> StoreResult<Self> {
-        Ok(Self { pool: dialect::connect(url).await?, interest: Default::default() })
+        let pool = dialect::connect(url).await?;
+        let interest = Arc::new(super::webhooks::Interest::default());
+        let visits = super::visits::VisitWriter::start(pool.clone(), interest.clone());
+        Ok(Self { pool, interest, visits })
     }
 
     pub(super) fn pool(&self) -> &Pool {
@@ -138,7 +142,7 @@ impl Store for SqlStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.pool.execute("SELECT 1", &[]).await?;
+        self.pool.fetch_optional("SELECT 1 AS one", &[]).await?;
         Ok(())
     }
 
@@ -362,31 +366,7 @@ impl Store for SqlStore {
     }
 
     async fn record_visit(&self, v: NewVisit, unique_window: chrono::Duration) -> StoreResult<bool> {
-        let args = args![
-            v.touch_id,
-            v.referral_id,
-            v.referrer_id,
-            v.channel.as_str(),
-            v.occurred_at,
-            &v.visitor_key,
-            &v.ip_hash,
-            &v.user_agent,
-            &v.referer,
-            &v.utm_source,
-            &v.utm_medium,
-            &v.utm_campaign,
-            v.occurred_at - unique_window,
-        ];
-        if !self.subscribed(bouquet_core::webhooks::EventType::TouchRecorded).await? {
-            return self.pool.fetch_one(dialect::record_visit_sql(self.pool.dialect()), &args).await?.flag("is_unique");
-        }
-        // Someone listens: the visit and its event commit together.
-        let mut tx = self.pool.begin_write().await?;
-        let unique = tx.fetch_one(dialect::record_visit_sql(self.pool.dialect()), &args).await?.flag("is_unique")?;
-        let payload = super::webhooks::touch_payload(v.touch_id, v.referral_id, v.referrer_id, v.channel, v.occurred_at, unique);
-        super::webhooks::emit(&mut tx, bouquet_core::webhooks::EventType::TouchRecorded, &payload, v.occurred_at).await?;
-        tx.commit().await?;
-        Ok(unique)
+        self.visits.record(v, unique_window).await
     }
 
     async fn touch(&self, touch_id: Uuid) -> StoreResult<Option<(Uuid, DateTime<Utc>)>> {

@@ -8,7 +8,7 @@ use bouquet_core::webhooks::{AttemptView, DeliveryView, EventType, WebhookView};
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use super::db::{Tx, args};
+use super::db::{Pool, Tx, args};
 use super::dialect::skipping_locked;
 use super::rows::Columns;
 use super::sql::SqlStore;
@@ -141,24 +141,21 @@ impl Interest {
     }
 }
 
-impl SqlStore {
-    /// Whether a live subscription wants `event`, from [`Interest`] when it is fresh.
-    pub(super) async fn subscribed(&self, event: EventType) -> StoreResult<bool> {
-        if let Some(known) = self.interest().cached(event) {
-            return Ok(known);
-        }
-        let rows = self
-            .pool()
-            .fetch_all("SELECT DISTINCT event_types FROM webhook_subscriptions WHERE deleted_at IS NULL AND disabled_at IS NULL", &[])
-            .await?;
-        let mut types = Vec::new();
-        for row in rows {
-            types.extend(parse_list(&row.text("event_types")?));
-        }
-        let wanted = types.contains(&event);
-        self.interest().remember(types);
-        Ok(wanted)
+/// Whether a live subscription wants `event`, from [`Interest`] when it is fresh.
+pub(super) async fn subscribed(pool: &Pool, interest: &Interest, event: EventType) -> StoreResult<bool> {
+    if let Some(known) = interest.cached(event) {
+        return Ok(known);
     }
+    let rows = pool
+        .fetch_all("SELECT DISTINCT event_types FROM webhook_subscriptions WHERE deleted_at IS NULL AND disabled_at IS NULL", &[])
+        .await?;
+    let mut types = Vec::new();
+    for row in rows {
+        types.extend(parse_list(&row.text("event_types")?));
+    }
+    let wanted = types.contains(&event);
+    interest.remember(types);
+    Ok(wanted)
 }
 
 fn subscription(row: &impl Columns) -> StoreResult<WebhookView> {

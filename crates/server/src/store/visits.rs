@@ -1,0 +1,169 @@
+//! Landing-page visits written in groups: the `/r/CODE` hot path's one write.
+//!
+//! A fair is a burst of phones on one code. Written one transaction per visit, every
+//! visit queued on SQLite's single write lock (each waiter sleeping in SQLite's busy
+//! handler), and the page answered at a fiftieth of what the same machine serves without
+//! the write. Here each visit is handed to a writer task, which takes every visit waiting
+//! at that moment and records them in one transaction: a group commit. The page is still
+//! answered only after its visit is committed, so nothing changes for a reader — the lead
+//! form finds its touch, a conversion can link it, a crash loses no answered visit, and a
+//! graceful stop (which waits for answers in flight) loses none either. Under light load
+//! a group is one visit and nothing waits; under a burst the groups grow and the cost of
+//! a commit is shared.
+
+use std::sync::Arc;
+
+use bouquet_core::webhooks::EventType;
+use tokio::sync::{mpsc, oneshot};
+
+use super::db::{Pool, Tx, args};
+use super::webhooks::Interest;
+use super::rows::Columns;
+use super::{NewVisit, StoreResult, dialect};
+
+/// The most visits one transaction records; more wait for the next group.
+const MOST_PER_GROUP: usize = 256;
+
+/// Visits waiting for a writer before the page handlers themselves wait to hand theirs
+/// over (so a stalled database holds memory to this, not to the length of the burst).
+const QUEUE: usize = 4096;
+
+struct Pending {
+    visit: NewVisit,
+    unique_window: chrono::Duration,
+    answer: oneshot::Sender<StoreResult<bool>>,
+}
+
+/// Hands visits to the writer tasks and waits for their commit.
+pub(super) struct VisitWriter {
+    queue: mpsc::Sender<Pending>,
+    pool: Pool,
+    interest: Arc<Interest>,
+}
+
+impl VisitWriter {
+    /// Starts the writer. One, on both databases: SQLite has one writer anyway, and on
+    /// PostgreSQL a fair's burst is on one code, whose counters row every group updates —
+    /// four writers measured slower than one (each group waited for the row lock, then
+    /// for its own commit's flush), where one writer makes fewer, larger groups. Several
+    /// server processes still write side by side.
+    pub(super) fn start(pool: Pool, interest: Arc<Interest>) -> Self {
+        let (queue, receiver) = mpsc::channel(QUEUE);
+        tokio::spawn(write_groups(pool.clone(), interest.clone(), receiver));
+        Self { queue, pool, interest }
+    }
+
+    /// Records the visit with whatever else is waiting; whether it counted as unique.
+    pub(super) async fn record(&self, visit: NewVisit, unique_window: chrono::Duration) -> StoreResult<bool> {
+        let (answer, answered) = oneshot::channel();
+        match self.queue.send(Pending { visit, unique_window, answer }).await {
+            Ok(()) => match answered.await {
+                Ok(result) => result,
+                // The writer is gone (its runtime ended): nothing was written for it.
+                Err(_) => Err(sqlx::Error::WorkerCrashed.into()),
+            },
+            // No writer left to take it (the runtime that started them has ended, as
+            // between tests): write it here, alone.
+            Err(mpsc::error::SendError(pending)) => {
+                Ok(write_group(&self.pool, &self.interest, &[pending.visit], pending.unique_window).await?[0])
+            }
+        }
+    }
+}
+
+/// One writer: waits for a visit, takes every other one waiting, writes them together.
+async fn write_groups(pool: Pool, interest: Arc<Interest>, mut receiver: mpsc::Receiver<Pending>) {
+    let mut taken = Vec::with_capacity(MOST_PER_GROUP);
+    loop {
+        if receiver.recv_many(&mut taken, MOST_PER_GROUP).await == 0 {
+            return; // every sender is gone: the store was dropped
+        }
+        write_and_answer(&pool, &interest, std::mem::take(&mut taken)).await;
+        taken.reserve(MOST_PER_GROUP);
+    }
+}
+
+/// Writes a group and tells each waiter. Visits in one group share a unique window (it is
+/// a constant), so the group is split only if a caller ever passes another.
+async fn write_and_answer(pool: &Pool, interest: &Interest, group: Vec<Pending>) {
+    let window = group[0].unique_window;
+    if group.iter().any(|p| p.unique_window != window) || group.len() == 1 {
+        for pending in group {
+            answer_alone(pool, interest, pending).await;
+        }
+        return;
+    }
+    let (visits, answers): (Vec<NewVisit>, Vec<_>) = group.into_iter().map(|p| (p.visit, p.answer)).unzip();
+    match write_group(pool, interest, &visits, window).await {
+        Ok(unique) => {
+            for (answer, unique) in answers.into_iter().zip(unique) {
+                let _ = answer.send(Ok(unique));
+            }
+        }
+        // One bad visit (its referral deleted a moment ago, say) must not cost the others
+        // theirs: each is tried alone and gets its own answer.
+        Err(_) => {
+            for (visit, answer) in visits.into_iter().zip(answers) {
+                answer_alone(pool, interest, Pending { visit, unique_window: window, answer }).await;
+            }
+        }
+    }
+}
+
+async fn answer_alone(pool: &Pool, interest: &Interest, pending: Pending) {
+    let result = write_group(pool, interest, &[pending.visit], pending.unique_window).await.map(|unique| unique[0]);
+    let _ = pending.answer.send(result);
+}
+
+/// Records the visits in one transaction; whether each counted as unique, in the order
+/// given. A visitor's visits to one referral are written in the order they came (so the
+/// second in a group sees the first and is not unique); across referrals the group is
+/// written in referral order, so two groups committing side by side (PostgreSQL) take the
+/// referrals' counter rows in the same order and cannot deadlock.
+async fn write_group(pool: &Pool, interest: &Interest, visits: &[NewVisit], unique_window: chrono::Duration) -> StoreResult<Vec<bool>> {
+    let announce = super::webhooks::subscribed(pool, interest, EventType::TouchRecorded).await?;
+    let mut order: Vec<usize> = (0..visits.len()).collect();
+    order.sort_by_key(|&i| visits[i].referral_id); // stable: arrival order within a referral
+    let mut tx = pool.begin_write().await?;
+    dialect::lock_visitors(&mut tx, visits.iter().map(visitor_lock)).await?;
+    let mut unique = vec![false; visits.len()];
+    for i in order {
+        unique[i] = insert(&mut tx, &visits[i], unique_window, announce).await?;
+    }
+    tx.commit().await?;
+    Ok(unique)
+}
+
+/// The lock key of a visitor on a referral: "is this visit unique" reads the visitor's
+/// earlier visits, and two transactions asking at once (two writers, or two server
+/// processes on PostgreSQL) would both find none. Stable across processes and versions.
+fn visitor_lock(v: &NewVisit) -> i32 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new().chain_update(v.referral_id.as_bytes()).chain_update(v.visitor_key.as_bytes()).finalize();
+    i32::from_be_bytes(digest[..4].try_into().expect("4 bytes"))
+}
+
+async fn insert(tx: &mut Tx, v: &NewVisit, unique_window: chrono::Duration, announce: bool) -> StoreResult<bool> {
+    let args = args![
+        v.touch_id,
+        v.referral_id,
+        v.referrer_id,
+        v.channel.as_str(),
+        v.occurred_at,
+        &v.visitor_key,
+        &v.ip_hash,
+        &v.user_agent,
+        &v.referer,
+        &v.utm_source,
+        &v.utm_medium,
+        &v.utm_campaign,
+        v.occurred_at - unique_window,
+    ];
+    let unique = tx.fetch_one(dialect::record_visit_sql(tx.dialect()), &args).await?.flag("is_unique")?;
+    if announce {
+        // Someone listens: the visit and its event commit together.
+        let payload = super::webhooks::touch_payload(v.touch_id, v.referral_id, v.referrer_id, v.channel, v.occurred_at, unique);
+        super::webhooks::emit(tx, EventType::TouchRecorded, &payload, v.occurred_at).await?;
+    }
+    Ok(unique)
+}
