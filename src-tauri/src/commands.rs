@@ -169,6 +169,12 @@ pub fn contact_page(state: State<'_, AppState>, query: String, limit: usize) -> 
     state.store.contact_page(&query, Some(limit))
 }
 
+/// The same page of couples with an email: whom Invitations can invite.
+#[tauri::command(async)]
+pub fn invitable_contacts(state: State<'_, AppState>, query: String, limit: usize) -> Answer<ContactPage> {
+    state.store.invitable_page(&query, Some(limit))
+}
+
 #[tauri::command(async)]
 pub fn create_contact(state: State<'_, AppState>, input: ContactInput) -> Answer<Saved> {
     changed(&state, state.store.create_contact(input))

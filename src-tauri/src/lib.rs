@@ -75,6 +75,7 @@ pub fn run() {
             commands::sign_in,
             commands::contacts,
             commands::contact_page,
+            commands::invitable_contacts,
             commands::create_contact,
             commands::delete_contact,
             commands::fairs,

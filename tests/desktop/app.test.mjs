@@ -690,6 +690,16 @@ test("a 5,000-row CRM export is handed over in pieces and imported with its prog
   await fill("contact-search", "");
   // Nothing of the file stays in the data folder once imported.
   assert.deepEqual(readdirSync(join(dataDir, "uploads")), []);
+  // Invitations' picker pages the same way: the couples with an email, and a search.
+  await click("nav-invitations");
+  await textBecomes("invite-more", /^Showing 200 of 5,?0\d\d couples/);
+  await type("invite-search", "guest4999");
+  await textBecomes("invite-contacts", /Guest 4999 & Partner/);
+  await gone("invite-more");
+  await click("invite-pick");
+  await textBecomes("invite-chosen", /^1 chosen$/);
+  await fill("invite-search", "");
+  await click("nav-contacts");
 });
 
 test("a damaged data file opens on the way out: a copy is kept and the app starts fresh", { timeout: 90_000 }, async () => {

@@ -118,6 +118,8 @@ export const backend = {
   contacts: (query: string) => call<Contact[]>("contacts", { query }),
   /** The first `limit` contacts matching `query`, and how many match in all. */
   contactPage: (query: string, limit: number) => call<ContactPage>("contact_page", { query, limit }),
+  /** Couples with an email (whom an invitation can go to), a page at a time. */
+  invitableContacts: (query: string, limit: number) => call<ContactPage>("invitable_contacts", { query, limit }),
   createContact: (input: ContactInput) => call<Saved>("create_contact", { input }),
   updateContact: (id: string, input: ContactInput) => call<Saved>("update_contact", { id, input }),
   exportContactsCsv: () => call<string>("export_contacts_csv"),

@@ -49,6 +49,30 @@ fn a_draft_has_its_own_code_and_the_rendered_message() {
     assert_eq!(store.count_codes(None).unwrap(), 1, "not even their codes");
 }
 
+/// The bulk picker's page: couples with an email only, a page at a time, searchable.
+#[test]
+fn the_picker_pages_couples_with_an_email() {
+    let (_dir, store) = signed_in();
+    for i in 0..250 {
+        let location = if i % 50 == 0 { "Bath" } else { "York" };
+        store
+            .create_contact(ContactInput { names: format!("Couple {i:03}"), email: Some(format!("c{i}@example.com")), location: Some(location.into()), ..Default::default() })
+            .unwrap();
+    }
+    store.create_contact(ContactInput { names: "Couple No Email".into(), location: Some("Bath".into()), ..Default::default() }).unwrap();
+    store
+        .create_contact(ContactInput { kind: ContactKind::Supplier, names: "Couple Florist".into(), email: Some("flo@example.com".into()), location: Some("Bath".into()), ..Default::default() })
+        .unwrap();
+    let page = store.invitable_page("", Some(200)).unwrap();
+    assert_eq!((page.contacts.len(), page.total), (200, 250), "the supplier and the couple without an email are not offered");
+    assert_eq!(page.contacts[0].names, "Couple 000");
+    let bath = store.invitable_page("bath", Some(200)).unwrap();
+    assert_eq!((bath.contacts.len(), bath.total), (5, 5));
+    assert!(bath.contacts.iter().all(|c| c.email.is_some() && c.kind == ContactKind::Couple));
+    // The contact list itself still has everyone.
+    assert_eq!(store.contact_page("bath", Some(200)).unwrap().total, 7);
+}
+
 #[test]
 fn bulk_queues_urgent_weddings_first_in_batches_of_ten() {
     let (_dir, store) = signed_in();

@@ -281,25 +281,35 @@ impl LocalStore {
     /// a blank query), and how many it finds in all: a screen shows a page, not ten
     /// thousand rows.
     pub fn contact_page(&self, query: &str, limit: Option<usize>) -> Result<ContactPage> {
+        self.page_where(query, limit, "")
+    }
+
+    /// [`Self::contact_page`] of the couples an invitation can go to: those with an email.
+    pub fn invitable_page(&self, query: &str, limit: Option<usize>) -> Result<ContactPage> {
+        self.page_where(query, limit, " AND c.kind = 'couple' AND c.email IS NOT NULL AND c.email <> ''")
+    }
+
+    /// A page of live contacts matching `query` and the SQL condition `only` (on `c`).
+    fn page_where(&self, query: &str, limit: Option<usize>, only: &str) -> Result<ContactPage> {
         // SQLite reads a negative LIMIT as none.
         let limit = limit.map_or(-1, |l| l as i64);
         let conn = self.conn();
+        let columns = COLUMNS.split(", ").map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ");
         let (contacts, total) = match fts_prefix_query(query) {
             None => {
-                let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM contacts WHERE deleted_at IS NULL ORDER BY names COLLATE NOCASE, id LIMIT ?1"
-                ))?;
+                let matching = format!("FROM contacts c WHERE c.deleted_at IS NULL{only}");
+                let mut stmt = conn.prepare_cached(&format!("SELECT {columns} {matching} ORDER BY c.names COLLATE NOCASE, c.id LIMIT ?1"))?;
                 let contacts = stmt.query_map([limit], contact_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-                let total = conn.query_row("SELECT COUNT(*) FROM contacts WHERE deleted_at IS NULL", [], |r| r.get::<_, i64>(0))?;
+                let total = conn.prepare_cached(&format!("SELECT COUNT(*) {matching}"))?.query_row([], |r| r.get::<_, i64>(0))?;
                 (contacts, total)
             }
             Some(fts_query) => {
-                const MATCHING: &str = "FROM contacts_fts f JOIN contacts c ON c.rowid = f.rowid WHERE contacts_fts MATCH ?1 AND c.deleted_at IS NULL";
-                let columns = COLUMNS.split(", ").map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ");
-                let mut stmt =
-                    conn.prepare_cached(&format!("SELECT {columns} {MATCHING} ORDER BY bm25(contacts_fts), c.names LIMIT ?2"))?;
+                let matching = format!(
+                    "FROM contacts_fts f JOIN contacts c ON c.rowid = f.rowid WHERE contacts_fts MATCH ?1 AND c.deleted_at IS NULL{only}"
+                );
+                let mut stmt = conn.prepare_cached(&format!("SELECT {columns} {matching} ORDER BY bm25(contacts_fts), c.names LIMIT ?2"))?;
                 let contacts = stmt.query_map(params![fts_query, limit], contact_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-                let total = conn.query_row(&format!("SELECT COUNT(*) {MATCHING}"), [&fts_query], |r| r.get::<_, i64>(0))?;
+                let total = conn.prepare_cached(&format!("SELECT COUNT(*) {matching}"))?.query_row([&fts_query], |r| r.get::<_, i64>(0))?;
                 (contacts, total)
             }
         };
