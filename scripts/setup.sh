@@ -39,8 +39,9 @@ BUILD_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev libg
 # dbus-daemon + gnome-keyring (read back with secret-tool) are a real keyring for the token test;
 # fonts-noto-color-emoji draws the tier badges in screenshots, as a desktop's fonts would.
 # python3-venv holds schemathesis (PyPI), which attacks the API through its OpenAPI document.
+# wrk loads the events API in the benchmark suite (each request its own body).
 TEST_PACKAGES=(chromium xvfb imagemagick xauth zbar-tools python3-aiosmtpd librsvg2-bin poppler-utils webkit2gtk-driver postgresql-client
-  dbus-daemon gnome-keyring libsecret-tools fonts-noto-color-emoji python3-venv)
+  dbus-daemon gnome-keyring libsecret-tools fonts-noto-color-emoji python3-venv wrk)
 
 # The WebDriver server that drives the built app (its end-to-end tests).
 ensure_tauri_driver() {

@@ -4,9 +4,8 @@
 //! half the server's own throughput, and after a graceful stop, the touches counted:
 //! every visit answered must have been recorded.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use bouquet_core::AccountKind;
 use bouquet_core::code::{CodeNamespace, ReferralCode};
@@ -14,6 +13,7 @@ use bouquet_server::testing::{TestDb, seed};
 use serde::{Deserialize, Serialize};
 
 use crate::oha::{self, Load};
+use crate::server::{Process, set_codes};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -74,14 +74,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     }
     for backend in &args.backends {
         for &n in &args.sizes {
-            let db = match backend.as_str() {
-                "sqlite" => TestDb::sqlite(),
-                "postgres" => match TestDb::postgres().await {
-                    Some(db) => db,
-                    None => continue,
-                },
-                other => return Err(format!("no backend '{other}': sqlite or postgres")),
-            };
+            let Some(db) = crate::server::fresh_db(backend).await? else { continue };
             let figure = measure(&args, backend, &db, n).await?;
             eprintln!(
                 "landing {backend}/{n}: {:.0} req/s against {:.0} bare (ratio {:.2}); p99 {:.1} ms at half load; {} touches lost",
@@ -91,15 +84,7 @@ pub async fn run(args: Args) -> Result<(), String> {
                 figure.half_load.p99_ms,
                 figure.touches_lost()
             );
-            let mut line = serde_json::to_string(&figure).map_err(|e| e.to_string())?;
-            line.push('\n');
-            use std::io::Write;
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&args.results)
-                .and_then(|mut f| f.write_all(line.as_bytes()))
-                .map_err(|e| format!("writing {}: {e}", args.results.display()))?;
+            crate::server::append_line(&args.results, &figure)?;
         }
     }
     Ok(())
@@ -119,16 +104,9 @@ async fn measure(args: &Args, backend: &str, db: &TestDb, n: u64) -> Result<Figu
     // The seeded codes are placeholders; one referral gets a real code to visit.
     let code = ReferralCode::generate(AccountKind::Supplier, &CodeNamespace::random(), 0);
     let referral = seed::id(2, n / 2).to_string();
-    set_code(&db.url, &referral, code.as_str()).await?;
+    set_codes(&db.url, &[(referral.clone(), code.to_string())]).await?;
 
-    // Logs at their default level into a file, as a deployment's would go to its journal.
-    let log = args.results.with_extension(format!("{backend}-{n}.server.log"));
-    let log = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
-    let server = Process::start(Command::new(&args.server).args(["serve", "--bind", "127.0.0.1:0", "--database-url", &db.url])
-        .stderr(log)
-        .env("BOUQUET_SEED_CALENDAR", "false")
-        // One address sends everything here; the limits are for the internet.
-        .env("BOUQUET_RATE_LIMITS", "landing=1000000000/1000000"))?;
+    let server = crate::server::start_server(&args.server, &db.url, &args.results.with_extension(format!("{backend}-{n}.server.log")))?;
     let url = format!("{}/r/{}", server.url, code.as_str());
     let page = reqwest::Client::new()
         .get(&url)
@@ -163,19 +141,6 @@ async fn measure(args: &Args, backend: &str, db: &TestDb, n: u64) -> Result<Figu
     })
 }
 
-async fn set_code(url: &str, referral: &str, code: &str) -> Result<(), String> {
-    if url.starts_with("sqlite") {
-        let pool = sqlx::SqlitePool::connect(url).await.map_err(|e| e.to_string())?;
-        sqlx::query("UPDATE referrals SET code = ? WHERE id = ?").bind(code).bind(referral).execute(&pool).await.map_err(|e| e.to_string())?;
-        pool.close().await;
-    } else {
-        let pool = sqlx::PgPool::connect(url).await.map_err(|e| e.to_string())?;
-        sqlx::query("UPDATE referrals SET code = $1 WHERE id = $2::uuid").bind(code).bind(referral).execute(&pool).await.map_err(|e| e.to_string())?;
-        pool.close().await;
-    }
-    Ok(())
-}
-
 async fn count_touches(url: &str, referral: &str) -> Result<i64, String> {
     if url.starts_with("sqlite") {
         let pool = sqlx::SqlitePool::connect(url).await.map_err(|e| e.to_string())?;
@@ -187,40 +152,6 @@ async fn count_touches(url: &str, referral: &str) -> Result<i64, String> {
         let n = sqlx::query_scalar("SELECT COUNT(*) FROM touches WHERE referral_id = $1::uuid").bind(referral).fetch_one(&pool).await.map_err(|e| e.to_string())?;
         pool.close().await;
         Ok(n)
-    }
-}
-
-/// A server process that prints `... listening on http://ADDR` first.
-struct Process {
-    child: Child,
-    url: String,
-}
-
-impl Process {
-    fn start(command: &mut Command) -> Result<Self, String> {
-        let mut child = command.stdout(Stdio::piped()).spawn().map_err(|e| format!("starting {command:?}: {e}"))?;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line).map_err(|e| e.to_string())?;
-        let url = line.trim().rsplit(' ').next().unwrap_or_default().to_string();
-        if !url.starts_with("http://") {
-            let _ = child.kill();
-            return Err(format!("{command:?} did not start: {line}"));
-        }
-        Ok(Self { child, url })
-    }
-
-    /// SIGTERM, then waits: a graceful stop, as an operator's restart.
-    fn stop(mut self) -> Result<(), String> {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        self.child.wait().map_err(|e| e.to_string())?;
-        Ok(())
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,12 +1,16 @@
 //! `bouquet-bench`: the load half of Bouquet's benchmark suite (`bash scripts/bench`).
 //! Criterion's benchmarks measure code in-process; this drives the release server as a
-//! separate process with a real load generator (`oha`), against a bare axum handler
+//! separate process with a real load generator (`oha`, and `wrk` where every request
+//! must differ), against a bare axum handler
 //! serving the same bytes in the same run, and writes what both found to
 //! `docs/performance.md` with plots.
 
+mod convert;
 mod landing;
 mod oha;
 mod report;
+mod server;
+mod wrk;
 
 use std::path::PathBuf;
 
@@ -23,6 +27,9 @@ struct Cli {
 enum Command {
     /// `GET /r/{code}` for new visitors against a bare handler, per backend and data size.
     Landing(landing::Args),
+    /// `POST /api/v1/events` sign-ups then conversions against plain inserts of the same
+    /// rows, per backend and data size.
+    Convert(convert::Args),
     /// The baseline: a bare axum handler answering every request with one file's bytes.
     Bare {
         #[arg(long)]
@@ -41,6 +48,7 @@ enum Command {
 async fn main() -> std::process::ExitCode {
     let outcome = match Cli::parse().command {
         Command::Landing(args) => landing::run(args).await,
+        Command::Convert(args) => convert::run(args).await,
         Command::Bare { page } => landing::serve_bare(page).await,
         Command::Report { results, out } => report::write(&results, &out),
     };

@@ -5,35 +5,72 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
+use crate::convert::Figure as ConvertFigure;
 use crate::landing::Figure;
 
-const START: &str = "<!-- bench:landing -->";
-const END: &str = "<!-- /bench:landing -->";
-
-pub fn write(results: &Path, out: &Path) -> Result<(), String> {
-    let landing = results.join("landing.jsonl");
-    let text = std::fs::read_to_string(&landing).map_err(|e| format!("{}: {e}", landing.display()))?;
-    let figures: Vec<Figure> = text
+/// Reads a results file of JSON lines; `None` when this run did not write it.
+fn figures<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<Vec<T>>, String> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(None) };
+    let figures: Vec<T> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).map_err(|e| format!("{}: {e}", landing.display())))
+        .map(|l| serde_json::from_str(l).map_err(|e| format!("{}: {e}", path.display())))
         .collect::<Result<_, _>>()?;
-    if figures.is_empty() {
-        return Err(format!("{} holds no figures", landing.display()));
+    Ok(Some(figures).filter(|f| !f.is_empty()))
+}
+
+/// Replaces the text between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`.
+fn replace_section(doc: &str, name: &str, body: &str) -> Result<String, String> {
+    let (start, end) = (format!("<!-- bench:{name} -->"), format!("<!-- /bench:{name} -->"));
+    let (Some(a), Some(b)) = (doc.find(&start), doc.find(&end)) else {
+        return Err(format!("the document has no {start} … {end} section"));
+    };
+    Ok(format!("{}{start}\n{body}\n{end}{}", &doc[..a], &doc[b + end.len()..]))
+}
+
+/// Writes every section this run has results for; the others stay as they were.
+pub fn write(results: &Path, out: &Path) -> Result<(), String> {
+    let landing: Option<Vec<Figure>> = figures(&results.join("landing.jsonl"))?;
+    let convert: Option<Vec<ConvertFigure>> = figures(&results.join("convert.jsonl"))?;
+    if landing.is_none() && convert.is_none() {
+        return Err(format!("{} holds no figures", results.display()));
     }
     let plots = out.parent().unwrap_or(Path::new(".")).join("performance");
     std::fs::create_dir_all(&plots).map_err(|e| e.to_string())?;
-    plot(&figures, &plots.join("landing.svg"))?;
-
-    let doc = std::fs::read_to_string(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let (Some(start), Some(end)) = (doc.find(START), doc.find(END)) else {
-        return Err(format!("{} has no {START} … {END} section", out.display()));
-    };
-    let section = format!("{START}\n{}\n{END}", table(&figures));
-    let doc = format!("{}{section}{}", &doc[..start], &doc[end + END.len()..]);
+    let mut doc = std::fs::read_to_string(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    if let Some(figures) = &landing {
+        plot(figures, &plots.join("landing.svg"))?;
+        doc = replace_section(&doc, "landing", &table(figures))?;
+    }
+    if let Some(figures) = &convert {
+        doc = replace_section(&doc, "convert", &convert_table(figures))?;
+    }
     std::fs::write(out, doc).map_err(|e| e.to_string())?;
-    eprintln!("wrote {} and {}", out.display(), plots.join("landing.svg").display());
+    eprintln!("wrote {}", out.display());
     Ok(())
+}
+
+fn convert_table(figures: &[ConvertFigure]) -> String {
+    let mut md = String::from(
+        "| backend | referrals | conversions/s (goal ≥ 1,000) | p50 / p99 ms | raw transactions/s of the same rows | ratio | rows per conversion | sign-ups/s | p99 ms |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for f in figures {
+        md.push_str(&format!(
+            "| {} | {} | **{:.0}** | {:.1} / {:.1} | {:.0} | {:.2} | {:.1} | {:.0} | {:.1} |\n",
+            f.backend,
+            thousands(f.referrals),
+            f.converts.per_second,
+            f.converts.p50_ms,
+            f.converts.p99_ms,
+            f.raw_per_second,
+            f.ratio(),
+            f.rows_per_conversion,
+            f.signups.per_second,
+            f.signups.p99_ms,
+        ));
+    }
+    md
 }
 
 fn table(figures: &[Figure]) -> String {

@@ -15,15 +15,19 @@ fn server_binary() -> PathBuf {
     bin
 }
 
+fn backends() -> &'static str {
+    if std::env::var("BOUQUET_TEST_DATABASE_URL").is_ok() || std::env::var("CI").as_deref() == Ok("true") {
+        "sqlite,postgres"
+    } else {
+        "sqlite"
+    }
+}
+
 #[test]
 fn the_landing_load_runs_and_its_report_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().join("landing.jsonl");
-    let backends = if std::env::var("BOUQUET_TEST_DATABASE_URL").is_ok() || std::env::var("CI").as_deref() == Ok("true") {
-        "sqlite,postgres"
-    } else {
-        "sqlite"
-    };
+    let backends = backends();
     let status = Command::new(BENCH)
         .args(["landing", "--sizes", "2000", "--seconds", "1", "--connections", "8", "--backends", backends])
         .arg("--server")
@@ -57,4 +61,36 @@ fn the_landing_load_runs_and_its_report_is_written() {
     assert!(written.contains("| sqlite | 2,000 |"), "{written}");
     let svg = std::fs::read_to_string(dir.path().join("performance").join("landing.svg")).unwrap();
     assert!(svg.contains("<svg") && svg.contains("sqlite"), "the plot has its legend");
+}
+
+/// 300 couples sign up with codes and convert: every one is answered, attributed and
+/// rewarded, and the baseline ran.
+#[test]
+fn the_conversion_load_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("convert.jsonl");
+    let backends = backends();
+    let status = Command::new(BENCH)
+        .args(["convert", "--sizes", "2000", "--couples", "300", "--most-seconds", "60", "--connections", "8", "--backends", backends])
+        .arg("--server")
+        .arg(server_binary())
+        .arg("--results")
+        .arg(&results)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let figures: Vec<serde_json::Value> =
+        std::fs::read_to_string(&results).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(figures.len(), backends.split(',').count());
+    for f in &figures {
+        assert_eq!(f["signups"]["failed"].as_u64(), Some(0), "{f}");
+        assert_eq!(f["converts"]["failed"].as_u64(), Some(0), "{f}");
+        let converted = f["converts"]["converted"].as_u64().unwrap();
+        assert!((300..=316).contains(&converted), "every couple who signed up with a code converts once: {f}");
+        // A conversion writes its event, the conversion, its credit, the reward, ledger
+        // rows and more: a handful of rows, not one and not hundreds.
+        let rows = f["rows_per_conversion"].as_f64().unwrap();
+        assert!((3.0..50.0).contains(&rows), "{f}");
+        assert!(f["raw_per_second"].as_f64().unwrap() > 0.0);
+    }
 }
