@@ -48,7 +48,9 @@ pub fn post_events(url: &str, key: &str, kind: &str, codes: &[String], users: u6
     while !finished(threads) && matches!(child.try_wait(), Ok(None)) {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    if matches!(child.try_wait(), Ok(None)) {
+        let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    }
     let output = child.wait_with_output().map_err(|e| e.to_string());
     let _ = std::fs::remove_dir_all(&scratch);
     let output = output?;

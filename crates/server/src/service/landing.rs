@@ -29,6 +29,9 @@ pub enum Unavailable {
 #[derive(Default)]
 pub struct RecentCodes {
     found: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Option<StoredReferral>)>>,
+    /// Bumped by each [`RecentCodes::forget_all`]: a lookup that began before one is not
+    /// remembered (it may have read the account just deleted).
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl RecentCodes {
@@ -41,8 +44,15 @@ impl RecentCodes {
         found.get(code).filter(|(at, _)| at.elapsed() < Self::FRESH_FOR).map(|(_, r)| r.clone())
     }
 
-    fn put(&self, code: &str, referral: Option<StoredReferral>) {
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn put(&self, code: &str, referral: Option<StoredReferral>, looked_up_in: u64) {
         let mut found = self.found.lock().unwrap_or_else(|e| e.into_inner());
+        if self.generation() != looked_up_in {
+            return;
+        }
         if found.len() >= Self::MOST {
             found.clear();
         }
@@ -51,7 +61,9 @@ impl RecentCodes {
 
     /// After an account's deletion: its codes must stop working at once here.
     pub fn forget_all(&self) {
-        self.found.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let mut found = self.found.lock().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        found.clear();
     }
 
     /// After a visit could not be written (its referral gone a moment ago): ask again.
@@ -70,9 +82,10 @@ pub async fn resolve(store: &Arc<dyn Store>, recent: Option<&RecentCodes>, raw: 
     let found = match recent.and_then(|r| r.get(code.as_str())) {
         Some(found) => found,
         None => {
+            let generation = recent.map(RecentCodes::generation);
             let found = store.referral_by_code(code.as_str()).await?;
-            if let Some(recent) = recent {
-                recent.put(code.as_str(), found.clone());
+            if let (Some(recent), Some(generation)) = (recent, generation) {
+                recent.put(code.as_str(), found.clone(), generation);
             }
             found
         }

@@ -137,6 +137,10 @@ pub fn record_visit_sql(dialect: Dialect) -> &'static str {
 /// SQLite's write transaction already excludes every other writer.
 pub async fn lock_visitors(tx: &mut Tx, keys: impl Iterator<Item = i32>) -> StoreResult<()> {
     if tx.dialect() == Dialect::Postgres {
+        // One process writes its visits one group at a time: a lock held elsewhere (an
+        // open transaction on a referral's row, another process's group) must not stall
+        // every landing page here for longer than a visitor would wait.
+        tx.execute("SET LOCAL lock_timeout = '2s'", &[]).await?;
         let keys = keys.map(|k| k.to_string()).collect::<Vec<_>>().join(",");
         // A volatile function in the select list runs after the ORDER BY's sort.
         tx.execute(

@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::db::{Pool, Tx, args};
 use super::webhooks::Interest;
 use super::rows::Columns;
-use super::{NewVisit, StoreResult, dialect};
+use super::{NewVisit, StoreError, StoreResult, dialect};
 
 /// The most visits one transaction records; more wait for the next group.
 const MOST_PER_GROUP: usize = 256;
@@ -85,8 +85,12 @@ async fn write_groups(pool: Pool, interest: Arc<Interest>, mut receiver: mpsc::R
 
 /// Writes a group and tells each waiter. Visits in one group share a unique window (it is
 /// a constant), so the group is split only if a caller ever passes another.
-async fn write_and_answer(pool: &Pool, interest: &Interest, group: Vec<Pending>) {
-    let window = group[0].unique_window;
+async fn write_and_answer(pool: &Pool, interest: &Interest, mut group: Vec<Pending>) {
+    // A visit whose page already failed (the request timed out while it waited) is not
+    // written: the visitor got an error, not a page.
+    group.retain(|p| !p.answer.is_closed());
+    let Some(first) = group.first() else { return };
+    let window = first.unique_window;
     if group.iter().any(|p| p.unique_window != window) || group.len() == 1 {
         for pending in group {
             answer_alone(pool, interest, pending).await;
@@ -102,12 +106,40 @@ async fn write_and_answer(pool: &Pool, interest: &Interest, group: Vec<Pending>)
         }
         // One bad visit (its referral deleted a moment ago, say) must not cost the others
         // theirs: each is tried alone and gets its own answer.
-        Err(_) => {
+        Err(e) if belongs_to_one_visit(&e) => {
             for (visit, answer) in visits.into_iter().zip(answers) {
                 answer_alone(pool, interest, Pending { visit, unique_window: window, answer }).await;
             }
         }
+        // The database itself said no (busy past its timeout, a lock waited too long, gone):
+        // trying each visit alone would wait that long once per visit while every page on
+        // this server waits behind them. The whole group fails at once.
+        Err(e) => {
+            tracing::warn!(error = %e, visits = answers.len(), "a group of landing-page visits was not recorded");
+            for answer in answers {
+                let _ = answer.send(Err(not_recorded(&e)));
+            }
+        }
     }
+}
+
+/// Whether an error is about one visit's own data (a constraint it broke), so the rest of
+/// its group can still be written.
+fn belongs_to_one_visit(e: &StoreError) -> bool {
+    use sqlx::error::ErrorKind;
+    match e {
+        StoreError::Database(sqlx::Error::Database(db)) => {
+            matches!(db.kind(), ErrorKind::ForeignKeyViolation | ErrorKind::UniqueViolation | ErrorKind::NotNullViolation | ErrorKind::CheckViolation)
+        }
+        StoreError::Conflict(_) | StoreError::Refused(_) | StoreError::Corrupt(_) => true,
+        _ => false,
+    }
+}
+
+/// Each waiter's copy of a group's failure: the database could not take the write now
+/// (answered 503, as any store call that finds the database unavailable).
+fn not_recorded(e: &StoreError) -> StoreError {
+    StoreError::Database(sqlx::Error::Io(std::io::Error::other(format!("the visit was not recorded: {e}"))))
 }
 
 async fn answer_alone(pool: &Pool, interest: &Interest, pending: Pending) {
