@@ -152,6 +152,38 @@ pub async fn lock_visitors(tx: &mut Tx, keys: impl Iterator<Item = i32>) -> Stor
     Ok(())
 }
 
+/// Whose referrals [`lock_referrals_in_order`] locks.
+pub enum ReferralsOf<'a> {
+    /// Every referral a platform user touched.
+    User(&'a str),
+    /// Every referral a referrer made.
+    Referrer(Uuid),
+}
+
+/// Locks referrals' rows in id order before a statement updates all of them: an `UPDATE …
+/// WHERE id IN (…)` locks rows in whatever order it scans them, while a group of
+/// landing-page visits locks its referrals in id order, so the two could deadlock.
+/// PostgreSQL only: SQLite's write transaction already holds the whole database. (`NO KEY`,
+/// as the update takes: a visit's foreign-key check on the row may go on.)
+pub async fn lock_referrals_in_order(tx: &mut Tx, of: ReferralsOf<'_>) -> StoreResult<()> {
+    if tx.dialect() != Dialect::Postgres {
+        return Ok(());
+    }
+    match of {
+        ReferralsOf::User(user_id) => {
+            tx.fetch_all(
+                "SELECT id FROM referrals WHERE id IN (SELECT referral_id FROM touches WHERE platform_user_id = $1) ORDER BY id FOR NO KEY UPDATE",
+                &args![user_id],
+            )
+            .await?
+        }
+        ReferralsOf::Referrer(referrer_id) => {
+            tx.fetch_all("SELECT id FROM referrals WHERE referrer_id = $1 ORDER BY id FOR NO KEY UPDATE", &args![referrer_id]).await?
+        }
+    };
+    Ok(())
+}
+
 /// Serialises writers of one account's per-account rows that may not exist yet (so no
 /// row can be locked), until the transaction ends. SQLite's write transaction already
 /// excludes every other writer; PostgreSQL takes a transaction-scoped advisory lock.

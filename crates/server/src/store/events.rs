@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::db::args;
+use super::dialect;
 use super::rewards_sql::SqlRewardTx;
 use super::rows::{self, Columns};
 use super::*;
@@ -109,6 +110,7 @@ impl EventTx for SqlEventTx {
         };
         self.inner.tx.execute(user_sql, &args![user_id, at]).await?;
         if let Some(sql) = referral_sql {
+            dialect::lock_referrals_in_order(&mut self.inner.tx, dialect::ReferralsOf::User(user_id)).await?;
             self.inner.tx.execute(sql, &args![user_id, at]).await?;
         }
         Ok(())

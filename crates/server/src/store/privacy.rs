@@ -154,6 +154,7 @@ impl PrivacyStore for SqlStore {
         for sql in DELETE_ACCOUNT {
             tx.execute(sql, &args![account_id]).await?;
         }
+        super::dialect::lock_referrals_in_order(&mut tx, super::dialect::ReferralsOf::Referrer(account_id)).await?;
         for sql in DELETE_ACCOUNT_AT {
             tx.execute(sql, &args![account_id, now]).await?;
         }
