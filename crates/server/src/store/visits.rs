@@ -34,7 +34,7 @@ struct Pending {
     answer: oneshot::Sender<StoreResult<bool>>,
 }
 
-/// Hands visits to the writer tasks and waits for their commit.
+/// Hands visits to the writer task and waits for their commit.
 pub(super) struct VisitWriter {
     queue: mpsc::Sender<Pending>,
     pool: Pool,
