@@ -23,23 +23,30 @@ fn backends() -> &'static str {
     }
 }
 
-#[test]
-fn the_landing_load_runs_and_its_report_is_written() {
-    let dir = tempfile::tempdir().unwrap();
-    let results = dir.path().join("landing.jsonl");
+/// Runs one of the suite's commands with `args` on both backends (as configured), writing
+/// to `results`; the figures it wrote, one per backend.
+fn run_once(args: &[&str], results: &std::path::Path) -> Vec<serde_json::Value> {
     let backends = backends();
     let status = Command::new(BENCH)
-        .args(["landing", "--sizes", "2000", "--seconds", "1", "--connections", "8", "--backends", backends])
-        .arg("--server")
+        .args(args)
+        .args(["--backends", backends, "--server"])
         .arg(server_binary())
         .arg("--results")
-        .arg(&results)
+        .arg(results)
         .status()
         .unwrap();
     assert!(status.success());
     let figures: Vec<serde_json::Value> =
-        std::fs::read_to_string(&results).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        std::fs::read_to_string(results).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(figures.len(), backends.split(',').count());
+    figures
+}
+
+#[test]
+fn the_landing_load_runs_and_its_report_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("landing.jsonl");
+    let figures = run_once(&["landing", "--sizes", "2000", "--seconds", "1", "--connections", "8"], &results);
     for f in &figures {
         let ok = f["server"]["ok"].as_u64().unwrap() + f["half_load"]["ok"].as_u64().unwrap();
         assert!(ok > 100, "{f}");
@@ -69,19 +76,7 @@ fn the_landing_load_runs_and_its_report_is_written() {
 fn the_conversion_load_runs() {
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().join("convert.jsonl");
-    let backends = backends();
-    let status = Command::new(BENCH)
-        .args(["convert", "--sizes", "2000", "--couples", "300", "--most-seconds", "60", "--connections", "8", "--backends", backends])
-        .arg("--server")
-        .arg(server_binary())
-        .arg("--results")
-        .arg(&results)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let figures: Vec<serde_json::Value> =
-        std::fs::read_to_string(&results).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(figures.len(), backends.split(',').count());
+    let figures = run_once(&["convert", "--sizes", "2000", "--couples", "300", "--most-seconds", "60", "--connections", "8"], &results);
     for f in &figures {
         assert_eq!(f["signups"]["failed"].as_u64(), Some(0), "{f}");
         assert_eq!(f["converts"]["failed"].as_u64(), Some(0), "{f}");
