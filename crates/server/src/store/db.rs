@@ -320,6 +320,17 @@ impl Pool {
         })
     }
 
+    /// A write transaction whose waits for a lock give up after two seconds on
+    /// PostgreSQL (`lock_timeout`, set with the `BEGIN`: no round trip of its own), for a
+    /// writer many requests wait behind, which must fail fast rather than stall them
+    /// all. SQLite's writers already queue in the process, with their own patience.
+    pub async fn begin_write_impatient(&self) -> StoreResult<Tx> {
+        match self {
+            Pool::Sqlite(..) => self.begin_write().await,
+            Pool::Postgres(p) => Ok(Tx::Postgres(p.begin_with("BEGIN; SET LOCAL lock_timeout = '2s'").await?)),
+        }
+    }
+
     /// A transaction that only reads, from one snapshot, so a figure read in several
     /// statements sees one state of the database. SQLite (in WAL mode) keeps the snapshot
     /// of a deferred transaction's first read; PostgreSQL's `REPEATABLE READ` keeps the

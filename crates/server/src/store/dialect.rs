@@ -99,53 +99,100 @@ macro_rules! skipping_locked {
 }
 pub(super) use skipping_locked;
 
-/// Records a landing-page visit in one statement (one round trip on the `/r/CODE` hot
-/// path): the touch, whether it is unique, and — when it is — the referral's counters.
-/// PostgreSQL bumps the counters in a data-modifying CTE; SQLite has none, so its
-/// `touches_count_unique_visit` trigger does the same. Both return `is_unique`.
-pub fn record_visit_sql(dialect: Dialect) -> &'static str {
-    dialect.pick(
-        "INSERT INTO touches (id, referral_id, referrer_id, channel, occurred_at, is_unique, visitor_key, ip_hash,
-            user_agent, referer, utm_source, utm_medium, utm_campaign)
-         SELECT $1, $2, $3, $4, $5,
-            NOT EXISTS (SELECT 1 FROM touches WHERE referral_id = $2 AND visitor_key = $6 AND occurred_at > $13),
-            $6, $7, $8, $9, $10, $11, $12
-         RETURNING is_unique",
-        "WITH inserted AS (
-            INSERT INTO touches (id, referral_id, referrer_id, channel, occurred_at, is_unique, visitor_key, ip_hash,
-                user_agent, referer, utm_source, utm_medium, utm_campaign)
-            SELECT $1, $2, $3, $4, $5,
-                NOT EXISTS (SELECT 1 FROM touches WHERE referral_id = $2 AND visitor_key = $6 AND occurred_at > $13),
-                $6, $7, $8, $9, $10, $11, $12
-            RETURNING referral_id, is_unique, channel, occurred_at
-         ), counted AS (
-            UPDATE referrals r
-            SET unique_visits = r.unique_visits + 1,
-                qr_scans = r.qr_scans + CASE WHEN i.channel = 'qr' THEN 1 ELSE 0 END,
-                clicked_at = COALESCE(r.clicked_at, i.occurred_at)
-            FROM inserted i
-            WHERE r.id = i.referral_id AND i.is_unique
-         )
-         SELECT is_unique FROM inserted",
-    )
+/// The sizes of the statements a group of visits is written with: a group of 37 goes as
+/// 32, 4 and 1. Each size is one prepared statement, so a handful of texts cover every
+/// group instead of one text (and one cached plan) per group size.
+pub const VISIT_BATCHES: [usize; 9] = [256, 128, 64, 32, 16, 8, 4, 2, 1];
+
+/// The values each visit binds in [`record_visits_sql`], in order.
+pub const VISIT_COLUMNS: usize = 14;
+
+/// Records `rows` landing-page visits in one statement (one round trip for a group on the
+/// `/r/CODE` hot path): the touches, whether each is unique, and the referrals' counters
+/// for those that are. Each visit binds [`VISIT_COLUMNS`] values: id, referral, referrer,
+/// channel, time, visitor key, IP hash, user agent, referer, the three UTM tags, the start
+/// of its unique window, and whether it is the first of its visitor's visits to that
+/// referral in this group (the statement's own inserts are not visible to its `NOT
+/// EXISTS`, so repeats within a group are told apart here). PostgreSQL bumps the counters
+/// in a data-modifying CTE, a referral at a time; SQLite has none, so its
+/// `touches_count_unique_visit` trigger does the same. Both return each touch's
+/// `id, is_unique`. `rows` is one of [`VISIT_BATCHES`].
+pub fn record_visits_sql(dialect: Dialect, rows: usize) -> &'static str {
+    static TEXTS: std::sync::OnceLock<Vec<(Dialect, usize, String)>> = std::sync::OnceLock::new();
+    let texts = TEXTS.get_or_init(|| {
+        [Dialect::Sqlite, Dialect::Postgres]
+            .into_iter()
+            .flat_map(|d| VISIT_BATCHES.into_iter().map(move |n| (d, n, visits_text(d, n))))
+            .collect()
+    });
+    let (_, _, text) = texts.iter().find(|(d, n, _)| *d == dialect && *n == rows).expect("a group is written in VISIT_BATCHES sizes");
+    text
 }
 
-/// Takes the visitors' locks (see `visits::visitor_lock`) until the transaction ends, all
-/// in one statement and in ascending order, so transactions locking overlapping sets wait
-/// for each other instead of deadlocking. They are two-key locks under their own first key
-/// (22089, "VI"), a space apart from `lock_account`'s one-key locks. PostgreSQL only:
-/// SQLite's write transaction already excludes every other writer.
-pub async fn lock_visitors(tx: &mut Tx, keys: impl Iterator<Item = i32>) -> StoreResult<()> {
+fn visits_text(dialect: Dialect, rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let first = r * VISIT_COLUMNS + 1;
+            let params: Vec<String> = (first..first + VISIT_COLUMNS).map(|i| format!("${i}")).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    let with = format!(
+        "WITH v (id, referral_id, referrer_id, channel, occurred_at, visitor_key, ip_hash, user_agent, referer,
+                 utm_source, utm_medium, utm_campaign, unique_since, first_in_group) AS (VALUES {})",
+        values.join(", ")
+    );
+    let insert = "INSERT INTO touches (id, referral_id, referrer_id, channel, occurred_at, is_unique, visitor_key, ip_hash,
+            user_agent, referer, utm_source, utm_medium, utm_campaign)
+         SELECT v.id, v.referral_id, v.referrer_id, v.channel, v.occurred_at,
+            v.first_in_group AND NOT EXISTS (SELECT 1 FROM touches t
+                WHERE t.referral_id = v.referral_id AND t.visitor_key = v.visitor_key AND t.occurred_at > v.unique_since),
+            v.visitor_key, v.ip_hash, v.user_agent, v.referer, v.utm_source, v.utm_medium, v.utm_campaign
+         FROM v";
+    match dialect {
+        Dialect::Sqlite => format!("{with} {insert} RETURNING id, is_unique"),
+        Dialect::Postgres => format!(
+            "{with}, inserted AS ({insert} RETURNING id, referral_id, is_unique, channel, occurred_at),
+             counted AS (
+                UPDATE referrals r
+                SET unique_visits = r.unique_visits + c.visits,
+                    qr_scans = r.qr_scans + c.scans,
+                    clicked_at = COALESCE(r.clicked_at, c.first_at)
+                FROM (SELECT referral_id, count(*) AS visits, count(*) FILTER (WHERE channel = 'qr') AS scans,
+                             min(occurred_at) AS first_at
+                      FROM inserted WHERE is_unique GROUP BY referral_id) c
+                WHERE r.id = c.referral_id
+             )
+             SELECT id, is_unique FROM inserted"
+        ),
+    }
+}
+
+/// Takes what a group of visits needs before it writes, in one statement (PostgreSQL
+/// only: SQLite's write transaction already excludes every other writer):
+/// - the visitors' locks (see `visits::visitor_lock`) until the transaction ends, in
+///   ascending order, so transactions locking overlapping sets wait for each other
+///   instead of deadlocking. They are two-key locks under their own first key (22089,
+///   "VI"), a space apart from `lock_account`'s one-key locks;
+/// - then the referrals' rows, in id order (`NO KEY`, as the counters' update takes), so
+///   the group's one update of several referrals cannot deadlock with another process's
+///   group or a sign-up's stamp ([`lock_referrals_in_order`]).
+///
+/// The visitors' locks are a one-time filter of the referrals' scan (an init plan that
+/// does not depend on the rows), so they are taken first even when no referral matches.
+pub async fn lock_visits(tx: &mut Tx, visitor_keys: impl Iterator<Item = i32>, referrals: impl Iterator<Item = Uuid>) -> StoreResult<()> {
     if tx.dialect() == Dialect::Postgres {
-        // One process writes its visits one group at a time: a lock held elsewhere (an
-        // open transaction on a referral's row, another process's group) must not stall
-        // every landing page here for longer than a visitor would wait.
-        tx.execute("SET LOCAL lock_timeout = '2s'", &[]).await?;
-        let keys = keys.map(|k| k.to_string()).collect::<Vec<_>>().join(",");
+        let keys = visitor_keys.map(|k| k.to_string()).collect::<Vec<_>>().join(",");
+        let referrals = referrals.map(|r| r.to_string()).collect::<Vec<_>>().join(",");
         // A volatile function in the select list runs after the ORDER BY's sort.
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(22089, k) FROM unnest(string_to_array($1, ',')::int[]) AS k ORDER BY k",
-            &args![keys.as_str()],
+        tx.fetch_all(
+            "WITH visitors AS (
+                SELECT pg_advisory_xact_lock(22089, k) FROM unnest(string_to_array($1, ',')::int[]) AS k ORDER BY k
+             )
+             SELECT id FROM referrals
+             WHERE (SELECT count(*) FROM visitors) >= 0 AND id = ANY(string_to_array($2, ',')::uuid[])
+             ORDER BY id FOR NO KEY UPDATE",
+            &args![keys.as_str(), referrals.as_str()],
         )
         .await?;
     }

@@ -148,19 +148,29 @@ async fn answer_alone(pool: &Pool, interest: &Interest, pending: Pending) {
 }
 
 /// Records the visits in one transaction; whether each counted as unique, in the order
-/// given. A visitor's visits to one referral are written in the order they came (so the
-/// second in a group sees the first and is not unique); across referrals the group is
-/// written in referral order, so two groups committing side by side (PostgreSQL) take the
-/// referrals' counter rows in the same order and cannot deadlock.
+/// given. A visitor's second visit to a referral in one group is not unique (the first
+/// counts); the rows go in as few statements as [`dialect::VISIT_BATCHES`] allow (37
+/// visits: three statements), each one round trip.
 async fn write_group(pool: &Pool, interest: &Interest, visits: &[NewVisit], unique_window: chrono::Duration) -> StoreResult<Vec<bool>> {
     let announce = super::webhooks::subscribed(pool, interest, EventType::TouchRecorded).await?;
-    let mut order: Vec<usize> = (0..visits.len()).collect();
-    order.sort_by_key(|&i| visits[i].referral_id); // stable: arrival order within a referral
-    let mut tx = pool.begin_write().await?;
-    dialect::lock_visitors(&mut tx, visits.iter().map(visitor_lock)).await?;
-    let mut unique = vec![false; visits.len()];
-    for i in order {
-        unique[i] = insert(&mut tx, &visits[i], unique_window, announce).await?;
+    let mut seen = std::collections::HashSet::with_capacity(visits.len());
+    let first_in_group: Vec<bool> = visits.iter().map(|v| seen.insert((v.referral_id, v.visitor_key.as_str()))).collect();
+    let mut tx = pool.begin_write_impatient().await?;
+    dialect::lock_visits(&mut tx, visits.iter().map(visitor_lock), visits.iter().map(|v| v.referral_id)).await?;
+    let mut unique = Vec::with_capacity(visits.len());
+    let mut at = 0;
+    while at < visits.len() {
+        let rows = dialect::VISIT_BATCHES.into_iter().find(|&n| n <= visits.len() - at).expect("1 is a batch size");
+        let chunk = at..at + rows;
+        unique.extend(insert(&mut tx, &visits[chunk.clone()], &first_in_group[chunk], unique_window).await?);
+        at += rows;
+    }
+    if announce {
+        // Someone listens: the visits and their events commit together.
+        for (v, &unique) in visits.iter().zip(&unique) {
+            let payload = super::webhooks::touch_payload(v.touch_id, v.referral_id, v.referrer_id, v.channel, v.occurred_at, unique);
+            super::webhooks::emit(&mut tx, EventType::TouchRecorded, &payload, v.occurred_at).await?;
+        }
     }
     tx.commit().await?;
     Ok(unique)
@@ -175,27 +185,34 @@ fn visitor_lock(v: &NewVisit) -> i32 {
     i32::from_be_bytes(digest[..4].try_into().expect("4 bytes"))
 }
 
-async fn insert(tx: &mut Tx, v: &NewVisit, unique_window: chrono::Duration, announce: bool) -> StoreResult<bool> {
-    let args = args![
-        v.touch_id,
-        v.referral_id,
-        v.referrer_id,
-        v.channel.as_str(),
-        v.occurred_at,
-        &v.visitor_key,
-        &v.ip_hash,
-        &v.user_agent,
-        &v.referer,
-        &v.utm_source,
-        &v.utm_medium,
-        &v.utm_campaign,
-        v.occurred_at - unique_window,
-    ];
-    let unique = tx.fetch_one(dialect::record_visit_sql(tx.dialect()), &args).await?.flag("is_unique")?;
-    if announce {
-        // Someone listens: the visit and its event commit together.
-        let payload = super::webhooks::touch_payload(v.touch_id, v.referral_id, v.referrer_id, v.channel, v.occurred_at, unique);
-        super::webhooks::emit(tx, EventType::TouchRecorded, &payload, v.occurred_at).await?;
+/// Writes `visits` in one statement; whether each counted as unique, in their order.
+async fn insert(tx: &mut Tx, visits: &[NewVisit], first_in_group: &[bool], unique_window: chrono::Duration) -> StoreResult<Vec<bool>> {
+    let mut args = Vec::with_capacity(visits.len() * dialect::VISIT_COLUMNS);
+    for (v, &first) in visits.iter().zip(first_in_group) {
+        args.extend(args![
+            v.touch_id,
+            v.referral_id,
+            v.referrer_id,
+            v.channel.as_str(),
+            v.occurred_at,
+            &v.visitor_key,
+            &v.ip_hash,
+            &v.user_agent,
+            &v.referer,
+            &v.utm_source,
+            &v.utm_medium,
+            &v.utm_campaign,
+            v.occurred_at - unique_window,
+            first,
+        ]);
     }
-    Ok(unique)
+    let rows = tx.fetch_all(dialect::record_visits_sql(tx.dialect(), visits.len()), &args).await?;
+    let mut unique = std::collections::HashMap::with_capacity(rows.len());
+    for row in rows {
+        unique.insert(row.uuid("id")?, row.flag("is_unique")?);
+    }
+    visits
+        .iter()
+        .map(|v| unique.get(&v.touch_id).copied().ok_or_else(|| StoreError::Corrupt(format!("visit {} was not recorded by its group", v.touch_id))))
+        .collect()
 }
