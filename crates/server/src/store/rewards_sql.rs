@@ -81,36 +81,53 @@ impl RewardTx for SqlRewardTx {
     async fn post(&mut self, t: &Transfer) -> StoreResult<()> {
         for posting in &t.postings {
             let transfer_id = Uuid::now_v7();
-            for (account, amount) in posting.legs() {
-                let (holder, book) = book_of(account);
-                self.tx
-                    .execute(
-                        "INSERT INTO ledger_entries (id, transfer_id, holder, book, amount_minor, currency, cause, reward_id, memo,
-                            created_by, idempotency_key, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                        &args![
-                            Uuid::now_v7(),
-                            transfer_id,
-                            holder,
-                            book,
-                            amount,
-                            &t.currency,
-                            posting.cause.as_str(),
-                            t.reward_id,
-                            &t.memo,
-                            t.created_by,
-                            &t.idempotency_key,
-                            t.at,
-                        ],
-                    )
-                    .await
-                    .map_err(|e| unique_violation(e, "an adjustment with this idempotency key"))?;
+            let legs = posting.legs().map(|(account, amount)| (book_of(account), amount));
+            // Both legs in one statement: one transfer, written or refused whole.
+            let mut entries = Vec::with_capacity(24);
+            for ((holder, book), amount) in legs {
+                entries.extend(args![
+                    Uuid::now_v7(),
+                    transfer_id,
+                    holder,
+                    book,
+                    amount,
+                    &t.currency,
+                    posting.cause.as_str(),
+                    t.reward_id,
+                    &t.memo,
+                    t.created_by,
+                    &t.idempotency_key,
+                    t.at,
+                ]);
+            }
+            self.tx
+                .execute(
+                    "INSERT INTO ledger_entries (id, transfer_id, holder, book, amount_minor, currency, cause, reward_id, memo,
+                        created_by, idempotency_key, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12),
+                            ($13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
+                    &entries,
+                )
+                .await
+                .map_err(|e| unique_violation(e, "an adjustment with this idempotency key"))?;
+            for ((holder, book), amount) in legs {
                 if holder == PROGRAM {
                     continue;
                 }
-                // Two steps: the row first (an upsert would check its CHECK against the
-                // inserted amount alone, refusing a debit of an existing balance), then the
-                // move, which the CHECK judges on the new balance.
+                if amount >= 0 {
+                    // A credit cannot take a balance below zero: one upsert.
+                    self.tx
+                        .execute(
+                            "INSERT INTO ledger_balances (holder, book, currency, balance_minor) VALUES ($1, $2, $3, $4)
+                             ON CONFLICT (holder, book, currency) DO UPDATE SET balance_minor = ledger_balances.balance_minor + excluded.balance_minor",
+                            &args![holder, book, &t.currency, amount],
+                        )
+                        .await?;
+                    continue;
+                }
+                // A debit in two steps: the row first (an upsert would check its CHECK
+                // against the inserted amount alone, refusing a debit of an existing
+                // balance), then the move, which the CHECK judges on the new balance.
                 self.tx
                     .execute(
                         "INSERT INTO ledger_balances (holder, book, currency, balance_minor) VALUES ($1, $2, $3, 0)
