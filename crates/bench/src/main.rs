@@ -6,6 +6,7 @@
 //! `docs/performance.md` with plots.
 
 mod convert;
+mod criterion;
 mod landing;
 mod oha;
 mod report;

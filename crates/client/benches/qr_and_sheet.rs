@@ -9,7 +9,7 @@ use bouquet_client::qr;
 use bouquet_client::sheet::{Card, Paper, table_cards};
 use criterion::{Criterion, criterion_group};
 use qrcode::{EcLevel, QrCode};
-use serde_json::Value;
+use bouquet_server::testing::criterion_mean;
 
 const LINK: &str = "https://bouquet.example/r/DREAM-YJB9AN74ZY?via=qr&utm_source=harrogate-fair";
 
@@ -34,13 +34,7 @@ fn benches(c: &mut Criterion) {
 }
 
 fn report_ratios() {
-    let dir = std::env::var("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let mean = |name: &str| -> Option<f64> {
-        let text = std::fs::read_to_string(dir.join("criterion/qr").join(name).join("new/estimates.json")).ok()?;
-        serde_json::from_str::<Value>(&text).ok()?["mean"]["point_estimate"].as_f64()
-    };
+    let mean = |name: &str| criterion_mean("qr", name);
     let Some(base) = mean("baseline_encode_matrix") else { return };
     println!("\nratios against encoding one QR matrix ({:.1} µs), measured in this run:", base / 1e3);
     for name in ["svg_512", "png_512", "pdf_sheet_100_cards_a4"] {

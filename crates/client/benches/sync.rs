@@ -1,6 +1,8 @@
 //! Sync costs against a real in-process server (SQLite), each with a baseline measured
 //! in the same run. Run: `cargo bench -p bouquet-client --bench sync`.
-//! - initial pull of 100,000 records into a fresh device (per-record figure beside it);
+//! - initial pull of 100,000 records into a fresh device (per-record figure beside it),
+//!   against a plain bulk insert of as many contact rows into a fresh device's file (one
+//!   transaction, one prepared statement: the fastest SQLite takes those rows);
 //! - push of 10,000 outbox entries;
 //! - a sync round with nothing to do (baseline: one `GET /healthz` round trip);
 //! - a contact saved with its sync bookkeeping (clocks + outbox) against a plain insert
@@ -12,9 +14,9 @@ use std::time::Duration;
 
 use bouquet_client::store::contacts::ContactInput;
 use bouquet_client::{LocalStore, ServerClient, sync};
-use bouquet_server::testing::{TestDb, TestServer};
+use bouquet_server::testing::{TestDb, TestServer, criterion_mean};
 use criterion::{BatchSize, Criterion};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -63,7 +65,8 @@ fn fixture() -> Fixture {
     Fixture { runtime, server, _db: db }
 }
 
-fn benches(c: &mut Criterion) {
+/// Runs the benchmarks; returns the pull's and the push's sizes.
+fn benches(c: &mut Criterion) -> (usize, usize) {
     // BOUQUET_BENCH_PULL / BOUQUET_BENCH_PUSH change the sizes (e.g. for a shorter run).
     let size = |var: &str, full: usize, test: usize| std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(if quick() { test } else { full });
     let (pull_records, push_records) = (size("BOUQUET_BENCH_PULL", 100_000, 2_000), size("BOUQUET_BENCH_PUSH", 10_000, 1_000));
@@ -81,6 +84,21 @@ fn benches(c: &mut Criterion) {
     group.bench_function("no_change_sync_round", |b| b.iter(|| f.runtime.block_on(sync::sync_once(black_box(&maker.store))).unwrap()));
     group.bench_function(format!("initial_pull_{pull_records}"), |b| {
         b.iter_batched(|| f.device(), |fresh| f.runtime.block_on(sync::sync_once(&fresh.store)).unwrap(), BatchSize::PerIteration)
+    });
+    group.bench_function(format!("baseline_bulk_insert_{pull_records}"), |b| {
+        b.iter_batched(
+            || {
+                // A fresh device's file: the app's schema and indexes, no rows.
+                let dir = tempfile::tempdir().unwrap();
+                drop(LocalStore::open(dir.path()).unwrap());
+                dir
+            },
+            |dir| {
+                bulk_insert(&dir.path().join("bouquet.db"), pull_records);
+                dir
+            },
+            BatchSize::PerIteration,
+        )
     });
     let batch = csv_of(push_records);
     group.bench_function(format!("push_{push_records}"), |b| {
@@ -134,30 +152,47 @@ fn benches(c: &mut Criterion) {
     });
     group.finish();
     f.runtime.block_on(f.server.stop());
+    (pull_records, push_records)
 }
 
-fn report_ratios() {
-    let dir = std::env::var("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let mean = |group: &str, name: &str| -> Option<f64> {
-        let text = std::fs::read_to_string(dir.join("criterion").join(group).join(name).join("new/estimates.json")).ok()?;
-        serde_json::from_str::<Value>(&text).ok()?["mean"]["point_estimate"].as_f64()
-    };
+/// The initial pull's baseline: the same number of contacts as the pull brings, with the
+/// fields the CSV gave them, in one transaction through one prepared statement.
+fn bulk_insert(path: &std::path::Path, n: usize) {
+    let mut conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+    let tx = conn.transaction().unwrap();
+    {
+        let mut insert = tx
+            .prepare("INSERT INTO contacts (id, kind, names, email, wedding_date, notes, created_at, updated_at) VALUES (?1, 'couple', ?2, ?3, ?4, ?5, ?6, ?6)")
+            .unwrap();
+        let now = chrono::Utc::now().to_rfc3339();
+        for i in 0..n {
+            let id = uuid::Uuid::now_v7().to_string();
+            let wedding_date = format!("2027-06-{:02}", i % 28 + 1);
+            insert
+                .execute(rusqlite::params![id, format!("Couple {i}"), format!("couple{i}@example.com"), wedding_date, "met at the Bath show", now])
+                .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+}
+
+fn report_ratios(pull_records: usize, push_records: usize) {
+    let mean = |group: &str, name: &str| criterion_mean(group, name);
     if let Some(base) = mean("sync", "baseline_health_round_trip") {
         println!("\nsync, against one GET /healthz round trip ({:.0} µs), measured in this run:", base / 1e3);
         if let Some(m) = mean("sync", "no_change_sync_round") {
             println!("  sync/no_change_sync_round: {:.1} ms = {:.1}× baseline", m / 1e6, m / base);
         }
-        for (prefix, what) in [("initial_pull_", "pulled record"), ("push_", "pushed change")] {
-            let Ok(entries) = std::fs::read_dir(dir.join("criterion/sync")) else { continue };
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().to_string();
-                let Some(count) = name.strip_prefix(prefix).and_then(|n| n.parse::<f64>().ok()) else { continue };
-                if let Some(m) = mean("sync", &name) {
-                    println!("  sync/{name}: {:.0} ms = {:.0}× baseline, {:.1} µs per {what}", m / 1e6, m / base, m / 1e3 / count);
-                }
+        if let Some(pull) = mean("sync", &format!("initial_pull_{pull_records}")) {
+            println!("  sync/initial_pull_{pull_records}: {:.0} ms = {:.0}× baseline, {:.1} µs per pulled record", pull / 1e6, pull / base, pull / 1e3 / pull_records as f64);
+            if let Some(bulk) = mean("sync", &format!("baseline_bulk_insert_{pull_records}")) {
+                println!("  a plain bulk insert of as many rows: {:.0} ms; the pull runs at {:.2} of its speed", bulk / 1e6, bulk / pull);
             }
+        }
+        if let Some(push) = mean("sync", &format!("push_{push_records}")) {
+            println!("  sync/push_{push_records}: {:.0} ms = {:.0}× baseline, {:.1} µs per pushed change", push / 1e6, push / base, push / 1e3 / push_records as f64);
         }
     }
     if let (Some(base), Some(m)) = (mean("outbox_write", "baseline_plain_insert"), mean("outbox_write", "insert_with_clocks_and_outbox")) {
@@ -167,7 +202,7 @@ fn report_ratios() {
 
 fn main() {
     let mut criterion = Criterion::default().configure_from_args();
-    benches(&mut criterion);
+    let (pull_records, push_records) = benches(&mut criterion);
     criterion.final_summary();
-    report_ratios();
+    report_ratios(pull_records, push_records);
 }

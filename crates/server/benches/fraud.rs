@@ -24,7 +24,6 @@ use bouquet_server::service::fraud::{DisposableDomains, FraudRules};
 use bouquet_server::store::{FraudSubjectRow, NewAccount, NewReferral, Store};
 use chrono::Utc;
 use criterion::{Criterion, criterion_group};
-use serde_json::Value;
 use uuid::Uuid;
 
 
@@ -260,14 +259,7 @@ fn benches(c: &mut Criterion) {
 
 /// Reads criterion's estimates back and prints scoring's cost as a ratio.
 fn report_ratio(referred: u64) {
-    let dir = std::env::var("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let mean = |name: &str| -> Option<f64> {
-        let path = dir.join("criterion").join("fraud").join(name).join("new/estimates.json");
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-        v["mean"]["point_estimate"].as_f64()
-    };
+    let mean = |name: &str| bouquet_server::testing::criterion_mean("fraud", name);
     let (Some(without), Some(with)) = (mean("convert_without_scoring"), mean("convert_with_scoring")) else { return };
     println!(
         "\nratio measured in this run ({referred} referred users): a conversion with fraud scoring {:.0} µs = {:.2}× the same conversion without ({:.0} µs)",

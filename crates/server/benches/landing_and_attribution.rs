@@ -158,14 +158,7 @@ fn benches(c: &mut Criterion) {
 
 /// Reads criterion's estimates back and prints each path as a multiple of the baseline.
 fn report_ratios() {
-    let dir = std::env::var("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target")
-    });
-    let mean = |group: &str, name: &str| -> Option<f64> {
-        let path = dir.join("criterion").join(group).join(name).join("new/estimates.json");
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-        v["mean"]["point_estimate"].as_f64()
-    };
+    let mean = bouquet_server::testing::criterion_mean;
     let Some(base) = mean("landing", "baseline_static_page") else { return };
     println!("\nratios against GET /welcome (static page, same stack), measured in this run:");
     for (group, name) in [

@@ -19,7 +19,6 @@ use bouquet_server::service::rewards::reward_conversion;
 use bouquet_server::store::{NewAccount, NewConversion, NewReferral, NewVisit, Store};
 use chrono::Utc;
 use criterion::{Criterion, criterion_group};
-use serde_json::Value;
 use uuid::Uuid;
 
 struct Fixture {
@@ -201,14 +200,7 @@ fn benches(c: &mut Criterion) {
 
 /// Reads criterion's estimates back and prints each path as a multiple of the baseline.
 fn report_ratios(referrers: u64) {
-    let dir = std::env::var("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let mean = |name: &str| -> Option<f64> {
-        let path = dir.join("criterion").join("rewards").join(name).join("new/estimates.json");
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-        v["mean"]["point_estimate"].as_f64()
-    };
+    let mean = |name: &str| bouquet_server::testing::criterion_mean("rewards", name);
     let (Some(base), Some(attribution)) = (mean("baseline_round_trip"), mean("conversion_attribution_only")) else { return };
     println!("\nratios measured in this run ({referrers} referrers):");
     if let Some(with) = mean("conversion_with_rewards") {

@@ -322,3 +322,17 @@ pub async fn assert_platform_sums_match_facts(store: &Arc<dyn Store>, from: chro
         }
     }
 }
+
+/// What criterion measured for `group`/`name` in this run (its mean, in nanoseconds), for
+/// benchmarks that print their ratio to a baseline: criterion writes under
+/// `CRITERION_HOME` when set (`scripts/bench` gives each run its own folder), otherwise
+/// under the target folder.
+pub fn criterion_mean(group: &str, name: &str) -> Option<f64> {
+    let dir = match (std::env::var_os("CRITERION_HOME"), std::env::var_os("CARGO_TARGET_DIR")) {
+        (Some(home), _) => std::path::PathBuf::from(home),
+        (None, Some(target)) => std::path::PathBuf::from(target).join("criterion"),
+        (None, None) => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/criterion"),
+    };
+    let text = std::fs::read_to_string(dir.join(group).join(name).join("new/estimates.json")).ok()?;
+    serde_json::from_str::<serde_json::Value>(&text).ok()?["mean"]["point_estimate"].as_f64()
+}
