@@ -19,20 +19,18 @@
 // recommended the studio to show under "Couples recommending you" with how far each got.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir, homedir } from "node:os";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startServer, startRelay, api } from "../browser/server.mjs";
+import { ELEMENT, appBinary, driverBin, startApp as launchApp, stopApp, webdriver } from "./webdriver.mjs";
 
-const root = resolve(import.meta.dirname, "../..");
-const appBin = join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "debug", "bouquet-app");
-const driverBin = process.env.TAURI_DRIVER ?? join(process.env.CARGO_HOME ?? join(homedir(), ".cargo"), "bin", "tauri-driver");
+const appBin = appBinary("debug");
 const artifacts = resolve(import.meta.dirname, "../artifacts");
 // The WebDriver endpoint and session of the app instance the helpers talk to.
 let WD = "http://127.0.0.1:4444";
-const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 
 let server;
 let relay; // the SMTP server the server sends invitations to
@@ -41,52 +39,20 @@ let dataDir;
 let session;
 let second; // { driver, dataDir, session } of the second app instance
 
-/**
- * Starts tauri-driver on `port` for an app with its own data folder; returns its session.
- * The driver, WebKitWebDriver and the app run in their own process group, killed whole by
- * `stopApp`: killing tauri-driver alone leaves WebKitWebDriver running. Their output goes
- * to a log file in the artifacts, so nothing left behind can hold the test's output open.
- */
+/** Starts the app with its own data folder through tauri-driver on `port`, against the
+ * test's server; the helpers below talk to it from now on. */
 async function startApp(port, dir) {
-  const log = openSync(join(artifacts, `tauri-driver-${port}.log`), "w");
-  const env = { ...process.env, BOUQUET_DATA_DIR: dir, BOUQUET_EXPORT_DIR: join(dir, "exports"), BOUQUET_SERVER_URL: server.url, WEBKIT_DISABLE_COMPOSITING_MODE: "1" };
-  // No desktop session, so no keyring, even when the tests run from one.
-  delete env.DBUS_SESSION_BUS_ADDRESS;
-  const child = spawn(driverBin, ["--port", String(port), "--native-port", String(port + 1)], {
-    env,
-    stdio: ["ignore", log, log],
-    detached: true,
+  const app = await launchApp({
+    port,
+    app: appBin,
+    env: { BOUQUET_DATA_DIR: dir, BOUQUET_EXPORT_DIR: join(dir, "exports"), BOUQUET_SERVER_URL: server.url },
+    logFile: join(artifacts, `tauri-driver-${port}.log`),
   });
-  closeSync(log);
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 50; i++) {
-    if (await fetch(`${url}/status`).then((r) => r.ok, () => false)) break;
-    await sleep(200);
-  }
-  WD = url;
-  const created = await wd("POST", "/session", { capabilities: { alwaysMatch: { "tauri:options": { application: appBin } } } });
-  return { driver: child, url, session: created.sessionId };
+  WD = app.url;
+  return app;
 }
 
-/** Ends the app's session and kills its driver's whole process group. */
-async function stopApp(app) {
-  if (!app) return;
-  if (app.session) await fetch(`${app.url}/session/${app.session}`, { method: "DELETE" }).catch(() => {});
-  try {
-    process.kill(-app.driver.pid, "SIGKILL");
-  } catch {}
-}
-
-async function wd(method, path, body) {
-  const res = await fetch(WD + path, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json.value ?? json)}`);
-  return json.value;
-}
+const wd = (method, path, body) => webdriver(WD, method, path, body);
 
 /** Waits for the element with this data-testid, up to 15 s. */
 async function el(testid) {
