@@ -103,7 +103,9 @@ fn subject(row: &Row) -> StoreResult<FraudSubjectRow> {
         action: row.text("action")?,
         decided: row.flag("decided")?,
         assessed_at: row.time("assessed_at")?,
-        marks: Vec::new(),
+        // Each subject is read with its marks in one column (`kind:value`, space-separated:
+        // neither part holds a space): a subject and its evidence are one statement.
+        marks: row.opt_text("marks")?.map(|m| m.split(' ').map(str::to_string).collect()).unwrap_or_default(),
     })
 }
 
@@ -136,24 +138,38 @@ fn review(row: &Row) -> StoreResult<ReviewRow> {
     })
 }
 
-/// Subjects with their marks attached (marks rows: platform_user_id, kind, value).
-fn with_marks(subjects: &[Row], marks: &[Row]) -> StoreResult<Vec<FraudSubjectRow>> {
-    let mut out: Vec<FraudSubjectRow> = subjects.iter().map(subject).collect::<StoreResult<_>>()?;
-    let index: std::collections::HashMap<String, usize> = out.iter().enumerate().map(|(i, s)| (s.platform_user_id.clone(), i)).collect();
-    for m in marks {
-        if let Some(&i) = index.get(&m.text("platform_user_id")?) {
-            out[i].marks.push(format!("{}:{}", m.text("kind")?, m.text("value")?));
-        }
-    }
-    Ok(out)
+/// Selects subjects (`s`) with their marks (see [`subject`]); a `WHERE` follows.
+macro_rules! subjects_with_marks {
+    ($where:literal) => {
+        concat!(
+            "SELECT s.*, (SELECT string_agg(m.kind || ':' || m.value, ' ') FROM fraud_marks m WHERE m.platform_user_id = s.platform_user_id) AS marks
+             FROM fraud_subjects s ",
+            $where
+        )
+    };
 }
 
-const NEIGHBOURS: &str = "SELECT * FROM fraud_subjects WHERE referrer_id = $1 AND signed_up_at >= $2 AND signed_up_at <= $3";
-const NEIGHBOUR_MARKS: &str = "SELECT m.platform_user_id, m.kind, m.value FROM fraud_marks m
-     JOIN fraud_subjects s ON s.platform_user_id = m.platform_user_id
-     WHERE s.referrer_id = $1 AND s.signed_up_at >= $2 AND s.signed_up_at <= $3";
+const NEIGHBOURS: &str = subjects_with_marks!("WHERE s.referrer_id = $1 AND s.signed_up_at >= $2 AND s.signed_up_at <= $3");
+const SUBJECT: &str = subjects_with_marks!("WHERE s.platform_user_id = $1");
 const ASSESSMENTS_OF: &str =
     "SELECT * FROM fraud_assessments WHERE platform_user_id = $1 ORDER BY assessed_at DESC, id DESC LIMIT $2";
+
+const MARKS_PER_INSERT: usize = 4;
+
+/// Inserts `n` (1 to [`MARKS_PER_INSERT`]) marks of one user: `$1` the user, then each
+/// mark's kind and value.
+fn insert_marks_sql(n: usize) -> &'static str {
+    static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let texts = TEXTS.get_or_init(|| {
+        (1..=MARKS_PER_INSERT)
+            .map(|n| {
+                let rows: Vec<String> = (0..n).map(|i| format!("($1, ${}, ${})", 2 * i + 2, 2 * i + 3)).collect();
+                format!("INSERT INTO fraud_marks (platform_user_id, kind, value) VALUES {} ON CONFLICT DO NOTHING", rows.join(", "))
+            })
+            .collect()
+    });
+    &texts[n - 1]
+}
 
 /// The fraud side of an event's (or a decision's) transaction.
 #[async_trait]
@@ -241,10 +257,9 @@ impl FraudTx for SqlRewardTx {
     }
 
     async fn fraud_subject(&mut self, user_id: &str) -> StoreResult<Option<FraudSubjectRow>> {
-        let sql = locking!(self.tx.dialect(), "SELECT * FROM fraud_subjects WHERE platform_user_id = $1");
-        let Some(row) = self.tx.fetch_optional(sql, &args![user_id]).await? else { return Ok(None) };
-        let marks = self.tx.fetch_all("SELECT platform_user_id, kind, value FROM fraud_marks WHERE platform_user_id = $1", &args![user_id]).await?;
-        Ok(with_marks(&[row], &marks)?.pop())
+        // Locks the subject's row only (`FOR UPDATE` takes the outer query's table).
+        let sql = locking!(self.tx.dialect(), subjects_with_marks!("WHERE s.platform_user_id = $1"));
+        self.tx.fetch_optional(sql, &args![user_id]).await?.as_ref().map(subject).transpose()
     }
 
     async fn save_fraud_subject(&mut self, s: &FraudSubjectRow) -> StoreResult<()> {
@@ -281,21 +296,23 @@ impl FraudTx for SqlRewardTx {
     }
 
     async fn add_fraud_marks(&mut self, user_id: &str, marks: &[String]) -> StoreResult<()> {
-        for (kind, value) in marks.iter().filter_map(|m| split_mark(m)) {
-            self.tx
-                .execute(
-                    "INSERT INTO fraud_marks (platform_user_id, kind, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    &args![user_id, kind, value],
-                )
-                .await?;
+        let marks: Vec<(&str, &str)> = marks.iter().filter_map(|m| split_mark(m)).collect();
+        if marks.is_empty() {
+            return Ok(());
+        }
+        // A statement per four (an event brings a handful: the user's IPs and cookies).
+        for chunk in marks.chunks(MARKS_PER_INSERT) {
+            let mut values = Vec::from(args![user_id]);
+            for &(kind, value) in chunk {
+                values.extend(args![kind, value]);
+            }
+            self.tx.execute(insert_marks_sql(chunk.len()), &values).await?;
         }
         Ok(())
     }
 
     async fn fraud_neighbours(&mut self, referrer_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<FraudSubjectRow>> {
-        let subjects = self.tx.fetch_all(NEIGHBOURS, &args![referrer_id, from, to]).await?;
-        let marks = self.tx.fetch_all(NEIGHBOUR_MARKS, &args![referrer_id, from, to]).await?;
-        with_marks(&subjects, &marks)
+        self.tx.fetch_all(NEIGHBOURS, &args![referrer_id, from, to]).await?.iter().map(subject).collect()
     }
 
     async fn referred_signups(&mut self, referrer_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<i64> {
@@ -310,18 +327,20 @@ impl FraudTx for SqlRewardTx {
     }
 
     async fn referrer_identity(&mut self, account_id: Uuid, since: DateTime<Utc>) -> StoreResult<Option<(String, String, Option<String>, Vec<String>)>> {
+        // The account and its recent marks in one statement, the marks as one column.
         let Some(row) = self
             .tx
-            .fetch_optional("SELECT email, kind, COALESCE(business_name, couple_names) AS name FROM accounts WHERE id = $1", &args![account_id])
+            .fetch_optional(
+                "SELECT a.email, a.kind, COALESCE(a.business_name, a.couple_names) AS name,
+                    (SELECT string_agg(m.kind || ':' || m.value, ' ') FROM account_marks m WHERE m.account_id = a.id AND m.last_seen >= $2) AS marks
+                 FROM accounts a WHERE a.id = $1",
+                &args![account_id, since],
+            )
             .await?
         else {
             return Ok(None);
         };
-        let marks = self
-            .tx
-            .fetch_all("SELECT kind, value FROM account_marks WHERE account_id = $1 AND last_seen >= $2", &args![account_id, since])
-            .await?;
-        let marks = marks.iter().map(|m| Ok(format!("{}:{}", m.text("kind")?, m.text("value")?))).collect::<StoreResult<_>>()?;
+        let marks = row.opt_text("marks")?.map(|m| m.split(' ').map(str::to_string).collect()).unwrap_or_default();
         Ok(Some((row.text("email")?, row.text("kind")?, row.opt_text("name")?, marks)))
     }
 
@@ -426,17 +445,11 @@ impl FraudStore for SqlStore {
     }
 
     async fn fraud_subject_of(&self, user_id: &str) -> StoreResult<Option<FraudSubjectRow>> {
-        let Some(row) = self.pool().fetch_optional("SELECT * FROM fraud_subjects WHERE platform_user_id = $1", &args![user_id]).await? else {
-            return Ok(None);
-        };
-        let marks = self.pool().fetch_all("SELECT platform_user_id, kind, value FROM fraud_marks WHERE platform_user_id = $1", &args![user_id]).await?;
-        Ok(with_marks(&[row], &marks)?.pop())
+        self.pool().fetch_optional(SUBJECT, &args![user_id]).await?.as_ref().map(subject).transpose()
     }
 
     async fn fraud_neighbours_of(&self, referrer_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<FraudSubjectRow>> {
-        let subjects = self.pool().fetch_all(NEIGHBOURS, &args![referrer_id, from, to]).await?;
-        let marks = self.pool().fetch_all(NEIGHBOUR_MARKS, &args![referrer_id, from, to]).await?;
-        with_marks(&subjects, &marks)
+        self.pool().fetch_all(NEIGHBOURS, &args![referrer_id, from, to]).await?.iter().map(subject).collect()
     }
 
     async fn record_account_mark(&self, account_id: Uuid, mark: &str, at: DateTime<Utc>) -> StoreResult<()> {
