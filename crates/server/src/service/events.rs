@@ -229,13 +229,14 @@ async fn convert(
     event_id: Uuid,
     user_id: &str,
 ) -> Result<Converted, ApiError> {
-    if let Some(existing) = tx.conversion_of(user_id).await? {
-        return Ok(Converted::Before(Some(existing)));
-    }
+    // A user converts once: the insert below refuses a second conversion, so the earlier
+    // one is looked up only when there is no new one to record (one read fewer for the
+    // common case, a first conversion).
     let touches = tx.touches_of(user_id).await?;
     let value_minor = event.value.as_ref().map_or(0, |v| v.amount_minor);
     let Some(attribution) = attribute(&touches, event.occurred_at, value_minor, rules) else {
-        return Ok(Converted::Before(None)); // organic: no touch inside the window
+        // No touch inside the window now: organic, unless the user converted before.
+        return Ok(Converted::Before(tx.conversion_of(user_id).await?));
     };
     let conversion = NewConversion {
         id: Uuid::now_v7(),
@@ -252,7 +253,7 @@ async fn convert(
         credits: attribution.credits,
     };
     if !tx.record_conversion(&conversion).await? {
-        // Another event converted this user between our check and our insert.
+        // The user had converted already (by an earlier event, or one racing this one).
         return Ok(Converted::Before(tx.conversion_of(user_id).await?));
     }
     let primary = &conversion.credits[conversion.primary];
