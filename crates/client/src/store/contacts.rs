@@ -349,10 +349,10 @@ fn values(c: &Contact) -> Vec<Box<dyn ToSql>> {
 
 /// Inserts the contact and its outbox entry.
 pub(super) fn insert(tx: &rusqlite::Transaction<'_>, contact: &Contact) -> Result<()> {
-    tx.execute(
-        &format!("INSERT INTO contacts ({COLUMNS}, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)"),
-        params_from_iter(values(contact)),
-    )?;
+    tx.prepare_cached(&format!(
+        "INSERT INTO contacts ({COLUMNS}, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)"
+    ))?
+    .execute(params_from_iter(values(contact)))?;
     tracking::record(tx, Entity::Contact, &contact.id.to_string())?;
     Ok(())
 }

@@ -49,7 +49,8 @@ fn read_row(conn: &Connection, entity: Entity, id: &str) -> Result<Option<(Map<S
     let names: Vec<&str> = entity.fields().iter().map(|f| f.name).collect();
     let sql = format!("SELECT {}, deleted_at FROM {table} WHERE id = ?1", names.join(", "));
     Ok(conn
-        .query_row(&sql, [id], |r| {
+        .prepare_cached(&sql)?
+        .query_row([id], |r| {
             let mut fields = Map::new();
             for (i, name) in names.iter().enumerate() {
                 fields.insert((*name).to_string(), json_of(r.get_ref(i)?));
@@ -99,30 +100,30 @@ fn write_meta(conn: &Connection, entity: Entity, id: &str, state: &RecordState) 
 /// The device's wall clock: the system's, shifted by [`LocalStore::set_clock_skew`]
 /// (which tests use to play a device whose clock is wrong).
 pub(crate) fn wall_clock(conn: &Connection) -> Result<DateTime<Utc>> {
-    let skew: i64 = conn.query_row("SELECT COALESCE((SELECT ms FROM temp.clock_skew), 0)", [], |r| r.get(0))?;
+    let skew: i64 = conn.prepare_cached("SELECT COALESCE((SELECT ms FROM temp.clock_skew), 0)")?.query_row([], |r| r.get(0))?;
     Ok(Utc::now() + chrono::Duration::milliseconds(skew))
 }
 
 /// The device's best notion of now: its wall clock plus the offset to the server's
 /// clock learned at the last sync.
 pub(crate) fn device_now(conn: &Connection) -> Result<DateTime<Utc>> {
-    let offset: i64 = conn.query_row("SELECT clock_offset_ms FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
+    let offset: i64 = conn.prepare_cached("SELECT clock_offset_ms FROM sync_state WHERE id = 1")?.query_row([], |r| r.get(0))?;
     Ok(wall_clock(conn)? + chrono::Duration::milliseconds(offset))
 }
 
 /// This device's node name in clocks: its device id once signed in.
 fn node(conn: &Connection) -> Result<String> {
-    let device: Option<String> = conn.query_row("SELECT device_id FROM session WHERE id = 1", [], |r| r.get(0)).optional()?;
+    let device: Option<String> = conn.prepare_cached("SELECT device_id FROM session WHERE id = 1")?.query_row([], |r| r.get(0)).optional()?;
     Ok(device.map(|d| d.replace('-', "")).unwrap_or_else(|| "local".into()))
 }
 
 fn last_clock(conn: &Connection) -> Result<Option<Hlc>> {
-    let text: Option<String> = conn.query_row("SELECT last_clock FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
+    let text: Option<String> = conn.prepare_cached("SELECT last_clock FROM sync_state WHERE id = 1")?.query_row([], |r| r.get(0))?;
     text.map(|t| t.parse()).transpose().map_err(|e| corrupt("last clock", e))
 }
 
 fn set_last_clock(conn: &Connection, clock: Option<&Hlc>) -> Result<()> {
-    conn.execute("UPDATE sync_state SET last_clock = ?1 WHERE id = 1", [clock.map(ToString::to_string)])?;
+    conn.prepare_cached("UPDATE sync_state SET last_clock = ?1 WHERE id = 1")?.execute([clock.map(ToString::to_string)])?;
     Ok(())
 }
 
@@ -160,10 +161,8 @@ fn append_outbox(conn: &Connection, entity: Entity, id: &str, change: &RecordSta
     // A new change of the record supersedes one the server refused (the user fixed it).
     conn.prepare_cached("DELETE FROM refused_changes WHERE entity = ?1 AND entity_id = ?2")?.execute(params![entity.as_str(), id])?;
     let op = if change.deleted.is_some() { "delete" } else { "upsert" };
-    conn.execute(
-        "INSERT INTO outbox (entity, entity_id, op, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![entity.as_str(), id, op, payload, now_text()],
-    )?;
+    conn.prepare_cached("INSERT INTO outbox (entity, entity_id, op, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![entity.as_str(), id, op, payload, now_text()])?;
     Ok(())
 }
 
