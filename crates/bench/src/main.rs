@@ -36,6 +36,16 @@ enum Command {
         #[arg(long)]
         page: PathBuf,
     },
+    /// Loads a data set into a database and builds its rollups, as the benchmarks do, and
+    /// leaves it there: for profiling a query by hand (`EXPLAIN QUERY PLAN`, `EXPLAIN
+    /// ANALYZE`) on the data the figures were measured on.
+    Seed {
+        /// `sqlite://path` (created) or a PostgreSQL URL (an existing, empty database).
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        referrals: u64,
+    },
     /// Writes docs/performance.md and its plots from the results folder.
     Report {
         #[arg(long)]
@@ -51,6 +61,7 @@ async fn main() -> std::process::ExitCode {
         Command::Landing(args) => landing::run(args).await,
         Command::Convert(args) => convert::run(args).await,
         Command::Bare { page } => landing::serve_bare(page).await,
+        Command::Seed { url, referrals } => seed(&url, referrals).await,
         Command::Report { results, out } => report::write(&results, &out),
     };
     match outcome {
@@ -60,4 +71,14 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+async fn seed(url: &str, referrals: u64) -> Result<(), String> {
+    let store = bouquet_server::store::open(url).await.map_err(|e| format!("opening {url}: {e}"))?;
+    let started = std::time::Instant::now();
+    bouquet_server::testing::seed::load(url, referrals).await.map_err(|e| format!("seeding {referrals} referrals: {e}"))?;
+    store.rebuild_analytics_days().await.map_err(|e| format!("the rollup after seeding: {e}"))?;
+    store.close().await;
+    eprintln!("seeded {referrals} referrals and their rollups in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
 }
