@@ -149,7 +149,16 @@ macro_rules! subjects_with_marks {
     };
 }
 
-const NEIGHBOURS: &str = subjects_with_marks!("WHERE s.referrer_id = $1 AND s.signed_up_at >= $2 AND s.signed_up_at <= $3");
+/// A referrer's referees in a time range with their marks. The marks are aggregated once
+/// for the whole range and joined (a hash join), not looked up per referee as
+/// [`subjects_with_marks`] does: a busy venue has hundreds of referees in range, and a
+/// lookup each cost PostgreSQL's conversions more than the second round trip it saved.
+const NEIGHBOURS: &str = "SELECT s.*, m.marks FROM fraud_subjects s
+     LEFT JOIN (SELECT fm.platform_user_id, string_agg(fm.kind || ':' || fm.value, ' ') AS marks
+                FROM fraud_marks fm JOIN fraud_subjects n ON n.platform_user_id = fm.platform_user_id
+                WHERE n.referrer_id = $1 AND n.signed_up_at >= $2 AND n.signed_up_at <= $3
+                GROUP BY fm.platform_user_id) m ON m.platform_user_id = s.platform_user_id
+     WHERE s.referrer_id = $1 AND s.signed_up_at >= $2 AND s.signed_up_at <= $3";
 const SUBJECT: &str = subjects_with_marks!("WHERE s.platform_user_id = $1");
 const ASSESSMENTS_OF: &str =
     "SELECT * FROM fraud_assessments WHERE platform_user_id = $1 ORDER BY assessed_at DESC, id DESC LIMIT $2";

@@ -1,7 +1,7 @@
 //! A realistic population of referrals loaded straight into the tables, for benchmarks
 //! at sizes no test could reach through the API (10,000 to 1,000,000 referrals in
 //! seconds to a minute). Referrers' shares are skewed (a few busy venues, many small
-//! suppliers; referrer 0 is the busiest, ~0.7% of all referrals), 10% of referrers are
+//! suppliers; referrer 0 is the busiest, ~2% of all referrals), 10% of referrers are
 //! couples referring suppliers, referrals spread over the last year, 70% visited, 40%
 //! signed up, 30% activated, 25% converted, 1% refunded, 2% of sign-ups held by fraud
 //! review, a reward per conversion. Every day is left marked for the daily rollup and
