@@ -240,6 +240,16 @@ async fn pages_for_unknown_expired_and_odd_codes(db: &TestDb) {
     // Typing a code by hand.
     let typed = get(format!("{}/r?code={}", server.url, live.code.as_str().to_lowercase())).await;
     assert_eq!(typed.status(), StatusCode::SEE_OTHER);
+    // A visitor cookie that no server set (a space in it) is not taken as the visitor's:
+    // the page answers with a visitor id of its own.
+    for odd in ["a%20b", "a b"] {
+        let page = phone().get(&live.link).header("cookie", format!("bq_vid={odd}")).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let set: Vec<&str> = page.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect();
+        let visitor = set.iter().find_map(|c| c.strip_prefix("bq_vid=")).expect("a visitor cookie");
+        let id = visitor.split(';').next().unwrap();
+        assert!(id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{odd}: {visitor}");
+    }
     server.stop().await;
 }
 

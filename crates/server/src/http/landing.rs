@@ -132,7 +132,10 @@ fn visitor(state: &AppState, jar: &CookieJar, ip: ClientIp, headers: &HeaderMap)
     let visitor_id = jar
         .get(VISITOR_COOKIE)
         .map(|c| c.value().to_string())
-        .filter(|v| v.len() <= 64 && !v.is_empty())
+        // Ours are 32 hex digits; another is kept if it could be a cookie's value at all
+        // (RFC 6265: visible ASCII, no spaces): it becomes a fraud mark, and marks are
+        // read back space-separated (`store::fraud`).
+        .filter(|v| v.len() <= 64 && !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic()))
         .unwrap_or_else(|| Uuid::new_v4().simple().to_string());
     Visitor {
         visitor_id,

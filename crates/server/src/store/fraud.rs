@@ -104,7 +104,9 @@ fn subject(row: &Row) -> StoreResult<FraudSubjectRow> {
         decided: row.flag("decided")?,
         assessed_at: row.time("assessed_at")?,
         // Each subject is read with its marks in one column (`kind:value`, space-separated:
-        // neither part holds a space): a subject and its evidence are one statement.
+        // neither part holds a space, as IP marks are hashes and a visitor cookie with a
+        // space is never taken, `http::landing::visitor`): a subject and its evidence are
+        // one statement.
         marks: row.opt_text("marks")?.map(|m| m.split(' ').map(str::to_string).collect()).unwrap_or_default(),
     })
 }
