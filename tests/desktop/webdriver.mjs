@@ -46,12 +46,21 @@ export async function startApp({ port, app, env, logFile }) {
   });
   closeSync(log);
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 50; i++) {
-    if (await fetch(`${url}/status`).then((r) => r.ok, () => false)) break;
-    await sleep(200);
+  try {
+    for (let i = 0; i < 50; i++) {
+      if (await fetch(`${url}/status`).then((r) => r.ok, () => false)) break;
+      await sleep(200);
+    }
+    const created = await webdriver(url, "POST", "/session", { capabilities: { alwaysMatch: { "tauri:options": { application: app } } } });
+    return { driver: child, url, session: created.sessionId };
+  } catch (e) {
+    // No app to hand back, so no caller can stop it: the group goes now, or its ports
+    // stay taken for the next run.
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+    throw e;
   }
-  const created = await webdriver(url, "POST", "/session", { capabilities: { alwaysMatch: { "tauri:options": { application: app } } } });
-  return { driver: child, url, session: created.sessionId };
 }
 
 /** Ends the app's session and kills its driver's whole process group. */
