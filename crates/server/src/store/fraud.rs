@@ -103,12 +103,16 @@ fn subject(row: &Row) -> StoreResult<FraudSubjectRow> {
         action: row.text("action")?,
         decided: row.flag("decided")?,
         assessed_at: row.time("assessed_at")?,
-        // Each subject is read with its marks in one column (`kind:value`, space-separated:
-        // neither part holds a space, as IP marks are hashes and a visitor cookie with a
-        // space is never taken, `http::landing::visitor`): a subject and its evidence are
-        // one statement.
-        marks: row.opt_text("marks")?.map(|m| m.split(' ').map(str::to_string).collect()).unwrap_or_default(),
+        marks: marks_column(row)?,
     })
+}
+
+/// The marks a statement aggregated into its `marks` column (`kind:value`, space-separated:
+/// neither part holds a space, as IP marks are hashes and a visitor cookie with a space is
+/// never taken, `http::landing::visitor`), so a subject or an account and its evidence are
+/// one statement.
+fn marks_column(row: &Row) -> StoreResult<Vec<String>> {
+    Ok(row.opt_text("marks")?.map(|m| m.split(' ').map(str::to_string).collect()).unwrap_or_default())
 }
 
 fn assessment(row: &Row) -> StoreResult<AssessmentRow> {
@@ -308,9 +312,6 @@ impl FraudTx for SqlRewardTx {
 
     async fn add_fraud_marks(&mut self, user_id: &str, marks: &[String]) -> StoreResult<()> {
         let marks: Vec<(&str, &str)> = marks.iter().filter_map(|m| split_mark(m)).collect();
-        if marks.is_empty() {
-            return Ok(());
-        }
         // A statement per four (an event brings a handful: the user's IPs and cookies).
         for chunk in marks.chunks(MARKS_PER_INSERT) {
             let mut values = Vec::from(args![user_id]);
@@ -338,7 +339,7 @@ impl FraudTx for SqlRewardTx {
     }
 
     async fn referrer_identity(&mut self, account_id: Uuid, since: DateTime<Utc>) -> StoreResult<Option<(String, String, Option<String>, Vec<String>)>> {
-        // The account and its recent marks in one statement, the marks as one column.
+        // The account and its recent marks in one statement.
         let Some(row) = self
             .tx
             .fetch_optional(
@@ -351,8 +352,7 @@ impl FraudTx for SqlRewardTx {
         else {
             return Ok(None);
         };
-        let marks = row.opt_text("marks")?.map(|m| m.split(' ').map(str::to_string).collect()).unwrap_or_default();
-        Ok(Some((row.text("email")?, row.text("kind")?, row.opt_text("name")?, marks)))
+        Ok(Some((row.text("email")?, row.text("kind")?, row.opt_text("name")?, marks_column(&row)?)))
     }
 
     async fn insert_assessment(&mut self, a: &AssessmentRow) -> StoreResult<()> {
