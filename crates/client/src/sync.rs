@@ -10,7 +10,7 @@ use bouquet_core::AccountKind;
 use bouquet_core::api::StatsView;
 use bouquet_core::leaderboard::LeaderboardPeriod;
 use bouquet_core::metrics::Period;
-use bouquet_core::sync::{MAX_BATCH, MAX_PUSH_BYTES, PushRequest, SCHEMA_VERSION};
+use bouquet_core::sync::{MAX_BATCH, MAX_PUSH_BYTES, PullPage, PushRequest, SCHEMA_VERSION};
 use chrono::Utc;
 use serde::Serialize;
 use ts_rs::TS;
@@ -20,9 +20,12 @@ use crate::store::notifications::NOTIFICATIONS_VIEW;
 use crate::store::syncing::{ANALYTICS_VIEW, CAMPAIGNS_VIEW, DELIVERIES_VIEW, NETWORK_VIEW, RECOMMENDED_BY_VIEW, RewardsSummary};
 use crate::{ClientError, LocalStore, ServerClient, token};
 
-/// Changes per push and records per pull page.
+/// Changes per push.
 pub const BATCH: i64 = 500;
 const _: () = assert!(BATCH as usize <= MAX_BATCH);
+/// Records per pull page: the most the server gives (fewer round trips and commits; a
+/// page is one transaction, small enough to keep the app responsive between pages).
+pub const PULL_PAGE: i64 = MAX_BATCH as i64;
 /// How many of the newest rewards the dashboard keeps.
 pub const RECENT_REWARDS: i64 = 10;
 /// How many of the newest notifications the app keeps.
@@ -106,14 +109,7 @@ async fn round(store: &LocalStore, server: &ServerClient) -> Result<SyncReport, 
     let mut report = SyncReport::default();
     store.prepare_push()?;
     report.pushed += push_all(store, server).await?;
-    loop {
-        let page = pull_once(store, server, BATCH).await?;
-        report.reset |= page.reset;
-        report.pulled += page.changed;
-        if !page.more {
-            break;
-        }
-    }
+    pull_all(store, server, &mut report).await?;
     if report.reset {
         // Everything local was queued again for the server that forgot it.
         report.pushed += push_all(store, server).await?;
@@ -249,9 +245,54 @@ pub struct PulledPage {
 pub async fn pull_once(store: &LocalStore, server: &ServerClient, limit: i64) -> Result<PulledPage, ClientError> {
     let (after, epoch) = store.pull_position()?;
     let page = server.pull(after, epoch.as_deref(), limit).await?;
+    apply_pulled(store, &page)
+}
+
+fn apply_pulled(store: &LocalStore, page: &PullPage) -> Result<PulledPage, ClientError> {
     store.learn_server_time(page.server_time)?;
-    let changed = store.apply_page(&page)? as i64;
+    let changed = store.apply_page(page)? as i64;
     Ok(PulledPage { changed, more: page.more, reset: page.reset })
+}
+
+/// Pulls every page from the cursor on. The next page is fetched while this one is
+/// written, so the server's read and this device's write overlap (docs/performance.md,
+/// "Sync"); pages still commit one by one, in order, each with its cursor, and a page
+/// that fails to apply leaves the cursor before it (the page fetched ahead is dropped).
+async fn pull_all(store: &LocalStore, server: &ServerClient, report: &mut SyncReport) -> Result<(), ClientError> {
+    let (after, epoch) = store.pull_position()?;
+    let mut fetching = Prefetch::start(server, after, epoch, PULL_PAGE);
+    loop {
+        let page = fetching.finish().await?;
+        let next = page.more.then(|| Prefetch::start(server, page.next_after, Some(page.epoch.clone()), PULL_PAGE));
+        let applied = apply_pulled(store, &page)?;
+        report.reset |= applied.reset;
+        report.pulled += applied.changed;
+        match next {
+            Some(next) => fetching = next,
+            None => return Ok(()),
+        }
+    }
+}
+
+/// A pull page being fetched in the background; dropping it (a failed apply, an
+/// abandoned round) cancels the request.
+struct Prefetch(tokio::task::JoinHandle<Result<PullPage, ClientError>>);
+
+impl Prefetch {
+    fn start(server: &ServerClient, after: i64, epoch: Option<String>, limit: i64) -> Self {
+        let server = server.clone();
+        Self(tokio::spawn(async move { server.pull(after, epoch.as_deref(), limit).await }))
+    }
+
+    async fn finish(&mut self) -> Result<PullPage, ClientError> {
+        (&mut self.0).await.map_err(|e| ClientError::Protocol(format!("fetching a pull page stopped: {e}")))?
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// When the next attempt should be after `failures` failures in a row: 2 s doubling up
