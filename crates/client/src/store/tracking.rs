@@ -77,23 +77,63 @@ pub(crate) fn read_all(conn: &Connection, entity: Entity) -> Result<Vec<(uuid::U
 fn read_meta(conn: &Connection, entity: Entity, id: &str) -> Result<Option<RecordState>> {
     let row = conn
         .prepare_cached("SELECT fields, clocks, deleted FROM sync_meta WHERE entity = ?1 AND entity_id = ?2")?
-        .query_row(params![entity.as_str(), id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)))
+        .query_row(params![entity.as_str(), id], |r| meta_columns(r, 0))
         .optional()?;
-    let Some((fields, clocks, deleted)) = row else { return Ok(None) };
-    Ok(Some(RecordState {
+    row.flatten().map(parse_meta).transpose()
+}
+
+/// A `sync_meta` row's fields, clocks and delete clock, read from `first` on; `None`
+/// when the row is absent (a LEFT JOIN found none).
+type MetaColumns = (String, String, Option<String>);
+
+fn meta_columns(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Option<MetaColumns>> {
+    let fields: Option<String> = r.get(first)?;
+    let Some(fields) = fields else { return Ok(None) };
+    Ok(Some((fields, r.get(first + 1)?, r.get(first + 2)?)))
+}
+
+fn parse_meta((fields, clocks, deleted): MetaColumns) -> Result<RecordState> {
+    Ok(RecordState {
         fields: serde_json::from_str(&fields).map_err(|e| corrupt("fields", e))?,
         clocks: serde_json::from_str(&clocks).map_err(|e| corrupt("clocks", e))?,
         deleted: deleted.map(|d| d.parse()).transpose().map_err(|e| corrupt("delete clock", e))?,
-    }))
+    })
+}
+
+/// The record's synced fields, whether it is deleted, and what was last stamped for it,
+/// in one read (every local write asks for both).
+fn read_row_and_meta(conn: &Connection, entity: Entity, id: &str) -> Result<Option<(Map<String, Value>, bool, Option<RecordState>)>> {
+    let (table, _) = table(entity);
+    let names: Vec<&str> = entity.fields().iter().map(|f| f.name).collect();
+    let columns: Vec<String> = names.iter().map(|n| format!("t.{n}")).collect();
+    let sql = format!(
+        "SELECT {}, t.deleted_at, m.fields, m.clocks, m.deleted FROM {table} t
+         LEFT JOIN sync_meta m ON m.entity = ?2 AND m.entity_id = t.id WHERE t.id = ?1",
+        columns.join(", ")
+    );
+    let row = conn
+        .prepare_cached(&sql)?
+        .query_row(params![id, entity.as_str()], |r| {
+            let mut fields = Map::new();
+            for (i, name) in names.iter().enumerate() {
+                fields.insert((*name).to_string(), json_of(r.get_ref(i)?));
+            }
+            let deleted: Option<String> = r.get(names.len())?;
+            Ok((fields, deleted.is_some(), meta_columns(r, names.len() + 1)?))
+        })
+        .optional()?;
+    let Some((fields, deleted, meta)) = row else { return Ok(None) };
+    Ok(Some((fields, deleted, meta.map(parse_meta).transpose()?)))
 }
 
 fn write_meta(conn: &Connection, entity: Entity, id: &str, state: &RecordState) -> Result<()> {
+    let fields = serde_json::to_string(&state.fields).map_err(|e| corrupt("fields", e))?;
     let clocks = serde_json::to_string(&state.clocks).map_err(|e| corrupt("clocks", e))?;
     conn.prepare_cached(
         "INSERT INTO sync_meta (entity, entity_id, fields, clocks, deleted) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (entity, entity_id) DO UPDATE SET fields = excluded.fields, clocks = excluded.clocks, deleted = excluded.deleted",
     )?
-    .execute(params![entity.as_str(), id, Value::Object(state.fields.clone()).to_string(), clocks, state.deleted.as_ref().map(ToString::to_string)])?;
+    .execute(params![entity.as_str(), id, fields, clocks, state.deleted.as_ref().map(ToString::to_string)])?;
     Ok(())
 }
 
@@ -111,12 +151,6 @@ pub(crate) fn device_now(conn: &Connection) -> Result<DateTime<Utc>> {
     Ok(wall_clock(conn)? + chrono::Duration::milliseconds(offset))
 }
 
-/// This device's node name in clocks: its device id once signed in.
-fn node(conn: &Connection) -> Result<String> {
-    let device: Option<String> = conn.prepare_cached("SELECT device_id FROM session WHERE id = 1")?.query_row([], |r| r.get(0)).optional()?;
-    Ok(device.map(|d| d.replace('-', "")).unwrap_or_else(|| "local".into()))
-}
-
 fn last_clock(conn: &Connection) -> Result<Option<Hlc>> {
     let text: Option<String> = conn.prepare_cached("SELECT last_clock FROM sync_state WHERE id = 1")?.query_row([], |r| r.get(0))?;
     text.map(|t| t.parse()).transpose().map_err(|e| corrupt("last clock", e))
@@ -127,10 +161,22 @@ fn set_last_clock(conn: &Connection, clock: Option<&Hlc>) -> Result<()> {
     Ok(())
 }
 
-/// A clock for a local write, after every clock this device has made or seen.
+/// A clock for a local write, after every clock this device has made or seen. What it
+/// needs (the clock offset and skew of [`device_now`], the last clock, this device's
+/// node name: its device id once signed in, "local" before) is read in one statement,
+/// as every local write ticks.
 fn tick(conn: &Connection) -> Result<Hlc> {
-    let now = device_now(conn)?.timestamp_millis();
-    let clock = Hlc::tick(last_clock(conn)?.as_ref(), now, &node(conn)?);
+    let (offset_ms, skew_ms, last, device): (i64, i64, Option<String>, Option<String>) = conn
+        .prepare_cached(
+            "SELECT s.clock_offset_ms, COALESCE((SELECT ms FROM temp.clock_skew), 0), s.last_clock,
+                (SELECT device_id FROM session WHERE id = 1)
+             FROM sync_state s WHERE s.id = 1",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    let now = (Utc::now() + chrono::Duration::milliseconds(skew_ms + offset_ms)).timestamp_millis();
+    let last: Option<Hlc> = last.map(|t| t.parse()).transpose().map_err(|e| corrupt("last clock", e))?;
+    let node = device.map(|d| d.replace('-', "")).unwrap_or_else(|| "local".into());
+    let clock = Hlc::tick(last.as_ref(), now, &node);
     set_last_clock(conn, Some(&clock))?;
     Ok(clock)
 }
@@ -169,8 +215,8 @@ fn append_outbox(conn: &Connection, entity: Entity, id: &str, change: &RecordSta
 /// Stamps what changed in the record since it was last stamped and queues it for the
 /// server. Call after writing the row, inside the same transaction.
 pub(crate) fn record(conn: &Connection, entity: Entity, id: &str) -> Result<()> {
-    let Some((fields, deleted)) = read_row(conn, entity, id)? else { return Ok(()) };
-    let mut meta = read_meta(conn, entity, id)?.unwrap_or_default();
+    let Some((fields, deleted, meta)) = read_row_and_meta(conn, entity, id)? else { return Ok(()) };
+    let mut meta = meta.unwrap_or_default();
     let changed: Map<String, Value> =
         fields.into_iter().filter(|(name, value)| meta.fields.get(name) != Some(value)).collect();
     let newly_deleted = deleted && meta.deleted.is_none();
@@ -294,7 +340,15 @@ pub(crate) fn apply_remote_page(conn: &Connection, records: &[Record]) -> Result
 fn apply_remote(conn: &Connection, record: &Record, outbox_empty: bool) -> Result<bool> {
     let entity = record.entity;
     let id = record.id.to_string();
-    let local = read_meta(conn, entity, &id)?.unwrap_or_default();
+    let (table, _) = table(entity);
+    // Whether the row is here and what was stamped for it, in one read.
+    let (exists, local) = conn
+        .prepare_cached(&format!(
+            "SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?2), m.fields, m.clocks, m.deleted
+             FROM (SELECT 1) LEFT JOIN sync_meta m ON m.entity = ?1 AND m.entity_id = ?2"
+        ))?
+        .query_row(params![entity.as_str(), id], |r| Ok((r.get::<_, bool>(0)?, meta_columns(r, 1)?)))?;
+    let local = local.map(parse_meta).transpose()?.unwrap_or_default();
     let (pending, pending_delete) = if outbox_empty { Default::default() } else { pending_fields(conn, entity, &id)? };
     let mut merged = record.state();
     for (name, clock) in &pending {
@@ -311,15 +365,14 @@ fn apply_remote(conn: &Connection, record: &Record, outbox_empty: bool) -> Resul
     if merged == local {
         return Ok(false);
     }
-    write_row(conn, entity, &id, &merged)?;
+    write_row(conn, entity, &id, exists, &merged)?;
     write_meta(conn, entity, &id, &merged)?;
     Ok(true)
 }
 
-/// Writes the record's fields into its table (creating the row if needed).
-fn write_row(conn: &Connection, entity: Entity, id: &str, state: &RecordState) -> Result<()> {
+/// Writes the record's fields into its table (creating the row unless it `exists`).
+fn write_row(conn: &Connection, entity: Entity, id: &str, exists: bool, state: &RecordState) -> Result<()> {
     let (table, has_updated_at) = table(entity);
-    let exists: bool = conn.prepare_cached(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"))?.query_row([id], |r| r.get(0))?;
     let complete = entity.fields().iter().filter(|f| f.required).all(|f| state.fields.get(f.name).is_some_and(|v| !v.is_null()));
     if !exists && !complete {
         // A delete (or edit) of a record whose creation has not arrived: kept in the
