@@ -241,6 +241,78 @@ async fn the_cap_holds_under_concurrent_conversions(db: &TestDb) {
     books_balance(&server.store).await;
 }
 
+/// A conversion reads a campaign's budget early and charges it as its last write, just
+/// before commit (the row every conversion under the campaign charges stays locked for the
+/// commit alone). On PostgreSQL another writer can spend the rest in between: the charge
+/// then finds no room, nothing of that try is kept, and the conversion runs again and pays
+/// the standing reward. Never a credit past the cap, never a conversion lost or doubled.
+#[tokio::test]
+async fn a_budget_spent_while_a_conversion_ran_pays_the_standing_reward() {
+    use sqlx::Connection;
+    let Some(db) = TestDb::postgres().await else { return };
+    let server = TestServer::start(&db).await;
+    let ops = operator(&server).await;
+    let flo = supplier(&server, "flo@example.com", "florist").await;
+    let key = bouquet_server::service::accounts::create_api_key(&server.store, "wedsync").await.unwrap();
+    let now = Utc::now();
+    let body = json!({"name": "Last credits", "kind": "targeted", "starts_at": now - Duration::hours(1), "ends_at": now + Duration::days(1),
+        "multiplier_bp": 20000, "budget": {"amount_minor": 20000, "currency": "CRD"}});
+    let created: CampaignView = serde_json::from_value(json_of(create_campaign(&server, &ops.token, body).await, StatusCode::CREATED).await).unwrap();
+    let code = referral(&server, &flo, json!({"campaign_id": created.id})).await;
+
+    // Another writer spends the whole budget and keeps its transaction open.
+    let mut other = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut other).await.unwrap();
+    sqlx::query("UPDATE campaigns SET spent_minor = budget_minor WHERE id = $1").bind(created.id).execute(&mut other).await.unwrap();
+    // The conversion reads the budget as committed (room for it) and waits on the
+    // campaign's row when it charges it, at its end.
+    let (url, key_for_race, code_for_race) = (server.url.clone(), key.clone(), code.clone());
+    let racing = tokio::spawn(async move {
+        let event = json!({"idempotency_key": "convert-late", "type": "convert", "occurred_at": Utc::now(),
+            "user": {"id": "late", "kind": "couple"}, "code": code_for_race, "plan": "starter"});
+        let resp = api().post(format!("{url}/api/v1/events")).bearer_auth(key_for_race).json(&event).send().await.unwrap();
+        serde_json::from_value::<EventOutcome>(json_of(resp, StatusCode::OK).await).unwrap()
+    });
+    // Watched from outside the open transaction (inside it, PostgreSQL's activity view
+    // keeps the snapshot of its first read).
+    let mut watcher = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let mut waiting = Vec::new();
+    for _ in 0..200 {
+        waiting = sqlx::query_scalar("SELECT query FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+            .fetch_all(&mut watcher)
+            .await
+            .unwrap();
+        if !waiting.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let waiting: Vec<String> = waiting;
+    assert!(waiting.len() == 1 && waiting[0].trim_start().starts_with("UPDATE campaigns"), "the conversion waits on the campaign's charge: {waiting:?}");
+    // ...as its last write: its reward and ledger entries are written already.
+    let written: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+         JOIN pg_stat_activity a ON a.pid = l.pid WHERE a.datname = current_database() AND a.wait_event_type = 'Lock' AND l.mode = 'RowExclusiveLock'",
+    )
+    .fetch_all(&mut watcher)
+    .await
+    .unwrap();
+    assert!(["rewards", "ledger_entries", "events"].iter().all(|t| written.iter().any(|w| w == t)), "{written:?}");
+    sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+
+    let outcome = racing.await.unwrap();
+    let (amount, reason) = referrer_reward(&outcome);
+    assert!(reason.contains("campaign \"Last credits\" has spent its budget, so the standing reward applies"), "{reason}");
+    assert_eq!(amount, 1500, "the standing reward for a first starter conversion: {reason}");
+    let view = campaign(&server, &ops, &created.id.to_string()).await;
+    assert_eq!((view.spent.amount_minor, view.conversions), (20000, 0), "nothing charged past the cap");
+    assert_eq!(view.status, CampaignStatus::Exhausted, "{view:?}");
+    let rewards = server.store.rewards_of(flo.account.id, None, 100).await.unwrap();
+    assert_eq!(rewards.iter().filter(|r| r.role == RewardRole::Referrer).count(), 1, "one reward: the first try left nothing");
+    books_balance(&server.store).await;
+    server.stop().await;
+}
+
 async fn experiments_assign_stably_and_declare_a_winner_only_when_the_numbers_say_so(db: &TestDb) {
     let server = TestServer::start(db).await;
     let ops = operator(&server).await;

@@ -6,6 +6,7 @@
 //! key taken and gets the first outcome back, and a conversion is counted exactly once.
 //! A user converts once: a second `convert` with a new key returns the first conversion.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use bouquet_core::account::normalize_email;
@@ -24,7 +25,7 @@ use crate::service::fraud::{self, Cause, EventEvidence, FraudRules};
 use crate::service::rewards::{self, Undo};
 use crate::service::visitors::hash_ip;
 use bouquet_core::fraud::FraudAction;
-use crate::store::{EventClaim, EventTx, NewConversion, Stage, Store};
+use crate::store::{EventClaim, EventTx, NewConversion, Stage, Store, StoreError};
 
 /// Events may arrive late (captured offline) but not from the future.
 const CLOCK_SKEW: Duration = Duration::minutes(10);
@@ -44,6 +45,7 @@ fn validate_money(field: &str, m: Option<Money>) -> Result<Option<Money>, ApiErr
 }
 
 /// A referral the user typed the code of, resolved before the transaction starts.
+#[derive(Clone, Copy)]
 struct TypedCode {
     referral_id: Uuid,
     referrer_id: Uuid,
@@ -59,7 +61,6 @@ pub struct EventRules<'a> {
 }
 
 pub async fn apply(store: &Arc<dyn Store>, event_rules: &EventRules<'_>, mut event: PlatformEvent) -> Result<EventOutcome, ApiError> {
-    let (rules, reward_rules) = (event_rules.attribution, event_rules.rewards);
     let key = event.idempotency_key.trim().to_string();
     if key.is_empty() || key.len() > 200 {
         return Err(invalid("idempotency_key must have 1 to 200 characters"));
@@ -113,6 +114,51 @@ pub async fn apply(store: &Arc<dyn Store>, event_rules: &EventRules<'_>, mut eve
     };
     let payload = serde_json::to_string(&event).map_err(|e| ApiError::Internal(e.to_string()))?;
 
+    let checked = Checked { key, user_id, email, name, ip_hash, typed, payload };
+    // Each try is the whole event in one transaction. A campaign whose budget the first
+    // try found taken at commit is charged at once in the next, which decides then
+    // whether the campaign still pays (`CampaignTx::reserve_budget_at_commit`).
+    let mut charge_at_once = BTreeSet::new();
+    loop {
+        match record(store, event_rules, &event, &checked, &charge_at_once).await? {
+            Attempt::Recorded(outcome) => return Ok(outcome),
+            Attempt::BudgetTaken(campaign) => {
+                if !charge_at_once.insert(campaign) {
+                    return Err(ApiError::Internal(format!("campaign {campaign} was charged at commit after being charged at once")));
+                }
+            }
+        }
+    }
+}
+
+/// An event checked before its transaction: what the transaction needs of it.
+struct Checked {
+    key: String,
+    user_id: String,
+    email: Option<String>,
+    name: Option<String>,
+    ip_hash: Option<String>,
+    typed: Option<TypedCode>,
+    payload: String,
+}
+
+/// How one try at recording an event ended.
+enum Attempt {
+    Recorded(EventOutcome),
+    /// A campaign charged at commit had no budget left for it then: nothing was written.
+    BudgetTaken(Uuid),
+}
+
+/// Records a checked event in one transaction.
+async fn record(
+    store: &Arc<dyn Store>,
+    event_rules: &EventRules<'_>,
+    event: &PlatformEvent,
+    checked: &Checked,
+    charge_at_once: &BTreeSet<Uuid>,
+) -> Result<Attempt, ApiError> {
+    let Checked { key, user_id, email, name, ip_hash, typed, payload } = checked;
+    let (rules, reward_rules) = (event_rules.attribution, event_rules.rewards);
     let now = Utc::now();
     let mut tx = store.begin_event().await?;
     let event_id = Uuid::now_v7();
@@ -122,11 +168,11 @@ pub async fn apply(store: &Arc<dyn Store>, event_rules: &EventRules<'_>, mut eve
         let stored = stored.ok_or_else(|| ApiError::Internal(format!("event {key} has no stored outcome")))?;
         let mut outcome: EventOutcome = serde_json::from_str(&stored).map_err(|e| ApiError::Internal(e.to_string()))?;
         outcome.status = EventStatus::Duplicate;
-        return Ok(outcome);
+        return Ok(Attempt::Recorded(outcome));
     }
 
     tx.upsert_user(&user_id, event.user.kind, email.as_deref()).await?;
-    let touches_linked = link_touches(tx.as_mut(), &event, &user_id, email.as_deref(), typed).await?;
+    let touches_linked = link_touches(tx.as_mut(), event, &user_id, email.as_deref(), *typed).await?;
     let evidence = || EventEvidence { email: email.as_deref(), name: name.as_deref(), ip_hash: ip_hash.clone() };
     let mut verdict = None;
     let (conversion, earned) = match event.event_type {
@@ -139,13 +185,13 @@ pub async fn apply(store: &Arc<dyn Store>, event_rules: &EventRules<'_>, mut eve
             tx.stamp_stage(&user_id, Stage::Activated, at).await?;
             (None, Vec::new())
         }
-        EventType::Convert => match convert(tx.as_mut(), rules, &event, event_id, &user_id).await? {
+        EventType::Convert => match convert(tx.as_mut(), rules, event, event_id, user_id).await? {
             Converted::New(view, recorded) => {
                 // Assessed before the rewards, so a withheld conversion's are issued held.
                 let primary = Some((view.referral_id, view.referrer_id));
                 verdict = fraud::assess_event(tx.rewards(), event_rules.fraud, &user_id, evidence(), Cause::Convert, at, primary, now).await?;
                 let withheld = verdict.is_some_and(|v| v.action.withholds());
-                let mut earned = rewards::reward_conversion(tx.rewards(), reward_rules, &recorded, withheld, now).await?;
+                let mut earned = rewards::reward_conversion(tx.rewards(), reward_rules, &recorded, withheld, charge_at_once, now).await?;
                 if verdict.is_some_and(|v| v.action == FraudAction::Reject) {
                     fraud::void(tx.rewards(), &user_id, now).await?;
                     earned = tx.rewards().rewards_of_referee(&user_id).await?;
@@ -179,8 +225,11 @@ pub async fn apply(store: &Arc<dyn Store>, event_rules: &EventRules<'_>, mut eve
         fraud: verdict,
     };
     let stored = serde_json::to_string(&outcome).map_err(|e| ApiError::Internal(e.to_string()))?;
-    tx.finish(event_id, &stored).await?;
-    Ok(outcome)
+    match tx.finish(event_id, &stored).await {
+        Ok(()) => Ok(Attempt::Recorded(outcome)),
+        Err(StoreError::BudgetTaken(campaign)) => Ok(Attempt::BudgetTaken(campaign)),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Ties everything that identifies the user's journey to them: the touch id from the

@@ -3,7 +3,7 @@
 //! leaderboards. Every change of a balance posts to the ledger in the same transaction as
 //! the change; the amounts and statuses come from `bouquet_core::{rewards, ledger, tiers}`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use bouquet_core::api::{
@@ -113,11 +113,15 @@ async fn issue(tx: &mut dyn RewardTx, mut r: RewardRow, cause: LedgerCause, held
 ///
 /// A conversion fraud rules `withheld` issues every reward held: it is not counted as a
 /// success (nor toward tiers) until an operator approves it (`service::fraud::release`).
+///
+/// A campaign's budget is charged at commit unless it is in `charge_at_once` (see
+/// `CampaignTx::reserve_budget_at_commit`).
 pub async fn reward_conversion(
     tx: &mut dyn RewardTx,
     rules: &RewardRules,
     c: &NewConversion,
     withheld: bool,
+    charge_at_once: &BTreeSet<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<Vec<RewardRow>, ApiError> {
     // A referrer with several touches is one referrer: their weights and values add up.
@@ -180,10 +184,13 @@ pub async fn reward_conversion(
             })
             .collect();
         let chosen = best_campaign(standing.amount_minor, &candidates).and_then(|best| {
-            covering.iter().find(|(row, boost)| *boost == best.boost && row.starts_at == best.starts_at).map(|(row, boost)| (row.id, boost.clone()))
+            covering
+                .iter()
+                .find(|(row, boost)| *boost == best.boost && row.starts_at == best.starts_at)
+                .map(|(row, boost)| (row.id, row.budget_minor - row.spent_minor, boost.clone()))
         });
         let quote = match &chosen {
-            Some((_, boost)) => {
+            Some((_, _, boost)) => {
                 let mut q = referrer_reward(rules, &input(Some(boost)));
                 if covering.len() > 1 {
                     q.reason.push_str(&format!(" (the larger of {} overlapping campaigns; they do not stack)", covering.len()));
@@ -195,15 +202,26 @@ pub async fn reward_conversion(
         if referral_id == primary.referral_id {
             primary_context = Some((facts.clone(), open));
         }
-        quotes.push((referrer, weight, value_minor, referral_id, quote, standing, chosen.map(|(id, _)| id), kind, prior, after));
+        quotes.push((referrer, weight, value_minor, referral_id, quote, standing, chosen.map(|(id, headroom, _)| (id, headroom)), kind, prior, after));
     }
     let shares = split_among_referrers(&quotes.iter().map(|q| (q.4.amount_minor, q.1)).collect::<Vec<_>>());
     let mut issued = Vec::new();
-    for ((referrer, weight, value_minor, referral_id, mut quote, standing, mut campaign, kind, prior, after), mut share) in quotes.into_iter().zip(shares) {
+    for ((referrer, weight, value_minor, referral_id, mut quote, standing, chosen, kind, prior, after), mut share) in quotes.into_iter().zip(shares) {
+        let mut campaign = chosen.map(|(id, _)| id);
         // The hard cap: the campaign pays this share only if it fits in the budget;
         // otherwise the standing reward applies, never a partial one.
-        if let Some(id) = campaign {
-            if !tx.reserve_budget(id, share, now).await? {
+        if let Some((id, headroom)) = chosen {
+            // Charged as the transaction's last write when the budget read above holds
+            // it (its row, shared by every conversion under the campaign, then stays
+            // locked for the commit alone); at once when it looked short, or when a
+            // first try found it taken at commit, so the refusal is decided here.
+            let charged = if share <= headroom && !charge_at_once.contains(&id) {
+                tx.reserve_budget_at_commit(id, share);
+                true
+            } else {
+                tx.reserve_budget(id, share, now).await?
+            };
+            if !charged {
                 share = split_among_referrers(&[(standing.amount_minor, weight)])[0];
                 let name = quote.campaign.clone().unwrap_or_default();
                 quote = standing.clone();

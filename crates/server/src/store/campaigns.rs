@@ -119,6 +119,14 @@ pub trait CampaignTx: Send {
     /// Charges `amount` to the campaign if it stays within the budget (`false`, and the
     /// campaign marked exhausted, if not).
     async fn reserve_budget(&mut self, campaign_id: Uuid, amount_minor: i64, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Charges `amount` to the campaign as the transaction's last write, just before it
+    /// commits. Every conversion under a campaign charges the same row, which stays
+    /// locked until commit: charged last, it is held for the commit alone, not for the
+    /// rest of the conversion (docs/performance.md, "Conversions"). If the budget no
+    /// longer holds the charge then, the commit fails with [`StoreError::BudgetTaken`]
+    /// and writes nothing; the caller runs again charging that campaign at once
+    /// ([`CampaignTx::reserve_budget`]).
+    fn reserve_budget_at_commit(&mut self, campaign_id: Uuid, amount_minor: i64);
     /// A voided or clawed-back grant gives its budget back.
     async fn release_budget(&mut self, campaign_id: Uuid, amount_minor: i64) -> StoreResult<()>;
 }
@@ -179,13 +187,51 @@ impl CampaignTx for SqlRewardTx {
         Ok(charged == 1)
     }
 
+    fn reserve_budget_at_commit(&mut self, campaign_id: Uuid, amount_minor: i64) {
+        self.charges_at_commit.push((campaign_id, amount_minor));
+    }
+
     async fn release_budget(&mut self, campaign_id: Uuid, amount_minor: i64) -> StoreResult<()> {
+        // A grant voided in the transaction that charged it at commit: the charge is
+        // dropped instead (releasing first could take the spend below zero).
+        if let Some(at) = self.charges_at_commit.iter().position(|&c| c == (campaign_id, amount_minor)) {
+            self.charges_at_commit.swap_remove(at);
+            return Ok(());
+        }
         self.tx
             .execute(
                 "UPDATE campaigns SET spent_minor = spent_minor - $2, conversions = conversions - 1, exhausted_at = NULL WHERE id = $1",
                 &args![campaign_id, amount_minor],
             )
             .await?;
+        Ok(())
+    }
+}
+
+impl SqlRewardTx {
+    /// Makes the charges left for the commit, each campaign once and in id order (two
+    /// transactions charging the same campaigns never wait on each other in opposite
+    /// orders). [`StoreError::BudgetTaken`] when one no longer fits.
+    pub(super) async fn charge_at_commit(&mut self) -> StoreResult<()> {
+        let mut by_campaign: std::collections::BTreeMap<Uuid, (i64, i64)> = std::collections::BTreeMap::new();
+        for (campaign, amount) in self.charges_at_commit.drain(..) {
+            let total = by_campaign.entry(campaign).or_default();
+            total.0 += amount;
+            total.1 += 1;
+        }
+        for (campaign, (amount, grants)) in by_campaign {
+            let charged = self
+                .tx
+                .execute(
+                    "UPDATE campaigns SET spent_minor = spent_minor + $2, conversions = conversions + $3
+                     WHERE id = $1 AND spent_minor + $2 <= budget_minor",
+                    &args![campaign, amount, grants],
+                )
+                .await?;
+            if charged == 0 {
+                return Err(StoreError::BudgetTaken(campaign));
+            }
+        }
         Ok(())
     }
 }

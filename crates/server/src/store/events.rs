@@ -221,6 +221,7 @@ impl EventTx for SqlEventTx {
 
     async fn finish(mut self: Box<Self>, event_id: Uuid, outcome: &str) -> StoreResult<()> {
         self.inner.tx.execute("UPDATE events SET outcome = $2 WHERE id = $1", &args![event_id, outcome]).await?;
+        self.inner.charge_at_commit().await?;
         self.inner.tx.commit().await
     }
 }

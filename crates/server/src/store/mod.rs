@@ -75,6 +75,10 @@ pub enum StoreError {
     /// An operator's command (backup, restore) cannot be done, and why.
     #[error("{0}")]
     Operation(String),
+    /// A campaign charge made at commit ([`CampaignTx::reserve_budget_at_commit`]) no
+    /// longer fits the campaign's budget: the transaction was not committed.
+    #[error("campaign {0}'s budget was spent while the transaction ran")]
+    BudgetTaken(Uuid),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

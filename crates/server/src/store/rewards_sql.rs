@@ -74,6 +74,14 @@ fn bucket(row: &Row) -> StoreResult<(LedgerBucket, Money)> {
 
 pub(super) struct SqlRewardTx {
     pub(super) tx: Tx,
+    /// Campaign charges made as the last write before commit (campaign, amount).
+    pub(super) charges_at_commit: Vec<(Uuid, i64)>,
+}
+
+impl SqlRewardTx {
+    pub(super) fn new(tx: Tx) -> Self {
+        Self { tx, charges_at_commit: Vec::new() }
+    }
 }
 
 #[async_trait]
@@ -307,7 +315,8 @@ impl RewardTx for SqlRewardTx {
         super::webhooks::emit(&mut self.tx, event, payload, at).await
     }
 
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
+    async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        self.charge_at_commit().await?;
         self.tx.commit().await
     }
 
@@ -362,7 +371,7 @@ macro_rules! ranks_above {
 #[async_trait]
 impl RewardStore for SqlStore {
     async fn begin_rewards(&self) -> StoreResult<Box<dyn RewardTx>> {
-        Ok(Box::new(SqlRewardTx { tx: self.pool().begin_write().await? }))
+        Ok(Box::new(SqlRewardTx::new(self.pool().begin_write().await?)))
     }
 
     async fn rewards_of(&self, holder: Uuid, after: Option<(DateTime<Utc>, Uuid)>, limit: i64) -> StoreResult<Vec<RewardRow>> {
