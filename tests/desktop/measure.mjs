@@ -72,18 +72,26 @@ function memory(appPid) {
   let pss = 0;
   const processes = [appPid, ...descendants(appPid)];
   let counted = 0;
+  // Each process's share, so the total says where it goes (the app, WebKit's web
+  // process, its network process).
+  const byProcess = [];
   for (const pid of processes) {
     let rollup;
+    let name;
     try {
       rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+      name = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
     } catch {
       continue; // a helper process that ended meanwhile
     }
-    rss += Number(/^Rss:\s+(\d+)/m.exec(rollup)[1]);
-    pss += Number(/^Pss:\s+(\d+)/m.exec(rollup)[1]);
+    const processRss = Number(/^Rss:\s+(\d+)/m.exec(rollup)[1]);
+    const processPss = Number(/^Pss:\s+(\d+)/m.exec(rollup)[1]);
+    rss += processRss;
+    pss += processPss;
+    byProcess.push({ name, rss_mib: processRss / 1024, pss_mib: processPss / 1024 });
     counted += 1;
   }
-  return { rss_mib: rss / 1024, pss_mib: pss / 1024, processes: counted };
+  return { rss_mib: rss / 1024, pss_mib: pss / 1024, processes: counted, by_process: byProcess };
 }
 
 function median(values) {

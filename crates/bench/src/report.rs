@@ -224,6 +224,15 @@ struct DesktopMemory {
     rss_mib: f64,
     pss_mib: f64,
     processes: u32,
+    /// Each process's share (absent from older runs' results).
+    #[serde(default)]
+    by_process: Vec<ProcessMemory>,
+}
+
+#[derive(serde::Deserialize)]
+struct ProcessMemory {
+    name: String,
+    pss_mib: f64,
 }
 
 #[derive(serde::Deserialize)]
@@ -240,8 +249,10 @@ fn desktop_table(figures: &[Desktop]) -> String {
     );
     for f in figures {
         let (rss_mb, pss_mb) = (f.memory.rss_mib * 1.048_576, f.memory.pss_mib * 1.048_576);
+        let shares: Vec<String> = f.memory.by_process.iter().map(|p| format!("{} {:.0}", p.name, p.pss_mib * 1.048_576)).collect();
+        let shares = if shares.is_empty() { String::new() } else { format!(": {}", shares.join(", ")) };
         md.push_str(&format!(
-            "| {} | {} | **{:.0} ms** ({}) | {:.0} / **{:.0} MB** in {} processes ({}) | **{:.1}** / {:.1} ms ({}) | {:.1} ms |\n",
+            "| {} | {} | **{:.0} ms** ({}) | {:.0} / **{:.0} MB** in {} processes{} ({}) | **{:.1}** / {:.1} ms ({}) | {:.1} ms |\n",
             f.profile,
             thousands(f.contacts),
             f.launch_ms,
@@ -249,6 +260,7 @@ fn desktop_table(figures: &[Desktop]) -> String {
             rss_mb,
             pss_mb,
             f.memory.processes,
+            shares,
             verdict(pss_mb < 200.0),
             f.search.median_ms,
             f.search.max_ms,
@@ -495,7 +507,7 @@ mod tests {
         measured(&results, "rewards", "conversion_with_rewards", None, 500_000.0);
         std::fs::write(
             results.join("desktop.jsonl"),
-            r#"{"profile":"release","contacts":10000,"launch_ms":812.4,"memory":{"rss_mib":300.0,"pss_mib":150.0,"processes":3},"search":{"median_ms":21.5,"max_ms":64.0,"backend_median_ms":4.2,"samples":9}}"#,
+            r#"{"profile":"release","contacts":10000,"launch_ms":812.4,"memory":{"rss_mib":300.0,"pss_mib":150.0,"processes":3,"by_process":[{"name":"bouquet-app","rss_mib":100.0,"pss_mib":50.0},{"name":"WebKitWebProces","rss_mib":200.0,"pss_mib":100.0}]},"search":{"median_ms":21.5,"max_ms":64.0,"backend_median_ms":4.2,"samples":9}}"#,
         )
         .unwrap();
         let doc = dir.path().join("performance.md");
@@ -520,6 +532,6 @@ mod tests {
         assert!(written.contains("| `rewards/conversion_with_rewards` | 500.0 µs | 10.00× `baseline_round_trip` |"), "{written}");
         // The desktop app: PSS (not RSS, which counts WebKit's shared pages per process)
         // against the memory goal; the slowest search against 50 ms.
-        assert!(written.contains("| release | 10,000 | **812 ms** (met) | 315 / **157 MB** in 3 processes (met) | **21.5** / 64.0 ms (**missed**) | 4.2 ms |"), "{written}");
+        assert!(written.contains("| release | 10,000 | **812 ms** (met) | 315 / **157 MB** in 3 processes: bouquet-app 52, WebKitWebProces 105 (met) | **21.5** / 64.0 ms (**missed**) | 4.2 ms |"), "{written}");
     }
 }

@@ -238,7 +238,7 @@ fn benches(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(if full { 10 } else { 1 }));
     let users = Arc::new(AtomicU64::new(0));
     let flagged = Arc::new(AtomicU64::new(0));
-    for (name, scoring) in [("convert_without_scoring", false), ("convert_with_scoring", true)] {
+    for (name, scoring) in [("baseline_convert_without_scoring", false), ("convert_with_scoring", true)] {
         group.bench_function(name, |b| {
             b.to_async(&rt).iter_custom(|iters| {
                 let (f, users, flagged) = (f.clone(), users.clone(), flagged.clone());
@@ -260,7 +260,7 @@ fn benches(c: &mut Criterion) {
 /// Reads criterion's estimates back and prints scoring's cost as a ratio.
 fn report_ratio(referred: u64) {
     let mean = |name: &str| bouquet_server::testing::criterion_mean("fraud", name);
-    let (Some(without), Some(with)) = (mean("convert_without_scoring"), mean("convert_with_scoring")) else { return };
+    let (Some(without), Some(with)) = (mean("baseline_convert_without_scoring"), mean("convert_with_scoring")) else { return };
     println!(
         "\nratio measured in this run ({referred} referred users): a conversion with fraud scoring {:.0} µs = {:.2}× the same conversion without ({:.0} µs)",
         with / 1e3,
