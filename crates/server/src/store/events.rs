@@ -16,6 +16,57 @@ use super::*;
 /// An event's transaction; its rewards side ([`RewardTx`]) shares it.
 pub(super) struct SqlEventTx {
     pub(super) inner: SqlRewardTx,
+    /// The referrers' running totals a conversion adds to, written just before commit
+    /// (see [`ReferrerTotals`]).
+    totals: ReferrerTotals,
+}
+
+impl SqlEventTx {
+    pub(super) fn new(inner: SqlRewardTx) -> Self {
+        Self { inner, totals: ReferrerTotals::default() }
+    }
+}
+
+/// What conversions add to their referrers' dashboard totals (`referral_stats`: successes
+/// and time to convert; `referral_stats_value`: value by currency). A busy referrer's
+/// rows are shared by all its conversions and stay locked until commit, so they are
+/// written as the transaction's last writes, in account order, rather than where the
+/// conversion is recorded: held for the commit, not the whole conversion. Nothing in
+/// the transaction reads them back.
+#[derive(Default)]
+struct ReferrerTotals {
+    /// (referrer, time to convert in seconds), one per conversion credited to them.
+    successes: Vec<(Uuid, i64)>,
+    /// (referrer, currency, value in minor units).
+    values: Vec<(Uuid, String, i64)>,
+}
+
+impl ReferrerTotals {
+    async fn write(&mut self, tx: &mut super::db::Tx) -> StoreResult<()> {
+        let now = Utc::now();
+        let mut values = std::mem::take(&mut self.values);
+        values.sort();
+        for (referrer, currency, value_minor) in values {
+            tx.execute(
+                "INSERT INTO referral_stats_value (account_id, currency, total_minor) VALUES ($1, $2, $3)
+                 ON CONFLICT (account_id, currency) DO UPDATE SET total_minor = referral_stats_value.total_minor + excluded.total_minor",
+                &args![referrer, &currency, value_minor],
+            )
+            .await?;
+        }
+        let mut successes = std::mem::take(&mut self.successes);
+        successes.sort();
+        for (referrer, seconds) in successes {
+            tx.execute(
+                "UPDATE referral_stats SET successful_referrals = successful_referrals + 1,
+                    total_time_to_convert_seconds = total_time_to_convert_seconds + $2, updated_at = $3
+                 WHERE account_id = $1",
+                &args![referrer, seconds, now],
+            )
+            .await?;
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -167,13 +218,7 @@ impl EventTx for SqlEventTx {
                 )
                 .await?;
             if let Some(currency) = currency.filter(|_| credit.value_minor != 0) {
-                self.inner.tx
-                    .execute(
-                        "INSERT INTO referral_stats_value (account_id, currency, total_minor) VALUES ($1, $2, $3)
-                         ON CONFLICT (account_id, currency) DO UPDATE SET total_minor = referral_stats_value.total_minor + excluded.total_minor",
-                        &args![credit.referrer_id, currency, credit.value_minor],
-                    )
-                    .await?;
+                self.totals.values.push((credit.referrer_id, currency.to_string(), credit.value_minor));
             }
         }
         self.inner.tx
@@ -184,14 +229,7 @@ impl EventTx for SqlEventTx {
                 &args![primary.referral_id, c.converted_at, value_minor, currency, &c.plan, c.time_to_convert_seconds],
             )
             .await?;
-        self.inner.tx
-            .execute(
-                "UPDATE referral_stats SET successful_referrals = successful_referrals + 1,
-                    total_time_to_convert_seconds = total_time_to_convert_seconds + $2, updated_at = $3
-                 WHERE account_id = $1",
-                &args![primary.referrer_id, c.time_to_convert_seconds, Utc::now()],
-            )
-            .await?;
+        self.totals.successes.push((primary.referrer_id, c.time_to_convert_seconds));
         self.inner.tx
             .execute(
                 "UPDATE platform_users SET converted_at = COALESCE(converted_at, $2) WHERE user_id = $1",
@@ -221,6 +259,8 @@ impl EventTx for SqlEventTx {
 
     async fn finish(mut self: Box<Self>, event_id: Uuid, outcome: &str) -> StoreResult<()> {
         self.inner.tx.execute("UPDATE events SET outcome = $2 WHERE id = $1", &args![event_id, outcome]).await?;
+        // The rows many transactions share, last: each held for the commit alone.
+        self.totals.write(&mut self.inner.tx).await?;
         self.inner.charge_at_commit().await?;
         self.inner.tx.commit().await
     }

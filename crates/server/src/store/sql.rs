@@ -390,7 +390,7 @@ impl Store for SqlStore {
     }
 
     async fn begin_event(&self) -> StoreResult<Box<dyn EventTx>> {
-        Ok(Box::new(SqlEventTx { inner: SqlRewardTx::new(self.pool.begin_write().await?) }))
+        Ok(Box::new(SqlEventTx::new(SqlRewardTx::new(self.pool.begin_write().await?))))
     }
 
     async fn stats(&self, account_id: Uuid, now: DateTime<Utc>) -> StoreResult<StatsRow> {
