@@ -20,12 +20,11 @@ use crate::store::notifications::NOTIFICATIONS_VIEW;
 use crate::store::syncing::{ANALYTICS_VIEW, CAMPAIGNS_VIEW, DELIVERIES_VIEW, NETWORK_VIEW, RECOMMENDED_BY_VIEW, RewardsSummary};
 use crate::{ClientError, LocalStore, ServerClient, token};
 
-/// Changes per push.
+/// Changes per push and records per pull page. Pages of 1,000 (the server's most) pulled
+/// no faster once the next page is fetched during the write (docs/performance.md,
+/// "Sync"), and 500 keep a page well inside the request timeout on a slow link.
 pub const BATCH: i64 = 500;
 const _: () = assert!(BATCH as usize <= MAX_BATCH);
-/// Records per pull page: the most the server gives (fewer round trips and commits; a
-/// page is one transaction, small enough to keep the app responsive between pages).
-pub const PULL_PAGE: i64 = MAX_BATCH as i64;
 /// How many of the newest rewards the dashboard keeps.
 pub const RECENT_REWARDS: i64 = 10;
 /// How many of the newest notifications the app keeps.
@@ -245,11 +244,14 @@ pub struct PulledPage {
 pub async fn pull_once(store: &LocalStore, server: &ServerClient, limit: i64) -> Result<PulledPage, ClientError> {
     let (after, epoch) = store.pull_position()?;
     let page = server.pull(after, epoch.as_deref(), limit).await?;
-    apply_pulled(store, &page)
+    apply_pulled(store, &page, std::time::Instant::now())
 }
 
-fn apply_pulled(store: &LocalStore, page: &PullPage) -> Result<PulledPage, ClientError> {
-    store.learn_server_time(page.server_time)?;
+/// Applies a page that arrived at `received` (a page fetched ahead may wait while the
+/// one before it is written: the server's clock it carries is aged by that wait).
+fn apply_pulled(store: &LocalStore, page: &PullPage, received: std::time::Instant) -> Result<PulledPage, ClientError> {
+    let waited = chrono::Duration::from_std(received.elapsed()).unwrap_or_default();
+    store.learn_server_time(page.server_time + waited)?;
     let changed = store.apply_page(page)? as i64;
     Ok(PulledPage { changed, more: page.more, reset: page.reset })
 }
@@ -260,11 +262,11 @@ fn apply_pulled(store: &LocalStore, page: &PullPage) -> Result<PulledPage, Clien
 /// that fails to apply leaves the cursor before it (the page fetched ahead is dropped).
 async fn pull_all(store: &LocalStore, server: &ServerClient, report: &mut SyncReport) -> Result<(), ClientError> {
     let (after, epoch) = store.pull_position()?;
-    let mut fetching = Prefetch::start(server, after, epoch, PULL_PAGE);
+    let mut fetching = Prefetch::start(server, after, epoch, BATCH);
     loop {
-        let page = fetching.finish().await?;
-        let next = page.more.then(|| Prefetch::start(server, page.next_after, Some(page.epoch.clone()), PULL_PAGE));
-        let applied = apply_pulled(store, &page)?;
+        let (page, received) = fetching.finish().await?;
+        let next = page.more.then(|| Prefetch::start(server, page.next_after, Some(page.epoch.clone()), BATCH));
+        let applied = apply_pulled(store, &page, received)?;
         report.reset |= applied.reset;
         report.pulled += applied.changed;
         match next {
@@ -276,15 +278,19 @@ async fn pull_all(store: &LocalStore, server: &ServerClient, report: &mut SyncRe
 
 /// A pull page being fetched in the background; dropping it (a failed apply, an
 /// abandoned round) cancels the request.
-struct Prefetch(tokio::task::JoinHandle<Result<PullPage, ClientError>>);
+struct Prefetch(tokio::task::JoinHandle<Result<(PullPage, std::time::Instant), ClientError>>);
 
 impl Prefetch {
     fn start(server: &ServerClient, after: i64, epoch: Option<String>, limit: i64) -> Self {
         let server = server.clone();
-        Self(tokio::spawn(async move { server.pull(after, epoch.as_deref(), limit).await }))
+        Self(tokio::spawn(async move {
+            let page = server.pull(after, epoch.as_deref(), limit).await?;
+            Ok((page, std::time::Instant::now()))
+        }))
     }
 
-    async fn finish(&mut self) -> Result<PullPage, ClientError> {
+    /// The page and when it arrived.
+    async fn finish(&mut self) -> Result<(PullPage, std::time::Instant), ClientError> {
         (&mut self.0).await.map_err(|e| ClientError::Protocol(format!("fetching a pull page stopped: {e}")))?
     }
 }

@@ -156,7 +156,7 @@ async fn convert(f: &Fixture, n: u64, with_rewards: bool) -> Duration {
     };
     assert!(tx.record_conversion(&conversion).await.unwrap());
     if with_rewards {
-        assert!(!reward_conversion(tx.rewards(), &RewardRules::default(), &conversion, false, now).await.unwrap().is_empty());
+        assert!(!reward_conversion(tx.rewards(), &RewardRules::default(), &conversion, false, &Default::default(), now).await.unwrap().is_empty());
     }
     tx.finish(event_id, "{}").await.unwrap();
     started.elapsed()

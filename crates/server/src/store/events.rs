@@ -261,7 +261,11 @@ impl EventTx for SqlEventTx {
         self.inner.tx.execute("UPDATE events SET outcome = $2 WHERE id = $1", &args![event_id, outcome]).await?;
         // The rows many transactions share, last: each held for the commit alone.
         self.totals.write(&mut self.inner.tx).await?;
-        self.inner.charge_at_commit().await?;
+        if let Err(e) = self.inner.charge_at_commit().await {
+            // Rolled back at once, so the event's retry does not wait on this try's rows.
+            let _ = self.inner.tx.rollback().await;
+            return Err(e);
+        }
         self.inner.tx.commit().await
     }
 }
