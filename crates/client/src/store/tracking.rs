@@ -50,15 +50,19 @@ fn read_row(conn: &Connection, entity: Entity, id: &str) -> Result<Option<(Map<S
     let sql = format!("SELECT {}, deleted_at FROM {table} WHERE id = ?1", names.join(", "));
     Ok(conn
         .prepare_cached(&sql)?
-        .query_row([id], |r| {
-            let mut fields = Map::new();
-            for (i, name) in names.iter().enumerate() {
-                fields.insert((*name).to_string(), json_of(r.get_ref(i)?));
-            }
-            let deleted: Option<String> = r.get(names.len())?;
-            Ok((fields, deleted.is_some()))
-        })
+        .query_row([id], |r| row_fields(r, &names))
         .optional()?)
+}
+
+/// The synced fields `names` read from the start of a row, then `deleted_at`: the
+/// fields and whether the record is deleted.
+fn row_fields(r: &rusqlite::Row<'_>, names: &[&str]) -> rusqlite::Result<(Map<String, Value>, bool)> {
+    let mut fields = Map::new();
+    for (i, name) in names.iter().enumerate() {
+        fields.insert((*name).to_string(), json_of(r.get_ref(i)?));
+    }
+    let deleted: Option<String> = r.get(names.len())?;
+    Ok((fields, deleted.is_some()))
 }
 
 /// Every record of a kind: id, fields, deleted.
@@ -114,12 +118,8 @@ fn read_row_and_meta(conn: &Connection, entity: Entity, id: &str) -> Result<Opti
     let row = conn
         .prepare_cached(&sql)?
         .query_row(params![id, entity.as_str()], |r| {
-            let mut fields = Map::new();
-            for (i, name) in names.iter().enumerate() {
-                fields.insert((*name).to_string(), json_of(r.get_ref(i)?));
-            }
-            let deleted: Option<String> = r.get(names.len())?;
-            Ok((fields, deleted.is_some(), meta_columns(r, names.len() + 1)?))
+            let (fields, deleted) = row_fields(r, &names)?;
+            Ok((fields, deleted, meta_columns(r, names.len() + 1)?))
         })
         .optional()?;
     let Some((fields, deleted, meta)) = row else { return Ok(None) };
