@@ -319,3 +319,49 @@ fn the_dashboard_counts_what_this_device_did_by_fair() {
     let per: Vec<(&str, i64, i64)> = d.by_fair.iter().map(|f| (f.name.as_str(), f.codes_made, f.leads_captured)).collect();
     assert_eq!(per, vec![("York", 1, 0), ("Bath", 3, 2)], "newest fair first");
 }
+
+/// A data folder written by the app before the outbox kept its own numbers (schema 7):
+/// the changes waiting there keep theirs, and numbering carries on after the highest
+/// ever used, as it did — a number used again would make the server take a new change
+/// for one it already applied, and drop it.
+#[test]
+fn an_upgraded_data_folder_keeps_its_waiting_changes_and_their_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(bouquet_client::store::DATABASE_FILE);
+    {
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        for sql in [
+            include_str!("../../../migrations/client/0001_init.sql"),
+            include_str!("../../../migrations/client/0002_sync.sql"),
+            include_str!("../../../migrations/client/0003_code_campaign.sql"),
+            include_str!("../../../migrations/client/0004_profile.sql"),
+            include_str!("../../../migrations/client/0005_notifications.sql"),
+            include_str!("../../../migrations/client/0006_supplier_invitations.sql"),
+            include_str!("../../../migrations/client/0007_refused_changes.sql"),
+        ] {
+            raw.execute_batch(sql).unwrap();
+        }
+        // Five changes made, the first three sent and acknowledged; two still waiting.
+        for n in 1..=5 {
+            raw.execute(
+                "INSERT INTO outbox (entity, entity_id, op, payload, created_at) VALUES ('contact', ?1, 'upsert', '{\"fields\":{},\"clocks\":{}}', '2026-11-01T10:00:00Z')",
+                [format!("00000000-0000-0000-0000-00000000000{n}")],
+            )
+            .unwrap();
+        }
+        raw.execute("DELETE FROM outbox WHERE seq <= 3", []).unwrap();
+        raw.pragma_update(None, "user_version", 7).unwrap();
+    }
+
+    let store = LocalStore::open(dir.path()).unwrap();
+    let seqs = |store: &LocalStore| store.outbox(100).unwrap().into_iter().map(|e| e.seq).collect::<Vec<_>>();
+    assert_eq!(seqs(&store), [4, 5], "the waiting changes keep their numbers");
+    store.create_contact(couple("Anna & Ben", Some("anna@example.com"), None)).unwrap();
+    assert_eq!(seqs(&store), [4, 5, 6], "the next change follows them");
+
+    // Everything sent: the outbox is empty, and numbers still do not go back.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute("DELETE FROM outbox", []).unwrap();
+    store.create_contact(couple("Cat & Dan", Some("cat@example.com"), None)).unwrap();
+    assert_eq!(seqs(&store), [7]);
+}

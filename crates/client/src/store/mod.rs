@@ -42,6 +42,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../../../migrations/client/0005_notifications.sql")),
         M::up(include_str!("../../../../migrations/client/0006_supplier_invitations.sql")),
         M::up(include_str!("../../../../migrations/client/0007_refused_changes.sql")),
+        M::up(include_str!("../../../../migrations/client/0008_outbox_numbers.sql")),
     ])
 }
 
@@ -178,6 +179,6 @@ mod tests {
         drop(LocalStore::open(dir.path()).unwrap());
         let store = LocalStore::open(dir.path()).unwrap();
         let version: i64 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(version, 7);
+        assert_eq!(version, 8);
     }
 }

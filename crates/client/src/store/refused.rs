@@ -68,8 +68,7 @@ impl LocalStore {
             tx.execute("UPDATE sync_state SET seq_base = ?1 WHERE id = 1", [next - device_seq])?;
         } else {
             // Nothing else waits: the next change made will be numbered `device_seq`.
-            let last: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'outbox'", [], |r| r.get(0))?;
-            tx.execute("UPDATE sync_state SET seq_base = ?1 WHERE id = 1", [last + 1 - device_seq])?;
+            tx.execute("UPDATE sync_state SET seq_base = next_seq - ?1 WHERE id = 1", [device_seq])?;
         }
         // Saving the record again must send these fields again, whatever their values.
         let entity = Entity::parse(&entity).ok_or_else(|| ClientError::Database(format!("refused change of unknown kind {entity}")))?;

@@ -68,8 +68,7 @@ impl LocalStore {
     pub(crate) fn start_device_numbering(&self) -> Result<()> {
         let conn = self.conn();
         conn.execute(
-            "UPDATE sync_state SET seq_base = COALESCE((SELECT MIN(seq) FROM outbox),
-                (SELECT COALESCE(MAX(seq), 0) + 1 FROM sqlite_sequence WHERE name = 'outbox'), 1) - 1 WHERE id = 1",
+            "UPDATE sync_state SET seq_base = COALESCE((SELECT MIN(seq) FROM outbox), next_seq) - 1 WHERE id = 1",
             [],
         )?;
         Ok(())

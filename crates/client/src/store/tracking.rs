@@ -207,8 +207,12 @@ fn append_outbox(conn: &Connection, entity: Entity, id: &str, change: &RecordSta
     // A new change of the record supersedes one the server refused (the user fixed it).
     conn.prepare_cached("DELETE FROM refused_changes WHERE entity = ?1 AND entity_id = ?2")?.execute(params![entity.as_str(), id])?;
     let op = if change.deleted.is_some() { "delete" } else { "upsert" };
-    conn.prepare_cached("INSERT INTO outbox (entity, entity_id, op, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![entity.as_str(), id, op, payload, now_text()])?;
+    // The next number is kept beside the clock, on the page `tick` has just written.
+    let seq: i64 = conn
+        .prepare_cached("UPDATE sync_state SET next_seq = next_seq + 1 WHERE id = 1 RETURNING next_seq - 1")?
+        .query_row([], |r| r.get(0))?;
+    conn.prepare_cached("INSERT INTO outbox (seq, entity, entity_id, op, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(params![seq, entity.as_str(), id, op, payload, now_text()])?;
     Ok(())
 }
 
