@@ -22,4 +22,3 @@ SELECT seq, entity, entity_id, op, payload, created_at FROM outbox;
 DROP TABLE outbox;
 ALTER TABLE outbox_numbered RENAME TO outbox;
 CREATE INDEX outbox_by_record ON outbox(entity, entity_id);
-DELETE FROM sqlite_sequence WHERE name = 'outbox';
