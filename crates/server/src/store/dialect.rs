@@ -32,14 +32,18 @@ pub async fn connect(url: &str) -> StoreResult<Pool> {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         // A local file does not drop connections: skip the ping before each checkout.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .test_before_acquire(false)
-            .after_connect(|conn, _| Box::pin(async move { stable_plans(conn).await }))
-            .connect_with(options)
-            .await?;
+        let pool_of = |connections| {
+            SqlitePoolOptions::new()
+                .max_connections(connections)
+                .test_before_acquire(false)
+                .after_connect(|conn, _| Box::pin(async move { stable_plans(conn).await }))
+        };
+        let pool = pool_of(8).connect_with(options.clone()).await?;
         migrations::for_dialect(Dialect::Sqlite).run(&pool).await?;
-        Ok(Pool::Sqlite(pool, WriteGate::new(BUSY_TIMEOUT)))
+        // The writers' own connection (see `WriteGate`); a writer waits for it no longer
+        // than for the lock.
+        let writer = pool_of(1).acquire_timeout(BUSY_TIMEOUT).connect_with(options).await?;
+        Ok(Pool::Sqlite(pool, WriteGate::new(BUSY_TIMEOUT, writer)))
     }
 }
 
