@@ -438,7 +438,37 @@ async fn openapi_covers_every_endpoint(db: &TestDb) {
     server.stop().await;
 }
 
+/// A phone asking for gzip gets the landing page as it is (it fits in the first round
+/// trip either way, and deflate was a fifth of the server's work under a fair's burst),
+/// while a large answer — the OpenAPI document — still comes compressed.
+async fn only_answers_past_the_first_round_trip_are_compressed(db: &TestDb) {
+    let server = TestServer::start(db).await;
+    let flo = supplier(&server, "flo@example.com", "Petal & Stem").await;
+    let resp = create_referral(&server, &flo, json!({"method": "qr", "message": "Lovely to meet you at the fair!"})).await;
+    let referral: ReferralView = serde_json::from_value(json_of(resp, StatusCode::CREATED).await).unwrap();
+    let gzip_please = |url: String| async move { phone().get(url).header("accept-encoding", "gzip").send().await.unwrap() };
+
+    let page = gzip_please(referral.qr_link.clone()).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.headers().get("content-encoding").is_none(), "{:?}", page.headers());
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Lovely to meet you at the fair!"));
+    assert!(html.len() < usize::from(bouquet_server::http::FIRST_FLIGHT_BYTES), "the landing page grew to {} bytes", html.len());
+
+    let doc = gzip_please(format!("{}/api/openapi.json", server.url)).await;
+    assert_eq!(doc.status(), StatusCode::OK);
+    assert_eq!(doc.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
+    let zipped = doc.bytes().await.unwrap();
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&zipped[..]), &mut unzipped).unwrap();
+    let doc: Value = serde_json::from_str(&unzipped).unwrap();
+    assert!(doc["paths"].as_object().unwrap().contains_key("/r/{code}"));
+    assert!(zipped.len() * 3 < unzipped.len(), "{} bytes compressed from {}", zipped.len(), unzipped.len());
+    server.stop().await;
+}
+
 on_both_backends!(
+    only_answers_past_the_first_round_trip_are_compressed,
     whole_story,
     pages_for_unknown_expired_and_odd_codes,
     bad_input_gets_clear_errors,
