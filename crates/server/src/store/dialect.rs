@@ -41,9 +41,38 @@ pub async fn connect(url: &str) -> StoreResult<Pool> {
         let pool = pool_of(8).connect_with(options.clone()).await?;
         migrations::for_dialect(Dialect::Sqlite).run(&pool).await?;
         // The writers' own connection (see `WriteGate`); a writer waits for it no longer
-        // than for the lock.
-        let writer = pool_of(1).acquire_timeout(BUSY_TIMEOUT).connect_with(options).await?;
+        // than for the lock. It leaves the write-ahead log's checkpoints to `checkpoints`.
+        let writer = pool_of(1).acquire_timeout(BUSY_TIMEOUT).connect_with(options.pragma("wal_autocheckpoint", "0")).await?;
+        tokio::spawn(checkpoints(pool.clone()));
         Ok(Pool::Sqlite(pool, WriteGate::new(BUSY_TIMEOUT, writer)))
+    }
+}
+
+/// How often the write-ahead log is copied back into the database file. Often, so each
+/// copy is small: under the fair's burst, checkpoints a second apart stalled the writer
+/// for tens of milliseconds each (p99 at half load 56 ms), 200 ms apart 17 ms, 20–50 ms
+/// apart 4–6 ms. On an idle server a checkpoint with nothing to copy costs microseconds.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
+
+/// Copies the write-ahead log back into the database file, beside the writers rather than
+/// in their way. Left to SQLite, the commit that takes the log past 1,000 pages does it
+/// (copying ~4 MB and syncing the file) while every page view whose visit waits for the
+/// next commit waits for that too: under a fair's burst those commits made the slowest
+/// phones' answers (p99 at half load 11–13 ms; 4–6 ms with this). A passive checkpoint on
+/// another connection runs while the writer goes on appending, and waits for no reader.
+/// Stops when the pool closes (closing then checkpoints what is left).
+async fn checkpoints(pool: sqlx::SqlitePool) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        if pool.is_closed() {
+            return;
+        }
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            Ok(_) => {}
+            Err(_) if pool.is_closed() => return,
+            // Another process's checkpoint in progress, a moment's lock: the next turn will do.
+            Err(e) => tracing::debug!(error = %e, "a write-ahead log checkpoint did not run"),
+        }
     }
 }
 
