@@ -439,7 +439,7 @@ async fn openapi_covers_every_endpoint(db: &TestDb) {
 }
 
 /// A phone asking for gzip gets the landing page as it is (it fits in the first round
-/// trip either way, and deflate was a fifth of the server's work under a fair's burst),
+/// trip either way, and deflate was a tenth of the server's work under a fair's burst),
 /// while a large answer — the OpenAPI document — still comes compressed.
 async fn only_answers_past_the_first_round_trip_are_compressed(db: &TestDb) {
     let server = TestServer::start(db).await;

@@ -78,8 +78,8 @@ impl VisitWriter {
     }
 }
 
-/// Runs SQLite's writer on a thread and runtime of its own. A group is five statements
-/// (begin, the insert, commit…), each handed to the connection's thread and awaited; on
+/// Runs SQLite's writer on a thread and runtime of its own. A group is three to five
+/// statements (begin, one to three inserts, commit), each handed to the connection's thread and awaited; on
 /// the server's runtime every one of those wake-ups queued behind the page requests of the
 /// very burst the writer was serving, and a group of seven visits took a millisecond.
 /// Alone, the writer resumes the moment each statement is done (measured: a sixth more
