@@ -287,9 +287,10 @@ pub fn router(state: AppState) -> Router {
 /// trip anyway. A new TCP connection may send ten segments (about 14 kB) before the first
 /// acknowledgement, so a smaller page arrives no sooner for being smaller. Gzip saved the
 /// landing page 1.6 of its 3 kB and cost a tenth of the server's CPU under a fair's burst
-/// (a fifth of serving the page without its visit), the encoder's state zeroed each time. Large answers (the console's
-/// tables, exports, the OpenAPI document, sync pages) still are, at the fastest level: at
-/// the best one, deflate cost a sixth of the CPU for a few bytes more per page.
+/// (a fifth of serving the page without its visit), the encoder's state zeroed each time.
+/// Large answers (the console's tables, exports, the OpenAPI document, sync pages) still
+/// are, at the fastest level: at the best one, deflate cost a sixth of the CPU for a few
+/// bytes more per page.
 fn worth_compressing() -> impl tower_http::compression::Predicate {
     use tower_http::compression::predicate::{NotForContentType, Predicate as _, SizeAbove};
     SizeAbove::new(FIRST_FLIGHT_BYTES).and(NotForContentType::GRPC).and(NotForContentType::IMAGES).and(NotForContentType::SSE)

@@ -55,7 +55,9 @@ impl VisitWriter {
             // A PostgreSQL connection the writer opened would belong to the writer's
             // runtime, and be dead to the rest of the server once that runtime ended; the
             // waits here are the network's, which a thread of its own would not shorten.
-            Dialect::Postgres => drop(tokio::spawn(writer)),
+            Dialect::Postgres => {
+                tokio::spawn(writer);
+            }
         }
         Self { queue, pool, interest }
     }
